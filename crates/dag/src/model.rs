@@ -1,0 +1,223 @@
+//! The configuration graph: what Envoy should do, with no Envoy and no Kubernetes client types.
+//!
+//! Everything here is plain data, ordered deterministically (BTreeMap / sorted Vec), so that the
+//! same cache always gives the same graph and the same Envoy resources.
+
+use std::collections::BTreeMap;
+
+/// Upstream's listener names.
+pub const HTTP_LISTENER_NAME: &str = "ingress_http";
+pub const HTTPS_LISTENER_NAME: &str = "ingress_https";
+
+/// The whole graph produced by one build.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dag {
+    /// Listeners by name. A listener is present only when it has something to serve.
+    pub listeners: BTreeMap<String, Listener>,
+}
+
+impl Dag {
+    /// Every distinct upstream service port a route forwards to (or mirrors to), in name order.
+    pub fn service_clusters(&self) -> Vec<&ServiceCluster> {
+        let mut out: BTreeMap<(String, String, u16, String), &ServiceCluster> = BTreeMap::new();
+        for listener in self.listeners.values() {
+            for vhost in &listener.virtual_hosts {
+                for route in vhost.routes.values() {
+                    if let RouteAction::Forward(fwd) = &route.action {
+                        for wc in &fwd.clusters {
+                            let c = &wc.cluster;
+                            let key = (
+                                c.service.namespace.clone(),
+                                c.service.name.clone(),
+                                c.service.port,
+                                c.policy_key(),
+                            );
+                            out.entry(key).or_insert(c);
+                        }
+                    }
+                }
+            }
+        }
+        out.into_values().collect()
+    }
+}
+
+/// A listener Envoy binds. `ingress_http` for plain HTTP.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listener {
+    pub name: String,
+    pub address: String,
+    pub port: u16,
+    /// Virtual hosts sorted by fqdn.
+    pub virtual_hosts: Vec<VirtualHost>,
+}
+
+/// An HTTP virtual host. `fqdn` is `*` for rules without a host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VirtualHost {
+    pub fqdn: String,
+    /// Routes keyed by their match conditions (see [`Route::match_key`]), so a later
+    /// processor replaces an earlier route with the same match.
+    pub routes: BTreeMap<String, Route>,
+}
+
+/// Path match of a route.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PathMatch {
+    /// String prefix match (`/` or HTTPProxy prefix conditions).
+    Prefix(String),
+    /// Path-segment prefix: `/foo` matches `/foo` and `/foo/bar` but not `/foobar`
+    /// (Ingress `pathType: Prefix`).
+    SegmentPrefix(String),
+    Exact(String),
+    Regex(String),
+}
+
+impl PathMatch {
+    pub fn value(&self) -> &str {
+        match self {
+            PathMatch::Prefix(s)
+            | PathMatch::SegmentPrefix(s)
+            | PathMatch::Exact(s)
+            | PathMatch::Regex(s) => s,
+        }
+    }
+}
+
+impl Default for PathMatch {
+    fn default() -> Self {
+        PathMatch::Prefix("/".to_string())
+    }
+}
+
+/// How a header is matched. Extended by the HTTPProxy issue.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HeaderMatchKind {
+    Present,
+    NotPresent,
+    Exact(String),
+    NotExact(String),
+    Contains(String),
+    NotContains(String),
+    Regex(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HeaderMatch {
+    pub name: String,
+    pub kind: HeaderMatchKind,
+    pub ignore_case: bool,
+    pub treat_missing_as_empty: bool,
+}
+
+/// Kubernetes identity of the object a route came from (route metadata, status).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectRef {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ObjectRef {
+    pub fn new(kind: &str, namespace: &str, name: &str) -> Self {
+        ObjectRef {
+            kind: kind.to_string(),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub path: PathMatch,
+    /// Header conditions, sorted.
+    pub headers: Vec<HeaderMatch>,
+    pub action: RouteAction,
+    /// The object this route came from.
+    pub source: ObjectRef,
+}
+
+impl Route {
+    /// The key routes are stored under in [`VirtualHost::routes`]: two routes with the same key
+    /// match the same requests.
+    pub fn match_key(&self) -> String {
+        let mut key = match &self.path {
+            PathMatch::Prefix(p) => format!("prefix:{p}"),
+            PathMatch::SegmentPrefix(p) => format!("segment:{p}"),
+            PathMatch::Exact(p) => format!("exact:{p}"),
+            PathMatch::Regex(p) => format!("regex:{p}"),
+        };
+        for h in &self.headers {
+            key.push_str(&format!("|header:{h:?}"));
+        }
+        key
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteAction {
+    /// Forward to one or more weighted clusters.
+    Forward(Forward),
+    /// Answer directly (503 for a route without valid services, 502 for a missing include).
+    DirectResponse { status: u32, body: Option<String> },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Forward {
+    /// Clusters with their weights, in declaration order. When every weight is zero the
+    /// translator splits traffic evenly.
+    pub clusters: Vec<WeightedCluster>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeightedCluster {
+    pub cluster: Cluster,
+    pub weight: u32,
+}
+
+/// An upstream cluster: a Service port plus the policies that make clusters differ.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cluster {
+    pub service: ServiceCluster,
+    /// Load-balancing strategy name as upstream spells it (empty = default RoundRobin).
+    pub lb_strategy: String,
+}
+
+impl Cluster {
+    /// The policy part of the cluster identity: upstream hashes these strings into the
+    /// cluster name's suffix. Empty for a default cluster.
+    pub fn policy_key(&self) -> String {
+        self.lb_strategy.clone()
+    }
+}
+
+/// A resolved Service port.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ServiceCluster {
+    pub namespace: String,
+    pub name: String,
+    /// The Service port number.
+    pub port: u16,
+    /// The Service port name ("" when unnamed). EndpointSlice ports are matched by it.
+    pub port_name: String,
+}
+
+impl ServiceCluster {
+    /// EDS service name as upstream: `<ns>/<svc>/<portName>`, or `<ns>/<svc>` when unnamed.
+    pub fn eds_name(&self) -> String {
+        if self.port_name.is_empty() {
+            format!("{}/{}", self.namespace, self.name)
+        } else {
+            format!("{}/{}/{}", self.namespace, self.name, self.port_name)
+        }
+    }
+}
+
+/// The endpoints of one EDS name, computed from EndpointSlices.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadAssignment {
+    pub eds_name: String,
+    /// Ready `(address, port)` pairs, sorted and deduplicated.
+    pub endpoints: Vec<(String, u16)>,
+}
