@@ -1,0 +1,39 @@
+//! TLSCertificateDelegation: lets proxies in other namespaces reference a TLS Secret.
+
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::DetailedCondition;
+
+/// Delegates the right to reference TLS Secrets in this namespace to other namespaces.
+#[derive(CustomResource, Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "projectcontour.io",
+    version = "v1",
+    kind = "TLSCertificateDelegation",
+    plural = "tlscertificatedelegations",
+    shortname = "tlscerts",
+    namespaced,
+    status = "TLSCertificateDelegationStatus"
+)]
+#[serde(rename_all = "camelCase")]
+pub struct TLSCertificateDelegationSpec {
+    pub delegations: Vec<CertificateDelegation>,
+}
+
+/// One delegated Secret and the namespaces allowed to use it (`*` means all).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateDelegation {
+    pub secret_name: String,
+    pub target_namespaces: Vec<String>,
+}
+
+/// Status of a TLSCertificateDelegation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TLSCertificateDelegationStatus {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<DetailedCondition>,
+}

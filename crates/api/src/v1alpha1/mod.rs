@@ -1,0 +1,5 @@
+//! `projectcontour.io/v1alpha1`: ExtensionService.
+
+mod extensionservice;
+
+pub use extensionservice::*;
