@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::DetailedCondition;
+use super::schema::condition_list;
 
 /// Delegates the right to reference TLS Secrets in this namespace to other namespaces.
 #[derive(CustomResource, Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -13,12 +14,14 @@ use super::DetailedCondition;
     version = "v1",
     kind = "TLSCertificateDelegation",
     plural = "tlscertificatedelegations",
+    singular = "tlscertificatedelegation",
     shortname = "tlscerts",
     namespaced,
     status = "TLSCertificateDelegationStatus"
 )]
 #[serde(rename_all = "camelCase")]
 pub struct TLSCertificateDelegationSpec {
+    /// The delegated Secrets.
     pub delegations: Vec<CertificateDelegation>,
 }
 
@@ -26,7 +29,9 @@ pub struct TLSCertificateDelegationSpec {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CertificateDelegation {
+    /// A Secret in this namespace.
     pub secret_name: String,
+    /// Namespaces allowed to reference it; `*` means every namespace.
     pub target_namespaces: Vec<String>,
 }
 
@@ -34,6 +39,8 @@ pub struct CertificateDelegation {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TLSCertificateDelegationStatus {
+    /// Conditions reported by Contour.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "condition_list::<DetailedCondition>")]
     pub conditions: Vec<DetailedCondition>,
 }
