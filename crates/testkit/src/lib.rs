@@ -1,1 +1,34 @@
-//! contour-testkit
+//! contour-testkit: the harness end-to-end tests use.
+//!
+//! - [`envoy_bin`] finds the real Envoy binary; [`Envoy`] runs it.
+//! - [`EchoBackend`] serves HTTP and says who answered; [`http_get`] / [`Request`]
+//!   send traffic through Envoy; [`wait_for_backend`] polls until routing converges.
+//! - [`Process`] runs any binary (e.g. `contour`) with a log and kill-on-drop.
+//! - [`ManifestDir`] plus [`service_yaml`] / [`endpointslice_yaml`] feed a
+//!   manifests directory.
+//! - [`poll_until`] waits with a deadline; [`free_port`] never repeats a port.
+//!
+//! See docs/testing.md.
+
+mod admin;
+mod echo;
+mod envoy;
+mod envoy_bin;
+mod http;
+mod manifests;
+mod ports;
+mod process;
+mod wait;
+
+pub use admin::AdminAddress;
+pub use echo::{ECHO_HEADER, EchoBackend, EchoReply};
+pub use envoy::{Envoy, EnvoyOptions};
+pub use envoy_bin::{envoy_bin, workspace_root};
+pub use http::{
+    REQUEST_TIMEOUT, Request, Response, connect_refused, http_get, wait_for_backend,
+    wait_for_response, wait_for_status,
+};
+pub use manifests::{ManifestDir, endpointslice_doc, endpointslice_yaml, service_yaml};
+pub use ports::free_port;
+pub use process::{Process, ProcessSpec};
+pub use wait::{POLL_INTERVAL, poll_until};

@@ -1,0 +1,200 @@
+//! Echo backends: HTTP/1.1 servers that describe the request they received.
+//!
+//! Each answers `200` with a JSON [`EchoReply`] and the header
+//! `x-echo-backend: <name>`, so a test can tell which backend Envoy routed to
+//! and what Envoy forwarded (path rewrites, added headers, host rewrites).
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::ports::bind_unique;
+
+/// Response header naming the backend that answered.
+pub const ECHO_HEADER: &str = "x-echo-backend";
+
+/// The JSON body of every echo response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EchoReply {
+    pub backend: String,
+    pub method: String,
+    /// Path and query exactly as received.
+    pub path: String,
+    pub host: String,
+    /// Lower-case header names; repeated headers joined with ", ".
+    pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    name: String,
+    requests: AtomicU64,
+    /// 0 means "answer normally with 200".
+    status: AtomicU16,
+    delay_ms: AtomicU64,
+}
+
+/// A running echo backend on 127.0.0.1; stops when dropped.
+#[derive(Debug)]
+pub struct EchoBackend {
+    shared: Arc<Shared>,
+    port: u16,
+    task: Option<JoinHandle<()>>,
+}
+
+impl EchoBackend {
+    /// Starts a backend called `name` on a fresh 127.0.0.1 port. Must be
+    /// called inside a tokio runtime; the server runs on that runtime.
+    ///
+    /// # Errors
+    /// When no local port can be bound.
+    pub async fn start(name: &str) -> anyhow::Result<Self> {
+        let listener = bind_unique()?;
+        listener.set_nonblocking(true)?;
+        let port = listener.local_addr()?.port();
+        let listener = TcpListener::from_std(listener)?;
+        let shared = Arc::new(Shared {
+            name: name.to_string(),
+            requests: AtomicU64::new(0),
+            status: AtomicU16::new(0),
+            delay_ms: AtomicU64::new(0),
+        });
+        let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
+        tracing::debug!(name, port, "started echo backend");
+        Ok(Self {
+            shared,
+            port,
+            task: Some(task),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// Requests answered so far.
+    pub fn requests(&self) -> u64 {
+        self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// Answer every request with `status` (still with the JSON body and the
+    /// `x-echo-backend` header). `200` restores normal behaviour.
+    pub fn set_status(&self, status: u16) {
+        self.shared.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Delay every answer by `delay` (to exercise timeouts). Zero removes it.
+    pub fn set_delay(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.shared.delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// Stops the server and waits until its port is closed.
+    pub async fn stop(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for EchoBackend {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    // Connections live in this set: aborting the loop drops them all.
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let shared = Arc::clone(&shared);
+                connections.spawn(async move {
+                    let service = service_fn(move |req| handle(Arc::clone(&shared), req));
+                    let _ = http1::Builder::new()
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    // Read the whole body so the connection can be reused.
+    let _ = body.collect().await;
+    let mut headers: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in &parts.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        headers
+            .entry(name.as_str().to_string())
+            .and_modify(|v| {
+                v.push_str(", ");
+                v.push_str(&value);
+            })
+            .or_insert(value);
+    }
+    let host = headers
+        .get("host")
+        .cloned()
+        .or_else(|| parts.uri.authority().map(ToString::to_string))
+        .unwrap_or_default();
+    let reply = EchoReply {
+        backend: shared.name.clone(),
+        method: parts.method.to_string(),
+        path: parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| "/".to_string(), ToString::to_string),
+        host,
+        headers,
+    };
+    let delay = shared.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    shared.requests.fetch_add(1, Ordering::SeqCst);
+    let status = match shared.status.load(Ordering::SeqCst) {
+        0 => StatusCode::OK,
+        code => StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+    };
+    let body = serde_json::to_vec(&reply).unwrap_or_default();
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    if let Ok(v) = hyper::header::HeaderValue::from_str(&shared.name) {
+        h.insert(ECHO_HEADER, v);
+    }
+    Ok(response)
+}
