@@ -1,0 +1,244 @@
+//! RDS: route configurations, virtual hosts and routes from the DAG.
+
+mod order;
+
+pub use order::{header_cmp, route_cmp};
+
+use contour_dag::{Dag, Forward, HeaderMatch, HeaderMatchKind, ObjectRef, PathMatch, RouteAction};
+use envoy_types::pb::envoy::config::core::v3::{
+    DataSource, HeaderValue, HeaderValueOption, Metadata, data_source,
+    header_value_option::HeaderAppendAction,
+};
+use envoy_types::pb::envoy::config::route::v3::{
+    DirectResponseAction, HeaderMatcher, Route, RouteConfiguration, RouteMatch, VirtualHost,
+    WeightedCluster, header_matcher, route, route_action, route_match, weighted_cluster,
+};
+use envoy_types::pb::envoy::r#type::matcher::v3::{RegexMatcher, StringMatcher, string_matcher};
+use envoy_types::pb::google::protobuf::{Struct, Value, value};
+
+use crate::names::{HTTP_LISTENER_NAME, cluster_name, virtual_host_name};
+use crate::pb::{det_map, u32v};
+
+/// Filter metadata namespace upstream puts the route's source object under, so access-log
+/// formats can use `%METADATA(ROUTE:envoy.access_loggers.file:io.projectcontour.kind)%`.
+pub const ROUTE_METADATA_NAMESPACE: &str = "envoy.access_loggers.file";
+
+/// Every route configuration, sorted by name. `ingress_http` is always present, even empty.
+pub fn route_configurations(dag: &Dag) -> Vec<RouteConfiguration> {
+    let vhosts = dag
+        .listeners
+        .get(HTTP_LISTENER_NAME)
+        .map(|l| l.virtual_hosts.as_slice())
+        .unwrap_or_default();
+    vec![route_configuration(
+        HTTP_LISTENER_NAME,
+        vhosts.iter().filter_map(virtual_host).collect(),
+    )]
+}
+
+/// A route configuration with upstream's fixed settings: `x-request-start` added to every
+/// request and the port ignored when matching hosts. Virtual hosts are sorted by name.
+pub fn route_configuration(name: &str, mut virtual_hosts: Vec<VirtualHost>) -> RouteConfiguration {
+    virtual_hosts.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.domains.cmp(&b.domains)));
+    RouteConfiguration {
+        name: name.to_string(),
+        virtual_hosts,
+        request_headers_to_add: vec![append_header("x-request-start", "t=%START_TIME(%s.%3f)%")],
+        ignore_port_in_host_matching: true,
+        ..Default::default()
+    }
+}
+
+fn append_header(key: &str, value: &str) -> HeaderValueOption {
+    HeaderValueOption {
+        header: Some(HeaderValue {
+            key: key.to_string(),
+            value: value.to_string(),
+            ..Default::default()
+        }),
+        append_action: HeaderAppendAction::AppendIfExistsOrAdd as i32,
+        ..Default::default()
+    }
+}
+
+/// The Envoy virtual host of a DAG virtual host, routes in match order; `None` without routes.
+pub fn virtual_host(vh: &contour_dag::VirtualHost) -> Option<VirtualHost> {
+    if vh.routes.is_empty() {
+        return None;
+    }
+    let mut routes: Vec<&contour_dag::Route> = vh.routes.values().collect();
+    routes.sort_by(|a, b| route_cmp(a, b));
+    Some(VirtualHost {
+        name: virtual_host_name(&vh.fqdn),
+        domains: vec![vh.fqdn.clone()],
+        routes: routes.into_iter().map(self::route).collect(),
+        ..Default::default()
+    })
+}
+
+/// One Envoy route: match, source metadata and action.
+pub fn route(r: &contour_dag::Route) -> Route {
+    let action = match &r.action {
+        RouteAction::Forward(fwd) if !fwd.clusters.is_empty() => forward_action(fwd),
+        // A forward without clusters cannot be expressed; answer as upstream does for a route
+        // without valid services.
+        RouteAction::Forward(_) => direct_response_action(503, None),
+        RouteAction::DirectResponse { status, body } => {
+            direct_response_action(*status, body.as_deref())
+        }
+    };
+    Route {
+        r#match: Some(route_match(&r.path, &r.headers)),
+        metadata: route_metadata(&r.source),
+        action: Some(action),
+        ..Default::default()
+    }
+}
+
+/// Path and header conditions of a route; header matchers in [`header_cmp`] order.
+pub fn route_match(path: &PathMatch, headers: &[HeaderMatch]) -> RouteMatch {
+    let mut sorted: Vec<&HeaderMatch> = headers.iter().collect();
+    sorted.sort_by(|a, b| header_cmp(a, b));
+    RouteMatch {
+        path_specifier: Some(path_specifier(path)),
+        headers: sorted.into_iter().map(header_matcher).collect(),
+        ..Default::default()
+    }
+}
+
+/// Prefix → `prefix`; segment prefix → `path_separated_prefix` without trailing slashes (a bare
+/// `/` stays a `prefix`, which matches every path); exact → `path`; regex → `safe_regex`
+/// anchored with `^` as upstream (Envoy matches the whole path anyway; the anchor keeps RE2
+/// programs small).
+pub fn path_specifier(path: &PathMatch) -> route_match::PathSpecifier {
+    use route_match::PathSpecifier as P;
+    match path {
+        PathMatch::Prefix(p) => P::Prefix(p.clone()),
+        PathMatch::SegmentPrefix(p) => {
+            let trimmed = p.trim_end_matches('/');
+            if trimmed.is_empty() {
+                P::Prefix("/".to_string())
+            } else {
+                P::PathSeparatedPrefix(trimmed.to_string())
+            }
+        }
+        PathMatch::Exact(p) => P::Path(p.clone()),
+        PathMatch::Regex(re) => P::SafeRegex(safe_regex(&format!("^{re}"))),
+    }
+}
+
+/// A regex matcher with the bootstrap's default engine (RE2).
+pub fn safe_regex(regex: &str) -> RegexMatcher {
+    RegexMatcher {
+        regex: regex.to_string(),
+        ..Default::default()
+    }
+}
+
+/// A header condition. `Not*` kinds invert the match; `treat_missing_header_as_empty` only
+/// applies to inverted matches, as upstream.
+pub fn header_matcher(h: &HeaderMatch) -> HeaderMatcher {
+    use header_matcher::HeaderMatchSpecifier as S;
+    use string_matcher::MatchPattern as M;
+    let string = |pattern: M, ignore_case: bool| {
+        S::StringMatch(StringMatcher {
+            ignore_case,
+            match_pattern: Some(pattern),
+        })
+    };
+    let (spec, invert) = match &h.kind {
+        HeaderMatchKind::Present => (S::PresentMatch(true), false),
+        HeaderMatchKind::NotPresent => (S::PresentMatch(true), true),
+        HeaderMatchKind::Exact(v) => (string(M::Exact(v.clone()), h.ignore_case), false),
+        HeaderMatchKind::NotExact(v) => (string(M::Exact(v.clone()), h.ignore_case), true),
+        HeaderMatchKind::Contains(v) => (string(M::Contains(v.clone()), h.ignore_case), false),
+        HeaderMatchKind::NotContains(v) => (string(M::Contains(v.clone()), h.ignore_case), true),
+        HeaderMatchKind::Regex(v) => (string(M::SafeRegex(safe_regex(v)), false), false),
+    };
+    HeaderMatcher {
+        name: h.name.clone(),
+        invert_match: invert,
+        treat_missing_header_as_empty: invert && h.treat_missing_as_empty,
+        header_match_specifier: Some(spec),
+        ..Default::default()
+    }
+}
+
+/// `io.projectcontour.{kind,namespace,name}` under [`ROUTE_METADATA_NAMESPACE`]; empty parts
+/// are left out, and no metadata at all when every part is empty.
+pub fn route_metadata(source: &ObjectRef) -> Option<Metadata> {
+    let fields: Vec<(String, Value)> = [
+        ("io.projectcontour.kind", &source.kind),
+        ("io.projectcontour.namespace", &source.namespace),
+        ("io.projectcontour.name", &source.name),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .map(|(k, v)| {
+        let value = Value {
+            kind: Some(value::Kind::StringValue(v.clone())),
+        };
+        (k.to_string(), value)
+    })
+    .collect();
+    if fields.is_empty() {
+        return None;
+    }
+    let fields = Struct {
+        fields: det_map(fields),
+    };
+    Some(Metadata {
+        filter_metadata: det_map([(ROUTE_METADATA_NAMESPACE.to_string(), fields)]),
+        ..Default::default()
+    })
+}
+
+/// `cluster` for a single cluster, `weighted_clusters` for several.
+pub fn forward_action(fwd: &Forward) -> route::Action {
+    let specifier = match fwd.clusters.as_slice() {
+        [only] => route_action::ClusterSpecifier::Cluster(cluster_name(&only.cluster)),
+        _ => route_action::ClusterSpecifier::WeightedClusters(weighted_clusters(fwd)),
+    };
+    route::Action::Route(envoy_types::pb::envoy::config::route::v3::RouteAction {
+        cluster_specifier: Some(specifier),
+        ..Default::default()
+    })
+}
+
+/// Weighted clusters sorted by name then weight. When every weight is zero, traffic is split
+/// evenly (each weight becomes 1), as upstream.
+pub fn weighted_clusters(fwd: &Forward) -> WeightedCluster {
+    let all_zero = fwd.clusters.iter().all(|wc| wc.weight == 0);
+    let mut clusters: Vec<weighted_cluster::ClusterWeight> = fwd
+        .clusters
+        .iter()
+        .map(|wc| weighted_cluster::ClusterWeight {
+            name: cluster_name(&wc.cluster),
+            weight: Some(u32v(if all_zero { 1 } else { wc.weight })),
+            ..Default::default()
+        })
+        .collect();
+    clusters.sort_by(|a, b| {
+        let w = |c: &weighted_cluster::ClusterWeight| c.weight.as_ref().map_or(0, |w| w.value);
+        a.name.cmp(&b.name).then_with(|| w(a).cmp(&w(b)))
+    });
+    WeightedCluster {
+        clusters,
+        ..Default::default()
+    }
+}
+
+/// A direct response with a status and, when given, an inline body.
+pub fn direct_response_action(status: u32, body: Option<&str>) -> route::Action {
+    route::Action::DirectResponse(DirectResponseAction {
+        status,
+        body: body.filter(|b| !b.is_empty()).map(|b| DataSource {
+            specifier: Some(data_source::Specifier::InlineString(b.to_string())),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+#[cfg(test)]
+mod tests;
