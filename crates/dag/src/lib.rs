@@ -1,6 +1,28 @@
 //! The configuration graph: object cache, processors, DAG model and status.
 //! No Envoy types and no I/O live here.
+//!
+//! Flow: sources feed [`Cache`]; [`build`] runs the processors in a fixed order (Ingress, then
+//! HTTPProxy) and returns a [`Dag`] plus a [`StatusSet`]. EndpointSlices live in
+//! [`EndpointStore`] and never go through the build.
 
+pub mod builder;
+pub mod cache;
+pub mod endpoints;
+pub mod httpproxy;
+pub mod ingress;
+pub mod ingress_class;
 pub mod model;
+pub mod object;
+mod references;
+pub mod services;
+pub mod status;
+#[cfg(test)]
+mod testutil;
 
+pub use builder::{BuildConfig, BuildOutput, build};
+pub use cache::Cache;
+pub use endpoints::EndpointStore;
+pub use ingress_class::ClassFilter;
 pub use model::*;
+pub use object::{Kind, Object, ObjectKey};
+pub use status::{ProxyStatus, StatusSet};

@@ -17,9 +17,9 @@ pub struct Dag {
 }
 
 impl Dag {
-    /// Every distinct upstream service port a route forwards to (or mirrors to), in name order.
-    pub fn service_clusters(&self) -> Vec<&ServiceCluster> {
-        let mut out: BTreeMap<(String, String, u16, String), &ServiceCluster> = BTreeMap::new();
+    /// Every distinct cluster a route forwards to, ordered by service, port and policy.
+    pub fn clusters(&self) -> Vec<&Cluster> {
+        let mut out: BTreeMap<(String, String, u16, String), &Cluster> = BTreeMap::new();
         for listener in self.listeners.values() {
             for vhost in &listener.virtual_hosts {
                 for route in vhost.routes.values() {

@@ -1,0 +1,73 @@
+use super::*;
+use crate::testutil::{obj, service};
+
+const INGRESS: &str = r#"
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: default}
+spec:
+  rules:
+  - host: web.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+"#;
+
+#[test]
+fn unreferenced_service_needs_no_rebuild() {
+    let mut cache = Cache::default();
+    assert!(!cache.insert(service("default", "web", 80, "http")));
+    assert!(cache.insert(obj(INGRESS)));
+    // Now referenced: a change matters, an identical re-insert does not.
+    assert!(!cache.insert(service("default", "web", 80, "http")));
+    assert!(cache.insert(service("default", "web", 81, "http")));
+    assert!(!cache.insert(service("other", "web", 80, "http")));
+    let key = ObjectKey {
+        kind: Kind::Service,
+        namespace: "default".into(),
+        name: "web".into(),
+    };
+    assert!(cache.remove(&key));
+}
+
+#[test]
+fn unreferenced_secret_needs_no_rebuild() {
+    let mut cache = Cache::default();
+    let secret = obj(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: default}\ntype: Opaque\n",
+    );
+    assert!(!cache.insert(secret));
+}
+
+#[test]
+fn ingress_class_filtering() {
+    let mut cache = Cache::default();
+    let other = INGRESS.replace("metadata: {name: web, namespace: default}",
+        "metadata: {name: web, namespace: default, annotations: {kubernetes.io/ingress.class: nginx}}");
+    assert!(!cache.insert(obj(&other)));
+    assert!(cache.ingresses.is_empty());
+    let mut cache = Cache::new(ClassFilter::new(["nginx".to_string()]));
+    assert!(cache.insert(obj(&other)));
+    // The same Ingress losing its class is removed.
+    assert!(cache.insert(obj(INGRESS)));
+    assert!(cache.ingresses.is_empty());
+}
+
+#[test]
+fn annotation_beats_class_name_field() {
+    let y = INGRESS.replace("spec:\n", "spec:\n  ingressClassName: nginx\n").replace(
+        "metadata: {name: web, namespace: default}",
+        "metadata: {name: web, namespace: default, annotations: {projectcontour.io/ingress.class: contour}}",
+    );
+    let mut cache = Cache::default();
+    assert!(cache.insert(obj(&y)));
+}
+
+#[test]
+fn endpoint_slices_never_rebuild() {
+    let mut cache = Cache::default();
+    let slice = obj(
+        "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: s}\naddressType: IPv4\nendpoints: []\n",
+    );
+    assert!(!cache.insert(slice));
+}

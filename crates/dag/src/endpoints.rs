@@ -1,0 +1,203 @@
+//! EndpointSlices, kept apart from the object cache: they feed EDS directly and never trigger
+//! a full build.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+
+use crate::model::{LoadAssignment, ServiceCluster};
+use crate::object::ObjectKey;
+
+const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+
+/// `(namespace, service name)`.
+pub type ServiceKey = (String, String);
+
+/// Slices grouped by the Service they belong to.
+#[derive(Debug, Default, Clone)]
+pub struct EndpointStore {
+    by_service: BTreeMap<ServiceKey, BTreeMap<String, EndpointSlice>>,
+    /// slice `(namespace, name)` → owning service, to find it again on removal.
+    owner: BTreeMap<(String, String), ServiceKey>,
+}
+
+fn owning_service(slice: &EndpointSlice) -> Option<ServiceKey> {
+    let ns = slice.metadata.namespace.clone().unwrap_or_default();
+    let svc = slice.metadata.labels.as_ref()?.get(SERVICE_NAME_LABEL)?;
+    Some((ns, svc.clone()))
+}
+
+impl EndpointStore {
+    /// Stores a slice. Returns the services whose endpoints may have changed.
+    pub fn upsert(&mut self, mut slice: EndpointSlice) -> Vec<ServiceKey> {
+        slice.metadata.managed_fields = None;
+        slice.metadata.resource_version = None;
+        let ns = slice.metadata.namespace.clone().unwrap_or_default();
+        let name = slice.metadata.name.clone().unwrap_or_default();
+        let slice_key = (ns, name.clone());
+        let mut touched = Vec::new();
+        // A slice may move to another service (label change): drop it from the old one.
+        let new_owner = owning_service(&slice);
+        if let Some(old) = self.owner.get(&slice_key).cloned()
+            && Some(&old) != new_owner.as_ref()
+        {
+            self.remove_from(&old, &name);
+            touched.push(old);
+        }
+        let Some(owner) = new_owner else {
+            self.owner.remove(&slice_key);
+            return touched;
+        };
+        let slices = self.by_service.entry(owner.clone()).or_default();
+        if slices.get(&name) != Some(&slice) {
+            slices.insert(name, slice);
+            touched.push(owner.clone());
+        }
+        self.owner.insert(slice_key, owner);
+        touched
+    }
+
+    /// Removes a slice. Returns the services whose endpoints changed.
+    pub fn remove(&mut self, key: &ObjectKey) -> Vec<ServiceKey> {
+        let slice_key = (key.namespace.clone(), key.name.clone());
+        match self.owner.remove(&slice_key) {
+            Some(owner) => {
+                self.remove_from(&owner, &key.name);
+                vec![owner]
+            }
+            None => Vec::new(),
+        }
+    }
+
+    fn remove_from(&mut self, owner: &ServiceKey, slice_name: &str) {
+        if let Some(slices) = self.by_service.get_mut(owner) {
+            slices.remove(slice_name);
+            if slices.is_empty() {
+                self.by_service.remove(owner);
+            }
+        }
+    }
+
+    /// Number of stored slices.
+    pub fn len(&self) -> usize {
+        self.owner.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.owner.is_empty()
+    }
+
+    /// The ready endpoints of one Service port: slice ports are matched by the Service port's
+    /// name; only TCP; duplicates removed.
+    pub fn load_assignment(&self, cluster: &ServiceCluster) -> LoadAssignment {
+        let mut endpoints = Vec::new();
+        let key = (cluster.namespace.clone(), cluster.name.clone());
+        for slice in self
+            .by_service
+            .get(&key)
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
+            let Some(port) = matching_port(slice, &cluster.port_name) else {
+                continue;
+            };
+            for ep in slice.endpoints.iter().flatten() {
+                let ready = ep.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true);
+                if !ready {
+                    continue;
+                }
+                endpoints.extend(ep.addresses.iter().map(|a| (a.clone(), port)));
+            }
+        }
+        endpoints.sort();
+        endpoints.dedup();
+        LoadAssignment {
+            eds_name: cluster.eds_name(),
+            endpoints,
+        }
+    }
+}
+
+fn matching_port(slice: &EndpointSlice, port_name: &str) -> Option<u16> {
+    slice.ports.iter().flatten().find_map(|p| {
+        let name = p.name.as_deref().unwrap_or_default();
+        let tcp = p.protocol.as_deref().unwrap_or("TCP") == "TCP";
+        let port = u16::try_from(p.port?).ok()?;
+        (tcp && name == port_name).then_some(port)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slice(
+        name: &str,
+        svc: &str,
+        port_name: &str,
+        port: i32,
+        addrs: &[(&str, bool)],
+    ) -> EndpointSlice {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "namespace": "default",
+                         "labels": {"kubernetes.io/service-name": svc}},
+            "addressType": "IPv4",
+            "ports": [{"name": port_name, "port": port, "protocol": "TCP"}],
+            "endpoints": addrs.iter().map(|(a, ready)| serde_json::json!({
+                "addresses": [a], "conditions": {"ready": ready}})).collect::<Vec<_>>(),
+        }))
+        .unwrap()
+    }
+
+    fn cluster(port_name: &str) -> ServiceCluster {
+        ServiceCluster {
+            namespace: "default".into(),
+            name: "web".into(),
+            port: 80,
+            port_name: port_name.into(),
+        }
+    }
+
+    #[test]
+    fn ready_endpoints_matched_by_port_name() {
+        let mut store = EndpointStore::default();
+        store.upsert(slice(
+            "web-1",
+            "web",
+            "http",
+            8080,
+            &[("10.0.0.2", true), ("10.0.0.1", true), ("10.0.0.3", false)],
+        ));
+        store.upsert(slice(
+            "web-2",
+            "web",
+            "metrics",
+            9090,
+            &[("10.0.0.9", true)],
+        ));
+        let la = store.load_assignment(&cluster("http"));
+        assert_eq!(la.eds_name, "default/web/http");
+        assert_eq!(
+            la.endpoints,
+            vec![("10.0.0.1".into(), 8080), ("10.0.0.2".into(), 8080)]
+        );
+    }
+
+    #[test]
+    fn identical_upsert_touches_nothing_and_removal_touches_owner() {
+        let mut store = EndpointStore::default();
+        let s = slice("web-1", "web", "", 8080, &[("10.0.0.1", true)]);
+        assert_eq!(store.upsert(s.clone()).len(), 1);
+        assert!(store.upsert(s).is_empty());
+        let key = ObjectKey {
+            kind: crate::Kind::EndpointSlice,
+            namespace: "default".into(),
+            name: "web-1".into(),
+        };
+        assert_eq!(
+            store.remove(&key),
+            vec![("default".to_string(), "web".to_string())]
+        );
+        assert!(store.load_assignment(&cluster("")).endpoints.is_empty());
+    }
+}

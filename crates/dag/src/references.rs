@@ -1,0 +1,80 @@
+//! Which objects reference a Service or Secret: decides whether a Service/Secret change matters.
+
+use contour_api::v1::HTTPProxy;
+use k8s_openapi::api::networking::v1::{Ingress, IngressBackend};
+
+fn backend_service(b: &IngressBackend) -> Option<&str> {
+    b.service.as_ref().map(|s| s.name.as_str())
+}
+
+/// Every backend an Ingress names (default backend and rule paths).
+pub fn ingress_backends(ing: &Ingress) -> Vec<&IngressBackend> {
+    let mut out = Vec::new();
+    let Some(spec) = &ing.spec else { return out };
+    if let Some(b) = &spec.default_backend {
+        out.push(b);
+    }
+    for rule in spec.rules.iter().flatten() {
+        if let Some(http) = &rule.http {
+            out.extend(http.paths.iter().map(|p| &p.backend));
+        }
+    }
+    out
+}
+
+pub fn ingresses_reference_service<'a>(
+    mut ings: impl Iterator<Item = &'a Ingress>,
+    name: &str,
+) -> bool {
+    ings.any(|ing| {
+        ingress_backends(ing)
+            .into_iter()
+            .any(|b| backend_service(b) == Some(name))
+    })
+}
+
+pub fn proxies_reference_service<'a>(
+    mut proxies: impl Iterator<Item = &'a HTTPProxy>,
+    name: &str,
+) -> bool {
+    proxies.any(|p| {
+        let routes = p.spec.routes.iter().flat_map(|r| r.services.iter());
+        let tcp = p.spec.tcpproxy.iter().flat_map(|t| t.services.iter());
+        routes.chain(tcp).any(|s| s.name == name)
+    })
+}
+
+/// Splits `ns/name` (or `name`, in `default_ns`).
+pub fn split_ref<'a>(r: &'a str, default_ns: &'a str) -> (&'a str, &'a str) {
+    match r.split_once('/') {
+        Some((ns, name)) => (ns, name),
+        None => (default_ns, r),
+    }
+}
+
+pub fn ingresses_reference_secret<'a>(
+    mut ings: impl Iterator<Item = &'a Ingress>,
+    ns: &str,
+    name: &str,
+) -> bool {
+    ings.any(|ing| {
+        let own_ns = ing.metadata.namespace.as_deref().unwrap_or_default();
+        let tls = ing.spec.iter().flat_map(|s| s.tls.iter().flatten());
+        tls.filter_map(|t| t.secret_name.as_deref())
+            .any(|s| split_ref(s, own_ns) == (ns, name))
+    })
+}
+
+pub fn proxies_reference_secret<'a>(
+    mut proxies: impl Iterator<Item = &'a HTTPProxy>,
+    ns: &str,
+    name: &str,
+) -> bool {
+    proxies.any(|p| {
+        let own_ns = p.metadata.namespace.as_deref().unwrap_or_default();
+        let vhost_tls = p.spec.virtualhost.as_ref().and_then(|v| v.tls.as_ref());
+        vhost_tls
+            .and_then(|t| t.secret_name.as_deref())
+            .is_some_and(|s| split_ref(s, own_ns) == (ns, name))
+    })
+}

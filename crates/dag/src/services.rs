@@ -1,0 +1,78 @@
+//! Resolving Service references to a port.
+
+use k8s_openapi::api::core::v1::Service;
+
+use crate::model::ServiceCluster;
+
+/// How a backend names the Service port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortRef<'a> {
+    Number(i32),
+    Name(&'a str),
+}
+
+/// Why a Service reference does not resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LookupError {
+    NotFound {
+        namespace: String,
+        name: String,
+    },
+    PortNotFound {
+        namespace: String,
+        name: String,
+        port: String,
+    },
+}
+
+impl std::fmt::Display for LookupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LookupError::NotFound { namespace, name } => {
+                write!(f, "service \"{namespace}/{name}\" not found")
+            }
+            LookupError::PortNotFound {
+                namespace,
+                name,
+                port,
+            } => write!(
+                f,
+                "port \"{port}\" on service \"{namespace}/{name}\" not matched"
+            ),
+        }
+    }
+}
+
+/// Finds the port of `svc` that `port` names and returns the cluster for it.
+pub fn resolve(
+    svc: Option<&Service>,
+    namespace: &str,
+    name: &str,
+    port: PortRef<'_>,
+) -> Result<ServiceCluster, LookupError> {
+    let svc = svc.ok_or_else(|| LookupError::NotFound {
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+    })?;
+    let ports = svc.spec.iter().flat_map(|s| s.ports.iter().flatten());
+    let found = ports
+        .filter(|p| p.protocol.as_deref().unwrap_or("TCP") == "TCP")
+        .find(|p| match port {
+            PortRef::Number(n) => p.port == n,
+            PortRef::Name(n) => p.name.as_deref() == Some(n),
+        });
+    let p = found.ok_or_else(|| LookupError::PortNotFound {
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        port: match port {
+            PortRef::Number(n) => n.to_string(),
+            PortRef::Name(n) => n.to_string(),
+        },
+    })?;
+    Ok(ServiceCluster {
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        port: u16::try_from(p.port).unwrap_or(0),
+        port_name: p.name.clone().unwrap_or_default(),
+    })
+}

@@ -1,0 +1,130 @@
+//! Status computed by a build: data returned with the DAG and written later (by the status
+//! writer in Kubernetes mode, or served at `/debug/status`).
+//!
+//! Condition types, reasons and messages are upstream Contour's, kept here in one place.
+
+use std::collections::BTreeMap;
+
+use contour_api::v1::{DetailedCondition, HTTPProxyStatus, SubCondition};
+
+/// The only condition type Contour sets on an HTTPProxy.
+pub const VALID_CONDITION: &str = "Valid";
+pub const VALID_MESSAGE: &str = "Valid HTTPProxy";
+pub const ERROR_PRESENT_REASON: &str = "ErrorPresent";
+pub const ERROR_PRESENT_MESSAGE: &str = "At least one error present, see Errors for details";
+pub const ORPHANED_MESSAGE: &str =
+    "this HTTPProxy is not part of a delegation chain from a root HTTPProxy";
+
+/// `status.currentStatus` values.
+pub const STATUS_VALID: &str = "valid";
+pub const STATUS_INVALID: &str = "invalid";
+pub const STATUS_ORPHANED: &str = "orphaned";
+
+/// Error sub-condition types (`errors[].type`).
+pub mod error_type {
+    pub const INCLUDE: &str = "IncludeError";
+    pub const ORPHANED: &str = "Orphaned";
+    pub const ROOT_NAMESPACE: &str = "RootNamespaceError";
+    pub const ROUTE: &str = "RouteError";
+    pub const SERVICE: &str = "ServiceError";
+    pub const SPEC: &str = "SpecError";
+    pub const VIRTUAL_HOST: &str = "VirtualHostError";
+}
+
+/// `(namespace, name)` of an HTTPProxy.
+pub type ProxyKey = (String, String);
+
+/// What one build found out about one HTTPProxy.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProxyStatus {
+    pub generation: Option<i64>,
+    /// The FQDN of the root this proxy serves under, when known (metrics label `vhost`).
+    pub vhost: Option<String>,
+    pub errors: Vec<SubCondition>,
+    pub warnings: Vec<SubCondition>,
+}
+
+impl ProxyStatus {
+    pub fn is_valid(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    pub fn is_orphaned(&self) -> bool {
+        self.errors.iter().any(|e| e.type_ == error_type::ORPHANED)
+    }
+
+    /// The status in upstream's shape. `lastTransitionTime` is left to the writer, so that the
+    /// build stays deterministic.
+    pub fn to_api(&self) -> HTTPProxyStatus {
+        let (status, reason, message) = if self.is_valid() {
+            ("True", "Valid", VALID_MESSAGE)
+        } else {
+            ("False", ERROR_PRESENT_REASON, ERROR_PRESENT_MESSAGE)
+        };
+        let (current, description) = if self.is_valid() {
+            (STATUS_VALID, VALID_MESSAGE)
+        } else if self.is_orphaned() {
+            (STATUS_ORPHANED, ORPHANED_MESSAGE)
+        } else {
+            (STATUS_INVALID, ERROR_PRESENT_MESSAGE)
+        };
+        HTTPProxyStatus {
+            current_status: Some(current.to_string()),
+            description: Some(description.to_string()),
+            conditions: vec![DetailedCondition {
+                type_: VALID_CONDITION.to_string(),
+                status: status.to_string(),
+                observed_generation: self.generation,
+                reason: reason.to_string(),
+                message: message.to_string(),
+                errors: self.errors.clone(),
+                warnings: self.warnings.clone(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+}
+
+/// Statuses of one build.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatusSet {
+    pub proxies: BTreeMap<ProxyKey, ProxyStatus>,
+}
+
+impl StatusSet {
+    fn entry(&mut self, key: &ProxyKey) -> &mut ProxyStatus {
+        self.proxies.entry(key.clone()).or_default()
+    }
+
+    /// Records that the proxy was looked at (valid unless an error is added).
+    pub fn touch(&mut self, key: &ProxyKey, generation: Option<i64>, vhost: Option<&str>) {
+        let e = self.entry(key);
+        e.generation = generation;
+        if e.vhost.is_none() {
+            e.vhost = vhost.map(str::to_string);
+        }
+    }
+
+    /// Adds an error sub-condition; a proxy with errors is invalid.
+    pub fn error(&mut self, key: &ProxyKey, type_: &str, reason: &str, message: impl Into<String>) {
+        let sub = SubCondition {
+            type_: type_.to_string(),
+            status: "True".to_string(),
+            reason: reason.to_string(),
+            message: message.into(),
+        };
+        let e = self.entry(key);
+        if !e.errors.contains(&sub) {
+            e.errors.push(sub);
+        }
+    }
+
+    pub fn has_errors(&self, key: &ProxyKey) -> bool {
+        self.proxies.get(key).is_some_and(|s| !s.is_valid())
+    }
+
+    pub fn get(&self, ns: &str, name: &str) -> Option<&ProxyStatus> {
+        self.proxies.get(&(ns.to_string(), name.to_string()))
+    }
+}
