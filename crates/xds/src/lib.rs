@@ -1,1 +1,38 @@
-//! contour-xds
+//! contour-xds: the xDS server.
+//!
+//! This crate knows nothing about the DAG or about Kubernetes. It serves opaque, already-encoded
+//! resources (`google.protobuf.Any`) that the binary puts into a [`SnapshotStore`] after each build.
+//!
+//! Layout:
+//! - [`store`]: the snapshot store (per-type resources and versions, readiness, change
+//!   notification, events and counters);
+//! - [`sotw`] and [`delta`]: the protocol cores, plain state machines without I/O;
+//! - `stream`: async drivers that connect a gRPC stream to a state machine;
+//! - [`service`]: the tonic services (ADS and the per-type services), thin adapters;
+//! - [`server`]: the gRPC server (`serve`, `router`).
+
+pub mod delta;
+pub mod server;
+pub mod service;
+pub mod sotw;
+pub mod store;
+mod stream;
+pub mod type_url;
+
+pub use server::{ServerConfig, router, serve, serve_with_config};
+pub use service::XdsService;
+pub use store::{Snapshot, SnapshotStore, StreamKind, TypeSnapshot, XdsEvent, XdsStats};
+
+/// Errors returned by this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum XdsError {
+    /// The gRPC transport failed (bind, accept or serve).
+    #[error("xDS gRPC transport error: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// An I/O error, e.g. reading the listener's local address.
+    #[error("xDS server I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+#[cfg(test)]
+mod testutil;

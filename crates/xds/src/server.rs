@@ -1,0 +1,133 @@
+//! The xDS gRPC server.
+//!
+//! Settings follow upstream Contour: HTTP/2 keepalive every 60 s with a 20 s timeout, a very
+//! large number of concurrent streams, and a decode limit far above gRPC's 4 MiB default (an EDS
+//! request can name thousands of clusters).
+//!
+//! mTLS goes here later: `ServerConfig` will gain a TLS section, and `serve_with_config` will
+//! wrap each accepted `TcpStream` in a rustls acceptor (TLS 1.3 minimum, client certificates
+//! required, certificate/key/CA re-read on every handshake) before handing it to tonic.
+
+use std::future::Future;
+use std::time::Duration;
+
+use envoy_types::pb::envoy::service::cluster::v3::cluster_discovery_service_server::ClusterDiscoveryServiceServer;
+use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_server::AggregatedDiscoveryServiceServer;
+use envoy_types::pb::envoy::service::endpoint::v3::endpoint_discovery_service_server::EndpointDiscoveryServiceServer;
+use envoy_types::pb::envoy::service::listener::v3::listener_discovery_service_server::ListenerDiscoveryServiceServer;
+use envoy_types::pb::envoy::service::route::v3::route_discovery_service_server::RouteDiscoveryServiceServer;
+use envoy_types::pb::envoy::service::runtime::v3::runtime_discovery_service_server::RuntimeDiscoveryServiceServer;
+use envoy_types::pb::envoy::service::secret::v3::secret_discovery_service_server::SecretDiscoveryServiceServer;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic::transport::server::Router;
+
+use crate::XdsError;
+use crate::service::XdsService;
+use crate::store::SnapshotStore;
+
+/// gRPC server settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest request accepted, in bytes.
+    pub max_decoding_message_size: usize,
+    /// Largest response sent, in bytes.
+    pub max_encoding_message_size: usize,
+    /// HTTP/2 keepalive ping interval.
+    pub keepalive_time: Duration,
+    /// How long to wait for a keepalive ping's answer before closing the connection.
+    pub keepalive_timeout: Duration,
+    /// HTTP/2 concurrent streams per connection.
+    pub max_concurrent_streams: u32,
+    /// After shutdown is requested and streams are closed, how long to wait for connections to
+    /// drain before returning anyway.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            max_decoding_message_size: 256 * 1024 * 1024,
+            max_encoding_message_size: usize::MAX,
+            keepalive_time: Duration::from_secs(60),
+            keepalive_timeout: Duration::from_secs(20),
+            max_concurrent_streams: 1 << 20,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A tonic router with every xDS service registered over `service`.
+pub fn router(service: XdsService, config: &ServerConfig) -> Router {
+    macro_rules! svc {
+        ($server:ident) => {
+            $server::new(service.clone())
+                .max_decoding_message_size(config.max_decoding_message_size)
+                .max_encoding_message_size(config.max_encoding_message_size)
+        };
+    }
+    Server::builder()
+        .http2_keepalive_interval(Some(config.keepalive_time))
+        .http2_keepalive_timeout(Some(config.keepalive_timeout))
+        .max_concurrent_streams(config.max_concurrent_streams)
+        .add_service(svc!(AggregatedDiscoveryServiceServer))
+        .add_service(svc!(ListenerDiscoveryServiceServer))
+        .add_service(svc!(RouteDiscoveryServiceServer))
+        .add_service(svc!(ClusterDiscoveryServiceServer))
+        .add_service(svc!(EndpointDiscoveryServiceServer))
+        .add_service(svc!(SecretDiscoveryServiceServer))
+        .add_service(svc!(RuntimeDiscoveryServiceServer))
+}
+
+/// Serves xDS on `listener` with default settings until `shutdown` completes.
+pub async fn serve(
+    store: SnapshotStore,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), XdsError> {
+    serve_with_config(store, listener, ServerConfig::default(), shutdown).await
+}
+
+/// Serves xDS on `listener` until `shutdown` completes. On shutdown every stream is ended
+/// (xDS streams never end by themselves), then connections get `shutdown_grace` to drain.
+pub async fn serve_with_config(
+    store: SnapshotStore,
+    listener: TcpListener,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), XdsError> {
+    let addr = listener.local_addr()?;
+    let service = XdsService::new(store);
+    let closer = service.clone();
+    let (stopping_tx, stopping_rx) = oneshot::channel();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("xDS server shutting down");
+        closer.close_streams();
+        let _ = stopping_tx.send(());
+    };
+    let incoming = TcpListenerStream::new(listener).map(|conn| {
+        conn.inspect(|stream| {
+            // Small responses (ACK round trips) must not wait for Nagle.
+            let _ = stream.set_nodelay(true);
+        })
+    });
+    tracing::info!(%addr, "xDS server listening");
+    let serving = router(service, &config).serve_with_incoming_shutdown(incoming, signal);
+    let grace = async {
+        if stopping_rx.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(config.shutdown_grace).await;
+    };
+    tokio::select! {
+        res = serving => Ok(res?),
+        _ = grace => {
+            tracing::warn!("xDS connections did not drain in time, stopping anyway");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! State-of-the-world xDS protocol core: a state machine without I/O.
+//!
+//! One [`SotwStream`] per gRPC stream; it may carry several types (ADS) or one (per-type
+//! services). Inputs are client requests ([`SotwStream::on_request`]) and snapshot changes
+//! ([`SotwStream::on_snapshot`]); outputs are the responses to send plus ACK/NACK feedback.
+//!
+//! Rules, per type:
+//! - the first request subscribes: wildcard when it names nothing or names `*`, otherwise the
+//!   listed names; it is answered as soon as the snapshot is ready (even with no resources);
+//! - a request carrying the nonce of the last response is an ACK (or a NACK when it has an
+//!   `error_detail`); either way the response is no longer pending;
+//! - a request carrying an older nonce is stale and ignored, unless its resource names differ
+//!   from the current subscription: then it is a new subscription and is answered at once
+//!   (after a CDS change Envoy asks for the new EDS names with an old nonce);
+//! - at most one response per type is un-ACKed: a snapshot change that arrives meanwhile is
+//!   sent when the ACK or NACK comes back, so Envoy always converges on the newest content;
+//! - a response is sent only when the content *this stream* sees changed: all resources for a
+//!   wildcard subscription, only the subscribed resources that exist for a named one;
+//! - after a NACK nothing is re-sent until the content changes (Envoy keeps its last good config).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
+
+use crate::store::{Snapshot, TypeSnapshot};
+use crate::type_url;
+
+/// What the client said about a response, for counting and logging.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Feedback {
+    /// The client applied the response with `nonce`.
+    Ack {
+        type_url: String,
+        version: String,
+        nonce: String,
+    },
+    /// The client rejected the response with `nonce`; `version` is the last one it accepted.
+    Nack {
+        type_url: String,
+        version: String,
+        nonce: String,
+        message: String,
+    },
+}
+
+/// The result of one input: responses to send, in order, and what the client reported.
+#[derive(Debug, Default)]
+pub struct Output<R> {
+    pub responses: Vec<R>,
+    pub feedback: Option<Feedback>,
+}
+
+/// Name → resource version as seen by one stream.
+type View = BTreeMap<String, String>;
+
+#[derive(Debug)]
+struct Sent {
+    nonce: String,
+    view: View,
+}
+
+#[derive(Debug)]
+struct TypeState {
+    wildcard: bool,
+    names: BTreeSet<String>,
+    /// The last response sent for this type.
+    sent: Option<Sent>,
+    /// Whether `sent` is still waiting for an ACK or NACK.
+    pending: bool,
+    /// A new or changed subscription that must be answered even if the content is unchanged.
+    force: bool,
+}
+
+impl TypeState {
+    fn new(requested: &Requested) -> Self {
+        Self {
+            wildcard: requested.star || requested.names.is_empty(),
+            names: requested.names.clone(),
+            sent: None,
+            pending: false,
+            force: true,
+        }
+    }
+
+    /// Applies the names of a later request; returns whether the subscription changed.
+    fn resubscribe(&mut self, requested: &Requested) -> bool {
+        // An empty list keeps a wildcard subscription (legacy wildcard) and empties a named one.
+        let wildcard = requested.star || (requested.names.is_empty() && self.wildcard);
+        let changed = wildcard != self.wildcard || requested.names != self.names;
+        self.wildcard = wildcard;
+        self.names = requested.names.clone();
+        changed
+    }
+
+    fn view(&self, typ: &TypeSnapshot) -> View {
+        if self.wildcard {
+            return typ
+                .resources()
+                .iter()
+                .map(|(n, r)| (n.clone(), r.version.clone()))
+                .collect();
+        }
+        self.names
+            .iter()
+            .filter_map(|n| typ.get(n).map(|r| (n.clone(), r.version.clone())))
+            .collect()
+    }
+}
+
+/// The resource names of one request.
+struct Requested {
+    star: bool,
+    names: BTreeSet<String>,
+}
+
+impl Requested {
+    fn from(names: &[String]) -> Self {
+        Self {
+            star: names.iter().any(|n| n == "*"),
+            names: names.iter().filter(|n| *n != "*").cloned().collect(),
+        }
+    }
+}
+
+/// The SotW state of one gRPC stream.
+#[derive(Debug, Default)]
+pub struct SotwStream {
+    next_nonce: u64,
+    node: String,
+    types: BTreeMap<String, TypeState>,
+}
+
+impl SotwStream {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The node ID the client sent (usually only on its first request), or "".
+    pub fn node_id(&self) -> &str {
+        &self.node
+    }
+
+    /// Whether the stream has subscribed to `type_url`.
+    pub fn is_subscribed(&self, type_url: &str) -> bool {
+        self.types.contains_key(type_url)
+    }
+
+    /// Handles one request from the client.
+    pub fn on_request(
+        &mut self,
+        req: &DiscoveryRequest,
+        snap: &Snapshot,
+    ) -> Output<DiscoveryResponse> {
+        if let Some(node) = req.node.as_ref().filter(|n| !n.id.is_empty()) {
+            self.node = node.id.clone();
+        }
+        let requested = Requested::from(&req.resource_names);
+        let nonce = req.response_nonce.as_str();
+        let mut feedback = None;
+        match self.types.get_mut(&req.type_url) {
+            None => {
+                self.types
+                    .insert(req.type_url.clone(), TypeState::new(&requested));
+            }
+            Some(state) if nonce.is_empty() => {
+                // A fresh request for a type already known: answer it again.
+                state.resubscribe(&requested);
+                state.force = true;
+            }
+            Some(state) if state.sent.as_ref().map(|s| s.nonce.as_str()) != Some(nonce) => {
+                // Stale nonce: ignored unless it changes the subscription.
+                if !state.resubscribe(&requested) {
+                    return Output::default();
+                }
+                state.force = true;
+            }
+            Some(state) => {
+                state.pending = false;
+                feedback = Some(feedback_for(req));
+                if state.resubscribe(&requested) {
+                    state.force = true;
+                }
+            }
+        }
+        let responses = self.respond(&req.type_url, snap).into_iter().collect();
+        Output {
+            responses,
+            feedback,
+        }
+    }
+
+    /// Handles a snapshot change: returns the responses for every type whose content, as this
+    /// stream sees it, changed and that has no response waiting for an ACK.
+    pub fn on_snapshot(&mut self, snap: &Snapshot) -> Vec<DiscoveryResponse> {
+        let known = type_url::ALL.iter().map(|t| t.to_string());
+        let others = self
+            .types
+            .keys()
+            .filter(|t| !type_url::ALL.contains(&t.as_str()))
+            .cloned()
+            .collect::<Vec<_>>();
+        known
+            .chain(others)
+            .filter_map(|t| self.respond(&t, snap))
+            .collect()
+    }
+
+    fn respond(&mut self, type_url: &str, snap: &Snapshot) -> Option<DiscoveryResponse> {
+        if !snap.is_ready() {
+            return None;
+        }
+        let state = self.types.get_mut(type_url)?;
+        if state.pending && !state.force {
+            return None;
+        }
+        let typ = snap.get(type_url);
+        let view = state.view(typ);
+        let unchanged = state.sent.as_ref().is_some_and(|s| s.view == view);
+        if unchanged && !state.force {
+            return None;
+        }
+        self.next_nonce += 1;
+        let nonce = self.next_nonce.to_string();
+        let resources = view
+            .keys()
+            .filter_map(|n| typ.get(n))
+            .map(|r| r.resource.clone())
+            .collect();
+        state.sent = Some(Sent {
+            nonce: nonce.clone(),
+            view,
+        });
+        state.pending = true;
+        state.force = false;
+        Some(DiscoveryResponse {
+            version_info: typ.version().to_string(),
+            resources,
+            type_url: type_url.to_string(),
+            nonce,
+            ..Default::default()
+        })
+    }
+}
+
+fn feedback_for(req: &DiscoveryRequest) -> Feedback {
+    match &req.error_detail {
+        Some(status) => Feedback::Nack {
+            type_url: req.type_url.clone(),
+            version: req.version_info.clone(),
+            nonce: req.response_nonce.clone(),
+            message: status.message.clone(),
+        },
+        None => Feedback::Ack {
+            type_url: req.type_url.clone(),
+            version: req.version_info.clone(),
+            nonce: req.response_nonce.clone(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,438 @@
+//! The snapshot store: what the xDS server serves.
+//!
+//! The binary replaces a whole type with [`SnapshotStore::set_type`] after each build, or patches
+//! EDS with [`SnapshotStore::update_resources`]. Every change produces a new immutable
+//! [`Snapshot`] that is published on a `tokio::sync::watch` channel; streams wait on it.
+//!
+//! Versions are content hashes: a type's version is a hash over its resource names and
+//! per-resource versions, and a resource's version is a hash of its encoded bytes. Identical input
+//! therefore gives an identical version, no change notification and no push.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use envoy_types::pb::google::protobuf::Any;
+use sha2::{Digest, Sha256};
+use tokio::sync::{broadcast, watch};
+
+use crate::type_url;
+
+/// How many events a slow `events()` receiver may lag behind before it misses some.
+const EVENT_CAPACITY: usize = 1024;
+
+/// One resource with its version (a hash of its encoded bytes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionedResource {
+    /// The encoded resource.
+    pub resource: Any,
+    /// Hex hash of `resource`'s type URL and bytes.
+    pub version: String,
+}
+
+/// All resources of one type, with the type's version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeSnapshot {
+    version: String,
+    resources: BTreeMap<String, Arc<VersionedResource>>,
+}
+
+impl Default for TypeSnapshot {
+    fn default() -> Self {
+        Self::from_resources(BTreeMap::new())
+    }
+}
+
+impl TypeSnapshot {
+    fn from_resources(resources: BTreeMap<String, Arc<VersionedResource>>) -> Self {
+        let mut hasher = Sha256::new();
+        for (name, res) in &resources {
+            hasher.update(name.as_bytes());
+            hasher.update([0]);
+            hasher.update(res.version.as_bytes());
+            hasher.update([0]);
+        }
+        let version = short_hex(&hasher.finalize());
+        Self { version, resources }
+    }
+
+    /// The type's version (a content hash; identical content gives the identical version).
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// Resources by name, sorted.
+    pub fn resources(&self) -> &BTreeMap<String, Arc<VersionedResource>> {
+        &self.resources
+    }
+
+    /// One resource by name.
+    pub fn get(&self, name: &str) -> Option<&Arc<VersionedResource>> {
+        self.resources.get(name)
+    }
+}
+
+/// An immutable view of everything the store holds at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    ready: bool,
+    types: BTreeMap<String, Arc<TypeSnapshot>>,
+    empty: Arc<TypeSnapshot>,
+}
+
+impl Snapshot {
+    /// Whether [`SnapshotStore::set_ready`] was called; nothing is served before that.
+    pub fn is_ready(&self) -> bool {
+        self.ready
+    }
+
+    /// The resources of one type; an unknown type is empty.
+    pub fn get(&self, type_url: &str) -> &Arc<TypeSnapshot> {
+        self.types.get(type_url).unwrap_or(&self.empty)
+    }
+
+    /// Builds a ready snapshot directly (for tests of the protocol cores).
+    pub fn from_types(ready: bool, types: BTreeMap<String, BTreeMap<String, Any>>) -> Self {
+        let types = types
+            .into_iter()
+            .map(|(t, res)| (t, Arc::new(TypeSnapshot::from_resources(versioned(res)))))
+            .collect();
+        Self {
+            ready,
+            types,
+            empty: Arc::default(),
+        }
+    }
+}
+
+/// Whether a stream speaks state-of-the-world or delta xDS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamKind {
+    /// State-of-the-world.
+    Sotw,
+    /// Incremental (delta).
+    Delta,
+}
+
+/// What happens on the xDS server, for the binary to count and log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum XdsEvent {
+    /// A client opened a stream. `service` is the gRPC service name, e.g. "ads" or "cds".
+    StreamOpened {
+        stream_id: u64,
+        kind: StreamKind,
+        service: &'static str,
+    },
+    /// A stream ended (client gone, error or shutdown); its state was dropped.
+    StreamClosed {
+        stream_id: u64,
+        kind: StreamKind,
+        node: String,
+    },
+    /// A response was sent.
+    ResponseSent {
+        stream_id: u64,
+        type_url: String,
+        version: String,
+        nonce: String,
+        resources: usize,
+        removed: usize,
+        bytes: usize,
+    },
+    /// The client accepted a response.
+    Ack {
+        stream_id: u64,
+        type_url: String,
+        version: String,
+        nonce: String,
+        node: String,
+    },
+    /// The client rejected a response. `version` is the last version it accepted.
+    Nack {
+        stream_id: u64,
+        type_url: String,
+        version: String,
+        nonce: String,
+        message: String,
+        node: String,
+    },
+}
+
+/// Simple counters, see [`SnapshotStore::stats`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct XdsStats {
+    pub acks: u64,
+    pub nacks: u64,
+    pub responses_sent: u64,
+    pub streams_opened: u64,
+    pub streams_active: u64,
+    /// Responses sent per type URL.
+    pub responses_by_type: BTreeMap<String, u64>,
+    /// Encoded response bytes sent per type URL.
+    pub bytes_by_type: BTreeMap<String, u64>,
+    /// NACKs received per type URL.
+    pub nacks_by_type: BTreeMap<String, u64>,
+}
+
+struct Inner {
+    current: watch::Sender<Arc<Snapshot>>,
+    events: broadcast::Sender<XdsEvent>,
+    stats: Mutex<XdsStats>,
+    next_stream_id: AtomicU64,
+}
+
+/// The snapshot store. Cheap to clone; all clones share the same state.
+#[derive(Clone)]
+pub struct SnapshotStore {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SnapshotStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let snap = self.snapshot();
+        f.debug_struct("SnapshotStore")
+            .field("ready", &snap.ready)
+            .field("types", &snap.types.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Default for SnapshotStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SnapshotStore {
+    /// An empty, not yet ready store.
+    pub fn new() -> Self {
+        let (current, _) = watch::channel(Arc::new(Snapshot::default()));
+        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        Self {
+            inner: Arc::new(Inner {
+                current,
+                events,
+                stats: Mutex::new(XdsStats::default()),
+                next_stream_id: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// Replaces all resources of one type. Returns whether anything changed; the type's version
+    /// and the change notification only move when the content changed.
+    pub fn set_type(&self, type_url: &str, resources: BTreeMap<String, Any>) -> bool {
+        let next = TypeSnapshot::from_resources(versioned(resources));
+        self.replace_type(type_url, next)
+    }
+
+    /// Adds or replaces `upserts` and deletes `removals` in one type (EDS incremental updates).
+    /// Returns whether anything changed.
+    pub fn update_resources(
+        &self,
+        type_url: &str,
+        upserts: BTreeMap<String, Any>,
+        removals: &[String],
+    ) -> bool {
+        let mut resources = self.snapshot().get(type_url).resources.clone();
+        for name in removals {
+            resources.remove(name);
+        }
+        resources.extend(versioned(upserts));
+        self.replace_type(type_url, TypeSnapshot::from_resources(resources))
+    }
+
+    fn replace_type(&self, type_url: &str, next: TypeSnapshot) -> bool {
+        let changed = self.inner.current.send_if_modified(|snap| {
+            if snap.get(type_url).version == next.version {
+                return false;
+            }
+            let mut updated = Snapshot::clone(snap);
+            updated.types.insert(type_url.to_string(), Arc::new(next));
+            *snap = Arc::new(updated);
+            true
+        });
+        if changed {
+            let snap = self.snapshot();
+            let typ = snap.get(type_url);
+            tracing::debug!(
+                type_url,
+                version = typ.version(),
+                resources = typ.resources().len(),
+                "xDS snapshot updated"
+            );
+        }
+        changed
+    }
+
+    /// Marks the store ready: streams start receiving resources. Idempotent.
+    pub fn set_ready(&self) {
+        let changed = self.inner.current.send_if_modified(|snap| {
+            if snap.ready {
+                return false;
+            }
+            let mut updated = Snapshot::clone(snap);
+            updated.ready = true;
+            *snap = Arc::new(updated);
+            true
+        });
+        if changed {
+            tracing::info!("xDS snapshot ready, serving resources");
+        }
+    }
+
+    /// Whether [`Self::set_ready`] was called.
+    pub fn is_ready(&self) -> bool {
+        self.inner.current.borrow().ready
+    }
+
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.inner.current.borrow())
+    }
+
+    /// A receiver that is notified on every change of the snapshot.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Snapshot>> {
+        self.inner.current.subscribe()
+    }
+
+    /// Events (stream opened/closed, responses, ACKs, NACKs) from now on.
+    pub fn events(&self) -> broadcast::Receiver<XdsEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// A copy of the counters.
+    pub fn stats(&self) -> XdsStats {
+        self.lock_stats().clone()
+    }
+
+    pub(crate) fn next_stream_id(&self) -> u64 {
+        self.inner.next_stream_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn lock_stats(&self) -> std::sync::MutexGuard<'_, XdsStats> {
+        self.inner
+            .stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts, logs and broadcasts one event.
+    pub(crate) fn record(&self, event: XdsEvent) {
+        log_event(&event);
+        {
+            let mut stats = self.lock_stats();
+            match &event {
+                XdsEvent::StreamOpened { .. } => {
+                    stats.streams_opened += 1;
+                    stats.streams_active += 1;
+                }
+                XdsEvent::StreamClosed { .. } => {
+                    stats.streams_active = stats.streams_active.saturating_sub(1);
+                }
+                XdsEvent::ResponseSent {
+                    type_url, bytes, ..
+                } => {
+                    stats.responses_sent += 1;
+                    *stats.responses_by_type.entry(type_url.clone()).or_default() += 1;
+                    *stats.bytes_by_type.entry(type_url.clone()).or_default() += *bytes as u64;
+                }
+                XdsEvent::Ack { .. } => stats.acks += 1,
+                XdsEvent::Nack { type_url, .. } => {
+                    stats.nacks += 1;
+                    *stats.nacks_by_type.entry(type_url.clone()).or_default() += 1;
+                }
+            }
+        }
+        // No receivers is fine: nobody is listening.
+        let _ = self.inner.events.send(event);
+    }
+}
+
+fn log_event(event: &XdsEvent) {
+    match event {
+        XdsEvent::Nack {
+            stream_id,
+            type_url,
+            version,
+            nonce,
+            message,
+            node,
+        } => tracing::warn!(
+            stream_id,
+            type_url,
+            version,
+            nonce,
+            error_detail = message,
+            node,
+            "Envoy rejected configuration"
+        ),
+        XdsEvent::Ack {
+            stream_id,
+            type_url,
+            version,
+            nonce,
+            node,
+        } => tracing::debug!(
+            stream_id,
+            type_url,
+            version,
+            nonce,
+            node,
+            "Envoy accepted configuration"
+        ),
+        XdsEvent::ResponseSent {
+            stream_id,
+            type_url,
+            version,
+            nonce,
+            resources,
+            removed,
+            bytes,
+        } => tracing::debug!(
+            stream_id,
+            type = type_url::short_name(type_url),
+            version,
+            nonce,
+            resources,
+            removed,
+            bytes,
+            "sent xDS response"
+        ),
+        XdsEvent::StreamOpened {
+            stream_id,
+            kind,
+            service,
+        } => tracing::debug!(stream_id, ?kind, service, "xDS stream opened"),
+        XdsEvent::StreamClosed {
+            stream_id,
+            kind,
+            node,
+        } => tracing::debug!(stream_id, ?kind, node, "xDS stream closed"),
+    }
+}
+
+fn versioned(resources: BTreeMap<String, Any>) -> BTreeMap<String, Arc<VersionedResource>> {
+    resources
+        .into_iter()
+        .map(|(name, resource)| {
+            let version = resource_version(&resource);
+            (name, Arc::new(VersionedResource { resource, version }))
+        })
+        .collect()
+}
+
+/// The version of one resource: a hash of its type URL and encoded bytes.
+pub fn resource_version(resource: &Any) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(resource.type_url.as_bytes());
+    hasher.update([0]);
+    hasher.update(&resource.value);
+    short_hex(&hasher.finalize())
+}
+
+fn short_hex(digest: &[u8]) -> String {
+    hex::encode(&digest[..digest.len().min(8)])
+}
+
+#[cfg(test)]
+mod tests;

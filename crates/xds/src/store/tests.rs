@@ -1,0 +1,114 @@
+use super::*;
+use crate::testutil::{any, resources};
+use crate::type_url::{CLUSTER, ENDPOINT, LISTENER};
+
+#[test]
+fn set_type_reports_change_only_when_content_changes() {
+    let store = SnapshotStore::new();
+    let mut rx = store.subscribe();
+    assert!(store.set_type(CLUSTER, resources(CLUSTER, &[("a", "1")])));
+    let v1 = store.snapshot().get(CLUSTER).version().to_string();
+    assert!(rx.has_changed().unwrap());
+    rx.borrow_and_update();
+
+    assert!(!store.set_type(CLUSTER, resources(CLUSTER, &[("a", "1")])));
+    assert_eq!(store.snapshot().get(CLUSTER).version(), v1);
+    assert!(
+        !rx.has_changed().unwrap(),
+        "identical input must not notify"
+    );
+
+    assert!(store.set_type(CLUSTER, resources(CLUSTER, &[("a", "2")])));
+    assert_ne!(store.snapshot().get(CLUSTER).version(), v1);
+}
+
+#[test]
+fn versions_are_deterministic_across_stores() {
+    let a = SnapshotStore::new();
+    let b = SnapshotStore::new();
+    a.set_type(LISTENER, resources(LISTENER, &[("x", "1"), ("y", "2")]));
+    b.set_type(LISTENER, resources(LISTENER, &[("y", "2"), ("x", "1")]));
+    assert_eq!(
+        a.snapshot().get(LISTENER).version(),
+        b.snapshot().get(LISTENER).version()
+    );
+    let ra = a.snapshot().get(LISTENER).get("x").unwrap().version.clone();
+    assert_eq!(ra, resource_version(&any(LISTENER, "1")));
+}
+
+#[test]
+fn empty_set_on_unknown_type_is_not_a_change() {
+    let store = SnapshotStore::new();
+    assert!(!store.set_type(CLUSTER, BTreeMap::new()));
+    assert!(store.snapshot().get(CLUSTER).resources().is_empty());
+}
+
+#[test]
+fn update_resources_upserts_and_removes() {
+    let store = SnapshotStore::new();
+    store.set_type(ENDPOINT, resources(ENDPOINT, &[("a", "1"), ("b", "1")]));
+    let before = store.snapshot().get(ENDPOINT).version().to_string();
+
+    assert!(!store.update_resources(ENDPOINT, resources(ENDPOINT, &[("a", "1")]), &[]));
+    assert!(!store.update_resources(ENDPOINT, BTreeMap::new(), &["missing".to_string()]));
+    assert_eq!(store.snapshot().get(ENDPOINT).version(), before);
+
+    assert!(store.update_resources(
+        ENDPOINT,
+        resources(ENDPOINT, &[("c", "1"), ("a", "2")]),
+        &["b".to_string()]
+    ));
+    let snap = store.snapshot();
+    let names: Vec<_> = snap.get(ENDPOINT).resources().keys().cloned().collect();
+    assert_eq!(names, ["a", "c"]);
+    assert_eq!(
+        snap.get(ENDPOINT).get("a").unwrap().resource,
+        any(ENDPOINT, "2")
+    );
+}
+
+#[test]
+fn set_ready_is_idempotent_and_notifies_once() {
+    let store = SnapshotStore::new();
+    let mut rx = store.subscribe();
+    assert!(!store.is_ready());
+    store.set_ready();
+    assert!(store.is_ready());
+    assert!(rx.has_changed().unwrap());
+    rx.borrow_and_update();
+    store.set_ready();
+    assert!(!rx.has_changed().unwrap());
+}
+
+#[test]
+fn record_counts_and_broadcasts() {
+    let store = SnapshotStore::new();
+    let mut events = store.events();
+    store.record(XdsEvent::Nack {
+        stream_id: 1,
+        type_url: CLUSTER.to_string(),
+        version: "v".into(),
+        nonce: "1".into(),
+        message: "bad".into(),
+        node: "n".into(),
+    });
+    store.record(XdsEvent::ResponseSent {
+        stream_id: 1,
+        type_url: CLUSTER.to_string(),
+        version: "v".into(),
+        nonce: "2".into(),
+        resources: 1,
+        removed: 0,
+        bytes: 10,
+    });
+    let stats = store.stats();
+    assert_eq!(stats.nacks, 1);
+    assert_eq!(stats.nacks_by_type[CLUSTER], 1);
+    assert_eq!(stats.responses_sent, 1);
+    assert_eq!(stats.bytes_by_type[CLUSTER], 10);
+    assert!(matches!(events.try_recv(), Ok(XdsEvent::Nack { .. })));
+    assert!(matches!(
+        events.try_recv(),
+        Ok(XdsEvent::ResponseSent { .. })
+    ));
+}
