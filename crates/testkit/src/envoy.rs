@@ -24,7 +24,7 @@ pub struct EnvoyOptions {
     pub admin_socket: Option<PathBuf>,
     /// The admin's TCP port on 127.0.0.1, if the bootstrap uses one.
     pub admin_port: Option<u16>,
-    /// `--log-level`; `warn` when `None`.
+    /// `--log-level`; when `None`, `TESTKIT_ENVOY_LOG_LEVEL` or else `warn`.
     pub log_level: Option<String>,
     /// Appended to the command line.
     pub extra_args: Vec<String>,
@@ -59,7 +59,7 @@ impl EnvoyOptions {
             "--drain-time-s".to_string(),
             "1".to_string(),
             "--log-level".to_string(),
-            self.log_level.clone().unwrap_or_else(|| "warn".to_string()),
+            self.log_level.clone().unwrap_or_else(default_log_level),
         ];
         args.extend(self.extra_args.iter().cloned());
         args
@@ -215,6 +215,13 @@ impl Envoy {
             Err(err) => bail!("{err}; Envoy log tail:\n{}", self.process.log_tail(40)),
         }
     }
+}
+
+fn default_log_level() -> String {
+    std::env::var("TESTKIT_ENVOY_LOG_LEVEL")
+        .ok()
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "warn".to_string())
 }
 
 fn remove_stale_socket(socket: Option<&Path>) -> anyhow::Result<()> {

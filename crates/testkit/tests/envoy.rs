@@ -123,7 +123,7 @@ async fn two_envoys_run_side_by_side() -> anyhow::Result<()> {
     let a = EchoBackend::start("left").await?;
     let b = EchoBackend::start("right").await?;
     let mut sa = start_envoy(&a)?;
-    let mut sb = start_envoy(&b)?;
+    let mut sb = start_envoy_tcp_admin(&b)?;
     sa.envoy.wait_ready(READY).await?;
     sb.envoy.wait_ready(READY).await?;
     let (ra, rb) = tokio::join!(
@@ -135,6 +135,8 @@ async fn two_envoys_run_side_by_side() -> anyhow::Result<()> {
     assert_eq!(rb.backend(), Some("right"));
     assert_eq!(ra.echo()?.path, "/a");
     assert_eq!(rb.echo()?.path, "/b");
+    assert_eq!(sb.envoy.admin_get("/ready").await?.0, 200);
+    assert_ne!(sa.envoy.pid(), sb.envoy.pid());
     Ok(())
 }
 
@@ -161,4 +163,26 @@ async fn bad_bootstrap_fails_fast_with_log() -> anyhow::Result<()> {
     assert!(err.contains("Envoy exited"), "{err}");
     assert!(started.elapsed() < READY);
     Ok(())
+}
+
+/// Like [`start_envoy`] but with the admin on a TCP port.
+fn start_envoy_tcp_admin(backend: &EchoBackend) -> anyhow::Result<Setup> {
+    let dir = tempfile::tempdir()?;
+    let bootstrap = dir.path().join("bootstrap.json");
+    let (listener_port, admin_port) = (free_port(), free_port());
+    let mut config = static_bootstrap(Path::new("unused"), listener_port, backend.port());
+    config["admin"] =
+        json!({"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}});
+    std::fs::write(&bootstrap, serde_json::to_vec_pretty(&config)?)?;
+    let options = EnvoyOptions {
+        bootstrap_path: bootstrap,
+        admin_port: Some(admin_port),
+        ..EnvoyOptions::default()
+    };
+    let envoy = Envoy::start(options)?;
+    Ok(Setup {
+        _dir: dir,
+        envoy,
+        listener_port,
+    })
 }
