@@ -50,8 +50,8 @@ impl XdsService {
         }
     }
 
-    /// Ends every open stream (and refuses none: new streams end at once). Used on shutdown,
-    /// because xDS streams never finish by themselves and would hold a graceful stop forever.
+    /// Ends every open stream; streams opened afterwards end at once. Used on shutdown, because
+    /// xDS streams never finish by themselves and would hold a graceful stop forever.
     pub fn close_streams(&self) {
         self.shutdown.send_replace(true);
     }

@@ -328,3 +328,59 @@ async fn stop(mut server: Server) {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn per_type_eds_accepts_requests_above_4_mib() {
+    use envoy_types::pb::envoy::service::endpoint::v3::endpoint_discovery_service_client::EndpointDiscoveryServiceClient;
+    let store = SnapshotStore::new();
+    store.set_type(
+        type_url::ENDPOINT,
+        resources(type_url::ENDPOINT, &[("wanted", "e1")]),
+    );
+    store.set_ready();
+    let server = start(&store).await;
+    let mut client = EndpointDiscoveryServiceClient::connect(format!("http://{}", server.addr))
+        .await
+        .unwrap();
+    let mut req = sotw_request(type_url::ENDPOINT, "", "");
+    // About 6 MiB of cluster names, as a large cluster would request.
+    req.resource_names = (0..60_000)
+        .map(|i| format!("{i:0>100}"))
+        .chain(["wanted".to_string()])
+        .collect();
+    let (tx, rx) = mpsc::channel(1);
+    tx.send(req).await.unwrap();
+    let mut responses = client
+        .stream_endpoints(ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(payloads(&next(&mut responses).await), ["e1"]);
+    stop(server).await;
+}
+
+#[tokio::test]
+async fn per_type_delta_lds_is_wildcard() {
+    use envoy_types::pb::envoy::service::listener::v3::listener_discovery_service_client::ListenerDiscoveryServiceClient;
+    let store = SnapshotStore::new();
+    store.set_type(
+        type_url::LISTENER,
+        resources(type_url::LISTENER, &[("ingress_http", "l1")]),
+    );
+    store.set_ready();
+    let server = start(&store).await;
+    let mut client = ListenerDiscoveryServiceClient::connect(format!("http://{}", server.addr))
+        .await
+        .unwrap();
+    let (tx, rx) = mpsc::channel(1);
+    tx.send(DeltaDiscoveryRequest::default()).await.unwrap();
+    let mut responses = client
+        .delta_listeners(ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    let first = next(&mut responses).await;
+    assert_eq!(first.type_url, type_url::LISTENER);
+    assert_eq!(first.resources[0].name, "ingress_http");
+    stop(server).await;
+}
