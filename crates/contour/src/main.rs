@@ -1,1 +1,51 @@
-fn main() {}
+//! The `contour` binary.
+
+mod bootstrap;
+mod cli;
+mod manifests;
+mod metrics;
+mod serve;
+mod version;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use cli::{Cli, Command, LogFormat};
+
+fn init_logging(format: LogFormat, debug: bool) {
+    let default = if debug { "debug" } else { "info" };
+    let filter = EnvFilter::try_from_env("CONTOUR_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.with_ansi(false).init(),
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let debug = matches!(&cli.command, Command::Serve(a) if a.debug);
+    init_logging(cli.log_format, debug);
+    let result = match cli.command {
+        Command::Version => {
+            println!("{}", version::build_info_json());
+            Ok(())
+        }
+        Command::Bootstrap(args) => bootstrap::run(args),
+        Command::Serve(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(serve::run(*args))),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("contour: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

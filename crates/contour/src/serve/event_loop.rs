@@ -1,0 +1,208 @@
+//! The event loop: the one owner of the object cache.
+//!
+//! Source events update the cache (or, for EndpointSlices, the endpoint store). A change that
+//! matters arms the holdoff; when it fires, the loop builds the DAG, translates it, and hands
+//! the resources to the xDS snapshot store, which pushes only what changed. Endpoint changes
+//! skip the build and update EDS directly.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use contour_dag::endpoints::ServiceKey;
+use contour_dag::{BuildConfig, Cache, Dag, EndpointStore, Kind, Object, ObjectKey, ServiceCluster};
+use contour_envoy::TranslateConfig;
+use contour_xds::{SnapshotStore, type_url};
+use envoy_types::pb::google::protobuf::Any;
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info};
+
+use super::holdoff::Holdoff;
+use super::state::SharedState;
+use crate::manifests::SourceEvent;
+use crate::metrics::{KindLabel, Metrics, OpKindLabels};
+
+pub struct EventLoop {
+    cache: Cache,
+    endpoints: EndpointStore,
+    build_cfg: BuildConfig,
+    translate_cfg: TranslateConfig,
+    store: SnapshotStore,
+    state: Arc<SharedState>,
+    metrics: Arc<Metrics>,
+    /// Clusters of the last build, by the Service they point at (for EDS-only updates).
+    clusters_by_service: BTreeMap<ServiceKey, BTreeSet<ServiceCluster>>,
+    /// Told once the first build has been published (the xDS server starts listening then).
+    first_build: watch::Sender<bool>,
+}
+
+impl EventLoop {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        cache: Cache,
+        build_cfg: BuildConfig,
+        translate_cfg: TranslateConfig,
+        store: SnapshotStore,
+        state: Arc<SharedState>,
+        metrics: Arc<Metrics>,
+        first_build: watch::Sender<bool>,
+    ) -> Self {
+        EventLoop {
+            cache,
+            endpoints: EndpointStore::default(),
+            build_cfg,
+            translate_cfg,
+            store,
+            state,
+            metrics,
+            clusters_by_service: BTreeMap::new(),
+            first_build,
+        }
+    }
+
+    pub async fn run(mut self, mut rx: mpsc::Receiver<SourceEvent>) {
+        let mut holdoff = Holdoff::new(Instant::now());
+        loop {
+            let deadline = holdoff.deadline();
+            tokio::select! {
+                ev = rx.recv() => {
+                    let Some(ev) = ev else { break };
+                    self.on_event(ev, &mut holdoff);
+                }
+                _ = sleep_until(deadline), if deadline.is_some() => {
+                    self.rebuild();
+                    holdoff.built(Instant::now());
+                }
+            }
+        }
+        debug!("event loop stopped: all sources closed");
+    }
+
+    fn on_event(&mut self, ev: SourceEvent, holdoff: &mut Holdoff) {
+        let now = Instant::now();
+        match ev {
+            SourceEvent::InitialSyncDone => {
+                info!("initial load complete");
+                holdoff.on_synced(now);
+            }
+            SourceEvent::Upsert(obj) => {
+                self.count_op("update", obj.kind());
+                if let Object::EndpointSlice(slice) = obj {
+                    let touched = self.endpoints.upsert(slice);
+                    self.update_endpoints(&touched);
+                } else if self.cache.insert(obj) {
+                    holdoff.on_change(now);
+                }
+            }
+            SourceEvent::Delete(key) => {
+                self.count_op("delete", key.kind);
+                if key.kind == Kind::EndpointSlice {
+                    let touched = self.endpoints.remove(&key);
+                    self.update_endpoints(&touched);
+                } else if self.remove(&key) {
+                    holdoff.on_change(now);
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &ObjectKey) -> bool {
+        self.cache.remove(key)
+    }
+
+    fn count_op(&self, op: &str, kind: Kind) {
+        self.metrics
+            .eventhandler_operation_total
+            .get_or_create(&OpKindLabels {
+                op: op.to_string(),
+                kind: kind.to_string(),
+            })
+            .inc();
+    }
+
+    /// Publishes new ClusterLoadAssignments for the clusters of the touched services.
+    fn update_endpoints(&mut self, touched: &[ServiceKey]) {
+        let mut upserts = BTreeMap::new();
+        for svc in touched {
+            for cluster in self.clusters_by_service.get(svc).into_iter().flatten() {
+                let la = self.endpoints.load_assignment(cluster);
+                let cla = contour_envoy::cluster_load_assignment(&la);
+                upserts.insert(la.eds_name, contour_envoy::to_any(&cla));
+            }
+        }
+        if !upserts.is_empty() && self.store.update_resources(type_url::ENDPOINT, upserts, &[]) {
+            self.metrics.eds_update_total.inc();
+            debug!(services = touched.len(), "updated endpoints");
+        }
+    }
+
+    fn rebuild(&mut self) {
+        let started = Instant::now();
+        let out = contour_dag::build(&self.cache, &self.build_cfg);
+        let resources = contour_envoy::translate(&out.dag, &self.translate_cfg);
+        let eds = self.all_load_assignments(&out.dag);
+        let mut changed = Vec::new();
+        for (ty, res) in [
+            (type_url::SECRET, resources.secrets),
+            (type_url::RUNTIME, resources.runtimes),
+            (type_url::ENDPOINT, eds),
+            (type_url::CLUSTER, resources.clusters),
+            (type_url::ROUTE, resources.routes),
+            (type_url::LISTENER, resources.listeners),
+        ] {
+            if self.store.set_type(ty, res) {
+                changed.push(type_url::short_name(ty));
+            }
+        }
+        let elapsed = started.elapsed();
+        self.record_build(&out, elapsed.as_secs_f64());
+        info!(
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            changed = ?changed,
+            virtual_hosts = out.dag.listeners.values().map(|l| l.virtual_hosts.len()).sum::<usize>(),
+            "rebuilt configuration"
+        );
+        self.state.publish(out);
+        if !*self.first_build.borrow() {
+            self.store.set_ready();
+            let _ = self.first_build.send(true);
+        }
+    }
+
+    fn all_load_assignments(&mut self, dag: &Dag) -> BTreeMap<String, Any> {
+        self.clusters_by_service.clear();
+        let mut out = BTreeMap::new();
+        for cluster in dag.clusters() {
+            let svc = &cluster.service;
+            self.clusters_by_service
+                .entry((svc.namespace.clone(), svc.name.clone()))
+                .or_default()
+                .insert(svc.clone());
+            let la = self.endpoints.load_assignment(svc);
+            let cla = contour_envoy::cluster_load_assignment(&la);
+            out.insert(la.eds_name, contour_envoy::to_any(&cla));
+        }
+        out
+    }
+
+    fn record_build(&self, out: &contour_dag::BuildOutput, seconds: f64) {
+        let m = &self.metrics;
+        m.dag_rebuild_total.inc();
+        m.dag_rebuild_seconds.observe(seconds);
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        m.dag_rebuild_timestamp.set(now.as_secs_f64());
+        for (kind, n) in self.cache.counts() {
+            let label = KindLabel { kind: kind.to_string() };
+            m.dag_cache_object.get_or_create(&label).set(n as i64);
+        }
+        m.record_statuses(&out.status, |ns, name| {
+            self.cache.proxy(ns, name).is_some_and(|p| p.spec.virtualhost.is_some())
+        });
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    if let Some(d) = deadline {
+        tokio::time::sleep_until(d.into()).await;
+    }
+}

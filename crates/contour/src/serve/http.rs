@@ -1,0 +1,59 @@
+//! Contour's own HTTP endpoints: metrics and health, and the debug server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use super::state::SharedState;
+use crate::metrics::Metrics;
+
+pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let m = metrics.clone();
+            async move {
+                (
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                    m.encode(),
+                )
+            }
+        }),
+    )
+}
+
+/// `/health` and `/healthz`. In manifests mode there is no API server to check.
+pub fn health_router() -> Router {
+    Router::new()
+        .route("/health", get(|| async { "OK" }))
+        .route("/healthz", get(|| async { "OK" }))
+}
+
+pub fn debug_router(state: Arc<SharedState>) -> Router {
+    Router::new().route(
+        "/debug/status",
+        get(move || {
+            let s = state.clone();
+            async move { axum::Json(s.status_json()).into_response() }
+        }),
+    )
+}
+
+/// Binds `addr` and serves `router` in the background.
+pub async fn spawn(addr: SocketAddr, router: Router, what: &'static str) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the {what} server on {addr}"))?;
+    tracing::info!(address = %addr, "started {what} server");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "{what} server stopped");
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! `contour serve`: wires the source, the event loop, the xDS server and the HTTP endpoints.
+
+mod event_loop;
+mod holdoff;
+mod http;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use contour_dag::{BuildConfig, Cache, ClassFilter};
+use contour_envoy::TranslateConfig;
+use contour_xds::SnapshotStore;
+use tokio::sync::{mpsc, watch};
+use tracing::{info, warn};
+
+use crate::cli::{ServeArgs, comma_list};
+use crate::manifests::ManifestSource;
+use crate::metrics::Metrics;
+
+fn socket_addr(address: &str, port: u16, flag: &str) -> anyhow::Result<SocketAddr> {
+    let ip: std::net::IpAddr = address
+        .parse()
+        .with_context(|| format!("--{flag}: {address:?} is not an IP address"))?;
+    Ok(SocketAddr::new(ip, port))
+}
+
+/// Flags accepted for compatibility whose feature lands with a later issue: never silent.
+fn warn_unimplemented(args: &ServeArgs) {
+    let pending: [(&str, bool); 10] = [
+        ("--config-path", args.config_path.is_some()),
+        ("--contour-config-name", args.contour_config_name.is_some()),
+        ("--ingress-status-address", args.ingress_status_address.is_some()),
+        ("--watch-namespaces", args.watch_namespaces.is_some()),
+        ("--use-proxy-protocol", args.use_proxy_protocol),
+        ("--accesslog-format", args.accesslog_format.is_some()),
+        ("--disable-feature", !args.disable_feature.is_empty()),
+        ("--kubernetes-debug", args.kubernetes_debug.is_some()),
+        ("--kubernetes-client-qps", args.kubernetes_client_qps.is_some()),
+        ("--kubernetes-client-burst", args.kubernetes_client_burst.is_some()),
+    ];
+    for (flag, set) in pending {
+        if set {
+            warn!(flag, "flag accepted but not implemented yet; it has no effect");
+        }
+    }
+    if args.manifests.is_some() && (args.kubeconfig.is_some() || args.incluster) {
+        warn!("--kubeconfig/--incluster have no effect with --manifests");
+    }
+    if args.manifests.is_some() && !args.disable_leader_election {
+        info!("leader election does not apply to --manifests: this instance is the only writer");
+    }
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let Some(dir) = args.manifests.clone() else {
+        bail!("Kubernetes mode is not implemented yet: run `contour serve --manifests DIR`");
+    };
+    if !args.insecure {
+        bail!(
+            "xDS over mTLS is not implemented yet: pass --insecure to serve plaintext gRPC \
+             (--contour-cafile/--contour-cert-file/--contour-key-file are not supported yet)"
+        );
+    }
+    warn_unimplemented(&args);
+    let xds_addr = socket_addr(&args.xds_address, args.xds_port, "xds-address")?;
+    let metrics_addr = socket_addr(&args.http_address, args.http_port, "http-address")?;
+    let health_addr = socket_addr(&args.health_address, args.health_port, "health-address")?;
+    let debug_addr = socket_addr(&args.debug_http_address, args.debug_http_port, "debug-http-address")?;
+    socket_addr(&args.envoy_service_http_address, args.envoy_service_http_port, "envoy-service-http-address")?;
+    socket_addr(&args.stats_address, args.stats_port, "stats-address")?;
+
+    let build_cfg = BuildConfig {
+        http_address: args.envoy_service_http_address.clone(),
+        http_port: args.envoy_service_http_port,
+        https_address: args.envoy_service_https_address.clone(),
+        https_port: args.envoy_service_https_port,
+        root_namespaces: comma_list(args.root_namespaces.as_deref()),
+    };
+    let translate_cfg = TranslateConfig {
+        stats_address: args.stats_address.clone(),
+        stats_port: args.stats_port,
+        http_access_log_path: args.envoy_http_access_log.clone(),
+        https_access_log_path: args.envoy_https_access_log.clone(),
+        ..Default::default()
+    };
+    let cache = Cache::new(ClassFilter::new(comma_list(args.ingress_class_name.as_deref())));
+
+    let metrics = Arc::new(Metrics::new());
+    let state = Arc::new(state::SharedState::default());
+    let store = SnapshotStore::new();
+    spawn_http(metrics.clone(), state.clone(), metrics_addr, health_addr, debug_addr).await?;
+
+    let (tx, rx) = mpsc::channel(1024);
+    let _source = ManifestSource::start(dir.clone(), tx)
+        .with_context(|| format!("reading manifests from {}", dir.display()))?;
+    info!(dir = %dir.display(), "reading manifests");
+
+    let (first_tx, first_rx) = watch::channel(false);
+    let event_loop = event_loop::EventLoop::new(
+        cache,
+        build_cfg,
+        translate_cfg,
+        store.clone(),
+        state,
+        metrics.clone(),
+        first_tx,
+    );
+    let loop_task = tokio::spawn(event_loop.run(rx));
+    let xds_task = tokio::spawn(serve_xds(store, xds_addr, first_rx));
+    count_nacks(metrics);
+    tokio::select! {
+        r = xds_task => r.context("xDS server task")??,
+        r = loop_task => r.context("event loop task")?,
+        _ = shutdown_signal() => info!("shutting down"),
+    }
+    Ok(())
+}
+
+async fn spawn_http(
+    metrics: Arc<Metrics>,
+    state: Arc<state::SharedState>,
+    metrics_addr: SocketAddr,
+    health_addr: SocketAddr,
+    debug_addr: SocketAddr,
+) -> anyhow::Result<()> {
+    if metrics_addr == health_addr {
+        let router = http::metrics_router(metrics).merge(http::health_router());
+        http::spawn(metrics_addr, router, "metrics and health").await?;
+    } else {
+        http::spawn(metrics_addr, http::metrics_router(metrics), "metrics").await?;
+        http::spawn(health_addr, http::health_router(), "health").await?;
+    }
+    http::spawn(debug_addr, http::debug_router(state), "debug").await
+}
+
+/// Starts listening for xDS only once the first build is published, as upstream does: an Envoy
+/// never sees a partial configuration, and a readiness probe on the xDS port means "ready".
+async fn serve_xds(
+    store: SnapshotStore,
+    addr: SocketAddr,
+    mut first_build: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    first_build
+        .wait_for(|built| *built)
+        .await
+        .context("event loop ended before the first build")?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the xDS server on {addr}"))?;
+    info!(address = %addr, insecure = true, "started xDS server");
+    contour_xds::serve(store, listener, std::future::pending()).await?;
+    Ok(())
+}
+
+fn count_nacks(metrics: Arc<Metrics>) {
+    let _ = metrics;
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = ctrl_c.await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+}
