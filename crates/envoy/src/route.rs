@@ -160,7 +160,6 @@ pub fn header_matcher(h: &HeaderMatch) -> HeaderMatcher {
         invert_match: invert,
         treat_missing_header_as_empty: invert && h.treat_missing_as_empty,
         header_match_specifier: Some(spec),
-        ..Default::default()
     }
 }
 

@@ -177,7 +177,7 @@ fn sample_dag() -> Dag {
         ignore_case: true,
         treat_missing_as_empty: true,
     };
-    let routes = vec![
+    let routes = [
         route(
             PathMatch::Prefix("/".into()),
             vec![],

@@ -191,7 +191,7 @@ mod tests {
 
     #[test]
     fn header_order_type_then_value_then_invert() {
-        let mut hs = vec![
+        let mut hs = [
             h("x", HeaderMatchKind::NotPresent),
             h("x", HeaderMatchKind::Present),
             h("x", HeaderMatchKind::Contains("b".into())),
