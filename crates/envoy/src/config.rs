@@ -1,6 +1,7 @@
 //! Translator settings: the Envoy-facing knobs of `contour serve` and contour.yaml.
 //! `Default` gives upstream Contour's defaults.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Settings the translator needs beyond the DAG. Later contour.yaml knobs land here.
@@ -24,6 +25,8 @@ pub struct TranslateConfig {
     pub xff_num_trusted_hops: u32,
     /// Add the gzip compressor filter (`compression.algorithm` other than `disabled`).
     pub compression: Compression,
+    /// Extra Envoy runtime keys for the `dynamic` RTDS layer (contour.yaml `runtime-settings`).
+    pub runtime_settings: BTreeMap<String, String>,
 }
 
 /// Response compression algorithm of the default HTTP filter chain.
@@ -46,6 +49,7 @@ impl Default for TranslateConfig {
             allow_chunked_length: true,
             xff_num_trusted_hops: 0,
             compression: Compression::Gzip,
+            runtime_settings: BTreeMap::new(),
         }
     }
 }

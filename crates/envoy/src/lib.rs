@@ -66,7 +66,9 @@ pub fn translate(dag: &Dag, cfg: &TranslateConfig) -> Resources {
         routes: keyed(route_configurations(dag), |r| r.name.clone()),
         clusters: keyed(clusters(dag, cfg), |c| c.name.clone()),
         secrets: BTreeMap::new(),
-        runtimes: keyed(vec![runtime()], |r| r.name.clone()),
+        runtimes: keyed(vec![runtime::runtime_with(&cfg.runtime_settings)], |r| {
+            r.name.clone()
+        }),
     }
 }
 

@@ -1,5 +1,7 @@
 //! RTDS: the `dynamic` runtime layer with the keys Contour manages.
 
+use std::collections::BTreeMap;
+
 use envoy_types::pb::envoy::service::runtime::v3::Runtime;
 use envoy_types::pb::google::protobuf::{Struct, Value, value};
 
@@ -13,19 +15,33 @@ pub const MAX_REGEX_PROGRAM_SIZE_WARN: f64 = 1000.0;
 
 /// The `dynamic` runtime resource with upstream's managed keys.
 pub fn runtime() -> Runtime {
+    runtime_with(&BTreeMap::new())
+}
+
+/// The `dynamic` runtime resource with user settings (contour.yaml `runtime-settings`) as
+/// string values; managed keys win over user keys with the same name, as upstream.
+pub fn runtime_with(user: &BTreeMap<String, String>) -> Runtime {
     let number = |n: f64| Value {
         kind: Some(value::Kind::NumberValue(n)),
     };
-    let fields = det_map([
-        (
-            "re2.max_program_size.error_level".to_string(),
-            number(MAX_REGEX_PROGRAM_SIZE_ERROR),
-        ),
-        (
-            "re2.max_program_size.warn_level".to_string(),
-            number(MAX_REGEX_PROGRAM_SIZE_WARN),
-        ),
-    ]);
+    let mut entries: BTreeMap<String, Value> = user
+        .iter()
+        .map(|(k, v)| {
+            let value = Value {
+                kind: Some(value::Kind::StringValue(v.clone())),
+            };
+            (k.clone(), value)
+        })
+        .collect();
+    entries.insert(
+        "re2.max_program_size.error_level".to_string(),
+        number(MAX_REGEX_PROGRAM_SIZE_ERROR),
+    );
+    entries.insert(
+        "re2.max_program_size.warn_level".to_string(),
+        number(MAX_REGEX_PROGRAM_SIZE_WARN),
+    );
+    let fields = det_map(entries);
     Runtime {
         name: DYNAMIC_RUNTIME_LAYER_NAME.to_string(),
         layer: Some(Struct { fields }),
@@ -49,6 +65,30 @@ mod tests {
         assert_eq!(
             fields["re2.max_program_size.warn_level"].kind,
             Some(value::Kind::NumberValue(1000.0))
+        );
+    }
+
+    #[test]
+    fn user_settings_cannot_override_managed_keys() {
+        let user = BTreeMap::from([
+            (
+                "re2.max_program_size.warn_level".to_string(),
+                "5".to_string(),
+            ),
+            (
+                "http.max_requests_per_io_cycle".to_string(),
+                "10".to_string(),
+            ),
+        ]);
+        let fields = runtime_with(&user).layer.expect("layer").fields;
+        assert_eq!(fields.len(), 3);
+        assert_eq!(
+            fields["re2.max_program_size.warn_level"].kind,
+            Some(value::Kind::NumberValue(1000.0))
+        );
+        assert_eq!(
+            fields["http.max_requests_per_io_cycle"].kind,
+            Some(value::Kind::StringValue("10".into()))
         );
     }
 }
