@@ -1,0 +1,203 @@
+//! End-to-end environment: a manifests directory, the real `contour serve`, and a real Envoy
+//! bootstrapped by `contour bootstrap`, all on free loopback ports.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use contour_testkit::{
+    Envoy, EnvoyOptions, ManifestDir, Process, Response, free_port, http_get, poll_until,
+};
+
+pub const CONVERGE: Duration = Duration::from_secs(20);
+
+pub struct Ports {
+    pub http: u16,
+    pub xds: u16,
+    pub metrics: u16,
+    pub debug: u16,
+    pub stats: u16,
+}
+
+impl Ports {
+    fn new() -> Self {
+        Ports {
+            http: free_port(),
+            xds: free_port(),
+            metrics: free_port(),
+            debug: free_port(),
+            stats: free_port(),
+        }
+    }
+}
+
+/// How the generated bootstrap asks for configuration.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Ads,
+    /// Upstream Contour's shape: per-type gRPC streams, no ADS.
+    Grpc,
+}
+
+pub struct Env {
+    pub dir: ManifestDir,
+    pub ports: Ports,
+    pub contour: Process,
+    pub envoy: Envoy,
+    tmp: tempfile::TempDir,
+}
+
+pub fn contour_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_contour")
+}
+
+fn contour_args(dir: &ManifestDir, p: &Ports) -> Vec<String> {
+    let mut args: Vec<String> = vec!["serve".into(), "--manifests".into()];
+    args.push(dir.path().display().to_string());
+    for (flag, value) in [
+        ("--xds-port", p.xds.to_string()),
+        ("--envoy-service-http-address", "127.0.0.1".into()),
+        ("--envoy-service-http-port", p.http.to_string()),
+        ("--stats-address", "127.0.0.1".into()),
+        ("--stats-port", p.stats.to_string()),
+        ("--http-address", "127.0.0.1".into()),
+        ("--http-port", p.metrics.to_string()),
+        ("--health-address", "127.0.0.1".into()),
+        ("--health-port", p.metrics.to_string()),
+        ("--debug-http-port", p.debug.to_string()),
+        ("--envoy-http-access-log", "/dev/null".into()),
+    ] {
+        args.push(flag.into());
+        args.push(value);
+    }
+    args.push("--insecure".into());
+    args
+}
+
+fn write_bootstrap(
+    tmp: &std::path::Path,
+    xds_port: u16,
+    mode: Mode,
+) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let bootstrap = tmp.join("envoy.json");
+    let admin = tmp.join("admin.sock");
+    let out = std::process::Command::new(contour_bin())
+        .arg("bootstrap")
+        .arg(&bootstrap)
+        .args(["--xds-port", &xds_port.to_string(), "--admin-address"])
+        .arg(&admin)
+        .args(["--xds-mode", if mode == Mode::Ads { "ads" } else { "grpc" }])
+        .output()
+        .context("running contour bootstrap")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "contour bootstrap failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok((bootstrap, admin))
+}
+
+impl Env {
+    /// Writes `files` into a new manifests directory, then starts contour and Envoy and waits
+    /// until Envoy is ready (has its first configuration).
+    pub async fn start(files: &[(&str, String)]) -> Env {
+        Self::start_mode(files, Mode::Ads).await
+    }
+
+    pub async fn start_mode(files: &[(&str, String)], mode: Mode) -> Env {
+        Self::try_start(files, mode)
+            .await
+            .expect("start contour and Envoy")
+    }
+
+    async fn try_start(files: &[(&str, String)], mode: Mode) -> anyhow::Result<Env> {
+        let dir = ManifestDir::new()?;
+        for (path, yaml) in files {
+            dir.write(path, yaml)?;
+        }
+        let ports = Ports::new();
+        let tmp = tempfile::tempdir()?;
+        let contour = Process::spawn(contour_bin(), contour_args(&dir, &ports), &[])?;
+        let (bootstrap, admin) = write_bootstrap(tmp.path(), ports.xds, mode)?;
+        let mut opts = EnvoyOptions::new(bootstrap, admin);
+        opts.extra_args = vec![
+            "--service-node".into(),
+            "e2e".into(),
+            "--service-cluster".into(),
+            "e2e".into(),
+        ];
+        let mut envoy = Envoy::start(opts)?;
+        envoy.wait_ready(CONVERGE).await?;
+        Ok(Env {
+            dir,
+            ports,
+            contour,
+            envoy,
+            tmp,
+        })
+    }
+
+    pub async fn get(&self, host: &str, path: &str) -> anyhow::Result<Response> {
+        http_get(self.ports.http, host, path).await
+    }
+
+    /// Polls until a request answers with `status`; returns how long that took.
+    pub async fn wait_status(&self, host: &str, path: &str, status: u16) -> Duration {
+        let start = Instant::now();
+        let port = self.ports.http;
+        let what = format!("{host}{path} to answer {status}");
+        poll_until(CONVERGE, &what, || async move {
+            let r = http_get(port, host, path).await.ok()?;
+            (r.status == status).then_some(())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}\ncontour log:\n{}", self.contour.log_tail(40)));
+        start.elapsed()
+    }
+
+    /// Polls until `backend` answers a request; returns how long that took.
+    pub async fn wait_backend(&self, host: &str, path: &str, backend: &str) -> Duration {
+        let start = Instant::now();
+        let port = self.ports.http;
+        let what = format!("{host}{path} to reach backend {backend}");
+        poll_until(CONVERGE, &what, || async move {
+            let r = http_get(port, host, path).await.ok()?;
+            (r.status == 200 && r.backend() == Some(backend)).then_some(())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}\ncontour log:\n{}", self.contour.log_tail(40)));
+        start.elapsed()
+    }
+
+    /// The backend that answered, or the status code when none did.
+    pub async fn who(&self, host: &str, path: &str) -> String {
+        match self.get(host, path).await {
+            Ok(r) => r
+                .backend()
+                .map(str::to_string)
+                .unwrap_or_else(|| r.status.to_string()),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    /// A sample's value from contour's `/metrics` (first series of that name).
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        let url_port = self.ports.metrics;
+        let r = http_get(url_port, "127.0.0.1", "/metrics").await.ok()?;
+        let text = r.text();
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .find(|l| l.starts_with(&format!("{name} ")) || l.starts_with(&format!("{name}{{")))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    }
+
+    /// `/debug/status` as JSON.
+    pub async fn debug_status(&self) -> serde_json::Value {
+        let r = http_get(self.ports.debug, "127.0.0.1", "/debug/status")
+            .await
+            .expect("debug status");
+        r.json().expect("debug status json")
+    }
+}
