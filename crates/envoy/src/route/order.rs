@@ -55,6 +55,10 @@ fn segment_first(p: &PathMatch) -> u8 {
 }
 
 fn headers_cmp(a: &[HeaderMatch], b: &[HeaderMatch]) -> Ordering {
+    if a.is_empty() && b.is_empty() {
+        // The common case; skip the allocations below.
+        return Ordering::Equal;
+    }
     let has_method = |hs: &[HeaderMatch]| hs.iter().any(|h| h.name == ":method");
     let others = |hs: &[HeaderMatch]| -> Vec<HeaderMatch> {
         let mut v: Vec<HeaderMatch> = hs.iter().filter(|h| h.name != ":method").cloned().collect();
