@@ -4,3 +4,8 @@
 
 pub mod v1;
 pub mod v1alpha1;
+
+mod crd;
+
+pub use crd::{crds, crds_yaml};
+pub mod admission;

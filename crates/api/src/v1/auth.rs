@@ -16,7 +16,11 @@ use super::schema::{
 #[serde(rename_all = "camelCase")]
 pub struct ExtensionServiceReference {
     /// API version of the referent (default `projectcontour.io/v1alpha1`).
-    #[serde(default, rename = "apiVersion", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "apiVersion",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(length(min = 1))]
     pub api_version: Option<String>,
     /// Namespace of the referent; defaults to the referring object's.
@@ -37,14 +41,22 @@ pub struct ExtensionServiceReference {
 ]))]
 pub struct AuthorizationServer {
     /// The ExtensionService that answers authorization checks.
-    #[serde(default, rename = "extensionRef", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "extensionRef",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub extension_ref: Option<ExtensionServiceReference>,
     /// `grpc` (default) or `http`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("enum" = ["http", "grpc"], "default" = "grpc"))]
     pub service_type: Option<String>,
     /// Settings for `serviceType: http`.
-    #[serde(default, rename = "httpSettings", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "httpSettings",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub http_settings: Option<HTTPAuthorizationServerSettings>,
     /// Default policy for the host's routes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -179,13 +191,21 @@ pub struct JWTProvider {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub audiences: Vec<String>,
     /// Fetch keys over HTTP(S).
-    #[serde(default, rename = "remoteJWKS", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "remoteJWKS",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub remote_jwks: Option<RemoteJWKS>,
     /// Read keys from a Secret.
     #[serde(default, rename = "localJWKS", skip_serializing_if = "Option::is_none")]
     pub local_jwks: Option<LocalJWKS>,
     /// Forward the token upstream after verification.
-    #[serde(default, rename = "forwardJWT", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "forwardJWT",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub forward_jwt: Option<bool>,
 }
 
@@ -209,7 +229,11 @@ pub struct RemoteJWKS {
     #[schemars(length(min = 1))]
     pub uri: String,
     /// How to verify the server's certificate.
-    #[serde(default, rename = "validation", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "validation",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub validation: Option<UpstreamValidation>,
     /// Fetch timeout (default 1s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -220,7 +244,11 @@ pub struct RemoteJWKS {
     #[schemars(regex(pattern = DURATION))]
     pub cache_duration: Option<String>,
     /// `auto`, `v4` or `v6`; defaults to Contour's setting.
-    #[serde(default, rename = "dnsLookupFamily", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "dnsLookupFamily",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(extend("enum" = ["auto", "v4", "v6"]))]
     pub dns_lookup_family: Option<String>,
 }

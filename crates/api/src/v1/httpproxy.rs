@@ -16,6 +16,7 @@ use super::{
 /// Routing for one virtual host (a root, with `virtualhost`) or a part of one (included).
 #[derive(CustomResource, Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
+    derive = "PartialEq",
     group = "projectcontour.io",
     version = "v1",
     kind = "HTTPProxy",
@@ -24,6 +25,7 @@ use super::{
     shortname = "proxy",
     shortname = "proxies",
     namespaced,
+    doc = "HTTPProxy routes HTTP(S) and TCP traffic for a virtual host, or part of one.",
     status = "HTTPProxyStatus",
     printcolumn = r#"{"name":"FQDN","type":"string","jsonPath":".spec.virtualhost.fqdn","description":"Fully qualified domain name"}"#,
     printcolumn = r#"{"name":"TLS Secret","type":"string","jsonPath":".spec.virtualhost.tls.secretName","description":"Secret with TLS credentials"}"#,
@@ -69,7 +71,11 @@ pub struct VirtualHost {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit_policy: Option<RateLimitPolicy>,
     /// Providers that verify JSON Web Tokens.
-    #[serde(default, rename = "jwtProviders", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        rename = "jwtProviders",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub jwt_providers: Vec<JWTProvider>,
     /// Allow only matching clients. Exclusive with `ipDenyPolicy`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -198,13 +204,21 @@ pub struct HeaderMatchCondition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub present: Option<bool>,
     /// True when the header is absent.
-    #[serde(default, rename = "notpresent", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "notpresent",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub not_present: Option<bool>,
     /// The value contains this substring.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contains: Option<String>,
     /// The value does not contain this substring.
-    #[serde(default, rename = "notcontains", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "notcontains",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub not_contains: Option<String>,
     /// Compare case-insensitively (not for `regex`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -308,7 +322,11 @@ pub struct Route {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub internal_redirect_policy: Option<HTTPInternalRedirectPolicy>,
     /// JWT verification for this route.
-    #[serde(default, rename = "jwtVerificationPolicy", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "jwtVerificationPolicy",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub jwt_verification_policy: Option<JWTVerificationPolicy>,
     /// Allow only matching clients; overrides the host's filters.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -340,7 +358,11 @@ pub struct Service {
     #[schemars(range(min = 0))]
     pub weight: Option<i64>,
     /// How to verify the backend's certificate.
-    #[serde(default, rename = "validation", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "validation",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub validation: Option<UpstreamValidation>,
     /// Receive a copy of the traffic (responses discarded); `weight` sets the percentage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -426,6 +448,6 @@ pub struct HTTPProxyStatus {
     pub load_balancer: Option<k8s_openapi::api::core::v1::LoadBalancerStatus>,
     /// Conditions; Contour maintains `Valid` and leaves others alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(schema_with = "condition_list::<DetailedCondition>")]
+    #[schemars(schema_with = "condition_list")]
     pub conditions: Vec<DetailedCondition>,
 }

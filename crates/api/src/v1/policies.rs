@@ -36,7 +36,11 @@ pub struct RequestHashPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_parameter_hash_options: Option<QueryParameterHashOptions>,
     /// Hash the client address.
-    #[serde(default, rename = "hashSourceIP", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "hashSourceIP",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub hash_source_ip: Option<bool>,
 }
 
@@ -315,7 +319,11 @@ pub struct SlowStartPolicy {
     #[schemars(regex(pattern = DECIMAL), extend("default" = "1.0"))]
     pub aggression: Option<String>,
     /// Starting percentage of traffic (default 10).
-    #[serde(default, rename = "minWeightPercent", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "minWeightPercent",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(range(min = 0, max = 100), extend("default" = 10))]
     pub min_weight_percent: Option<u32>,
 }

@@ -10,6 +10,7 @@ use super::schema::condition_list;
 /// Delegates the right to reference TLS Secrets in this namespace to other namespaces.
 #[derive(CustomResource, Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
+    derive = "PartialEq",
     group = "projectcontour.io",
     version = "v1",
     kind = "TLSCertificateDelegation",
@@ -17,6 +18,7 @@ use super::schema::condition_list;
     singular = "tlscertificatedelegation",
     shortname = "tlscerts",
     namespaced,
+    doc = "TLSCertificateDelegation lets other namespaces reference TLS Secrets of this one.",
     status = "TLSCertificateDelegationStatus"
 )]
 #[serde(rename_all = "camelCase")]
@@ -41,6 +43,6 @@ pub struct CertificateDelegation {
 pub struct TLSCertificateDelegationStatus {
     /// Conditions reported by Contour.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(schema_with = "condition_list::<DetailedCondition>")]
+    #[schemars(schema_with = "condition_list")]
     pub conditions: Vec<DetailedCondition>,
 }

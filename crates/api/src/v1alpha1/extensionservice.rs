@@ -10,6 +10,7 @@ use crate::v1::{DetailedCondition, LoadBalancerPolicy, TimeoutPolicy, UpstreamVa
 /// Binds Kubernetes Services to Contour features implemented by an external server.
 #[derive(CustomResource, Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
+    derive = "PartialEq",
     group = "projectcontour.io",
     version = "v1alpha1",
     kind = "ExtensionService",
@@ -18,6 +19,7 @@ use crate::v1::{DetailedCondition, LoadBalancerPolicy, TimeoutPolicy, UpstreamVa
     shortname = "extensionservice",
     shortname = "extensionservices",
     namespaced,
+    doc = "ExtensionService describes a service that Envoy calls out to, such as an authorization server.",
     status = "ExtensionServiceStatus"
 )]
 #[serde(rename_all = "camelCase")]
@@ -26,7 +28,11 @@ pub struct ExtensionServiceSpec {
     #[schemars(length(min = 1))]
     pub services: Vec<ExtensionServiceTarget>,
     /// How to verify the services' certificates.
-    #[serde(default, rename = "validation", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "validation",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub validation: Option<UpstreamValidation>,
     /// `http/1.1`, `h2` or `h2c`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,6 +94,6 @@ pub struct CircuitBreakers {
 pub struct ExtensionServiceStatus {
     /// Conditions; Contour maintains `Valid`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(schema_with = "condition_list::<DetailedCondition>")]
+    #[schemars(schema_with = "condition_list")]
     pub conditions: Vec<DetailedCondition>,
 }
