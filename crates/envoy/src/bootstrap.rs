@@ -151,6 +151,9 @@ pub fn validate(cfg: &BootstrapConfig) -> Result<(), BootstrapError> {
     Ok(())
 }
 
+/// Node id written into ADS bootstraps; the node id is never used to partition configuration.
+pub const DEFAULT_NODE_ID: &str = "envoy";
+
 /// The bootstrap document Envoy starts with.
 pub fn bootstrap_json(cfg: &BootstrapConfig) -> Result<Value, BootstrapError> {
     validate(cfg)?;
@@ -167,6 +170,11 @@ pub fn bootstrap_json(cfg: &BootstrapConfig) -> Result<Value, BootstrapError> {
         },
         "layered_runtime": layered_runtime(cfg.mode)
     });
+    if cfg.mode == BootstrapMode::Ads {
+        // Envoy refuses to start ADS without a node id and cluster. `--service-node` and
+        // `--service-cluster` (as upstream's Envoy DaemonSet passes them) override these.
+        doc["node"] = json!({ "id": DEFAULT_NODE_ID, "cluster": cfg.namespace });
+    }
     if let Some(om) = overload_manager(cfg) {
         doc["overload_manager"] = om;
     }

@@ -120,13 +120,7 @@ impl Env {
         let tmp = tempfile::tempdir()?;
         let contour = Process::spawn(contour_bin(), contour_args(&dir, &ports), &[])?;
         let (bootstrap, admin) = write_bootstrap(tmp.path(), ports.xds, mode)?;
-        let mut opts = EnvoyOptions::new(bootstrap, admin);
-        opts.extra_args = vec![
-            "--service-node".into(),
-            "e2e".into(),
-            "--service-cluster".into(),
-            "e2e".into(),
-        ];
+        let opts = EnvoyOptions::new(bootstrap, admin);
         let mut envoy = Envoy::start(opts)?;
         envoy.wait_ready(CONVERGE).await?;
         Ok(Env {
