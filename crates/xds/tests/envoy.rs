@@ -13,8 +13,9 @@ use std::time::Duration;
 use contour_xds::{SnapshotStore, XdsEvent, serve, type_url};
 use envoy_types::pb::envoy::config::cluster::v3::{Cluster, cluster};
 use envoy_types::pb::envoy::config::core::v3::{
-    Address, AggregatedConfigSource, ApiVersion, ConfigSource, DataSource, SocketAddress, address,
-    config_source, data_source, socket_address,
+    Address, AggregatedConfigSource, ApiConfigSource, ApiVersion, ConfigSource, DataSource,
+    GrpcService, SocketAddress, address, api_config_source, config_source, data_source,
+    grpc_service, socket_address,
 };
 use envoy_types::pb::envoy::config::endpoint::v3::{
     ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints, lb_endpoint,
@@ -58,21 +59,78 @@ fn socket(port: u16) -> Address {
     }
 }
 
-fn ads() -> ConfigSource {
-    ConfigSource {
-        resource_api_version: ApiVersion::V3 as i32,
-        config_source_specifier: Some(config_source::ConfigSourceSpecifier::Ads(
-            AggregatedConfigSource {},
-        )),
-        ..Default::default()
+/// How Envoy talks to the server: one aggregated stream or one stream per type; SotW or delta.
+#[derive(Debug, Clone, Copy)]
+struct Mode {
+    ads: bool,
+    delta: bool,
+}
+
+impl Mode {
+    fn api_type(self) -> &'static str {
+        if self.delta { "DELTA_GRPC" } else { "GRPC" }
+    }
+
+    /// Where dynamic resources (RDS in listeners, EDS in clusters) come from.
+    fn config_source(self) -> ConfigSource {
+        let specifier = if self.ads {
+            config_source::ConfigSourceSpecifier::Ads(AggregatedConfigSource {})
+        } else {
+            let api_type = if self.delta {
+                api_config_source::ApiType::DeltaGrpc
+            } else {
+                api_config_source::ApiType::Grpc
+            };
+            config_source::ConfigSourceSpecifier::ApiConfigSource(ApiConfigSource {
+                api_type: api_type as i32,
+                transport_api_version: ApiVersion::V3 as i32,
+                grpc_services: vec![GrpcService {
+                    target_specifier: Some(grpc_service::TargetSpecifier::EnvoyGrpc(
+                        grpc_service::EnvoyGrpc {
+                            cluster_name: "contour".into(),
+                            ..Default::default()
+                        },
+                    )),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+        };
+        ConfigSource {
+            resource_api_version: ApiVersion::V3 as i32,
+            config_source_specifier: Some(specifier),
+            ..Default::default()
+        }
+    }
+
+    /// The bootstrap's `dynamic_resources`.
+    fn dynamic_resources(self) -> String {
+        let api_type = self.api_type();
+        if self.ads {
+            return format!(
+                r#"
+  ads_config:
+    api_type: {api_type}
+    transport_api_version: V3
+    set_node_on_first_message_only: true
+    grpc_services: [{{envoy_grpc: {{cluster_name: contour}}}}]
+  lds_config: {{ads: {{}}, resource_api_version: V3}}
+  cds_config: {{ads: {{}}, resource_api_version: V3}}"#
+            );
+        }
+        let source = format!(
+            "{{resource_api_version: V3, api_config_source: {{api_type: {api_type}, \
+             transport_api_version: V3, grpc_services: [{{envoy_grpc: {{cluster_name: contour}}}}]}}}}"
+        );
+        format!("\n  lds_config: {source}\n  cds_config: {source}")
     }
 }
 
-fn listener(port: u16) -> Any {
+fn listener(port: u16, source: ConfigSource) -> Any {
     let hcm = HttpConnectionManager {
         stat_prefix: "ingress_http".into(),
         route_specifier: Some(http_connection_manager::RouteSpecifier::Rds(Rds {
-            config_source: Some(ads()),
+            config_source: Some(source),
             route_config_name: "ingress_http".into(),
         })),
         http_filters: vec![HttpFilter {
@@ -132,7 +190,7 @@ fn routes(body: &str, broken: bool) -> Any {
     })
 }
 
-fn eds_cluster(name: &str) -> Any {
+fn eds_cluster(name: &str, source: ConfigSource) -> Any {
     pack_any(Cluster {
         name: name.into(),
         connect_timeout: Some(PbDuration {
@@ -143,7 +201,7 @@ fn eds_cluster(name: &str) -> Any {
             cluster::DiscoveryType::Eds as i32,
         )),
         eds_cluster_config: Some(cluster::EdsClusterConfig {
-            eds_config: Some(ads()),
+            eds_config: Some(source),
             ..Default::default()
         }),
         ..Default::default()
@@ -174,19 +232,13 @@ fn one(type_url: &str, name: &str, any: Any) -> (String, BTreeMap<String, Any>) 
     )
 }
 
-fn bootstrap(xds_port: u16, api_type: &str) -> String {
+fn bootstrap(xds_port: u16, mode: Mode) -> String {
+    let dynamic_resources = mode.dynamic_resources();
     format!(
         r#"
 node: {{id: test-envoy, cluster: test}}
 admin: {{address: {{socket_address: {{address: 127.0.0.1, port_value: 0}}}}}}
-dynamic_resources:
-  ads_config:
-    api_type: {api_type}
-    transport_api_version: V3
-    set_node_on_first_message_only: true
-    grpc_services: [{{envoy_grpc: {{cluster_name: contour}}}}]
-  lds_config: {{ads: {{}}, resource_api_version: V3}}
-  cds_config: {{ads: {{}}, resource_api_version: V3}}
+dynamic_resources:{dynamic_resources}
 static_resources:
   clusters:
   - name: contour
@@ -257,10 +309,12 @@ fn free_port() -> u16 {
 }
 
 #[rstest]
-#[case::sotw("GRPC")]
-#[case::delta("DELTA_GRPC")]
+#[case::ads_sotw(Mode { ads: true, delta: false })]
+#[case::ads_delta(Mode { ads: true, delta: true })]
+#[case::per_type_sotw(Mode { ads: false, delta: false })]
+#[case::per_type_delta(Mode { ads: false, delta: true })]
 #[tokio::test]
-async fn envoy_converges_and_survives_a_nack(#[case] api_type: &str) {
+async fn envoy_converges_and_survives_a_nack(#[case] mode: Mode) {
     let Some(envoy) = envoy_binary() else {
         eprintln!("skipping: no Envoy binary (set ENVOY_BIN)");
         return;
@@ -269,9 +323,17 @@ async fn envoy_converges_and_survives_a_nack(#[case] api_type: &str) {
     let store = SnapshotStore::new();
     let mut events = store.events();
     store.set_types(BTreeMap::from([
-        one(type_url::LISTENER, "ingress_http", listener(http_port)),
+        one(
+            type_url::LISTENER,
+            "ingress_http",
+            listener(http_port, mode.config_source()),
+        ),
         one(type_url::ROUTE, "ingress_http", routes("v1", false)),
-        one(type_url::CLUSTER, "backend", eds_cluster("backend")),
+        one(
+            type_url::CLUSTER,
+            "backend",
+            eds_cluster("backend", mode.config_source()),
+        ),
         one(type_url::ENDPOINT, "backend", endpoints("backend", 9)),
     ]));
     store.set_ready();
@@ -283,15 +345,17 @@ async fn envoy_converges_and_survives_a_nack(#[case] api_type: &str) {
     }));
 
     let dir = std::env::temp_dir().join(format!(
-        "contour-xds-envoy-{}-{api_type}",
-        std::process::id()
+        "contour-xds-envoy-{}-{}-{}",
+        std::process::id(),
+        mode.ads,
+        mode.delta
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let admin_file = dir.join("admin");
     let _ = std::fs::remove_file(&admin_file);
     let mut child = Command::new(envoy)
         .arg("--config-yaml")
-        .arg(bootstrap(xds_port, api_type))
+        .arg(bootstrap(xds_port, mode))
         .arg("--admin-address-path")
         .arg(&admin_file)
         .args([
@@ -329,6 +393,47 @@ async fn envoy_converges_and_survives_a_nack(#[case] api_type: &str) {
     );
     eventually("route v2 served", || async {
         http_get(http_port, "/").await.filter(|r| r.ends_with("v2"))
+    })
+    .await;
+
+    // A new EDS cluster: Envoy asks for its endpoints (often with an older nonce) and must not
+    // leave it warming.
+    let source = mode.config_source();
+    store.set_types(BTreeMap::from([
+        (
+            type_url::CLUSTER.to_string(),
+            BTreeMap::from([
+                (
+                    "backend".to_string(),
+                    eds_cluster("backend", source.clone()),
+                ),
+                ("backend2".to_string(), eds_cluster("backend2", source)),
+            ]),
+        ),
+        (
+            type_url::ENDPOINT.to_string(),
+            BTreeMap::from([
+                ("backend".to_string(), endpoints("backend", 9)),
+                ("backend2".to_string(), endpoints("backend2", 10)),
+            ]),
+        ),
+    ]));
+    eventually("EDS endpoint for the new cluster", || async {
+        http_get(admin_port, "/clusters")
+            .await
+            .filter(|c| c.contains("backend2::127.0.0.1:10::"))
+    })
+    .await;
+    // An endpoint-only update.
+    store.update_resources(
+        type_url::ENDPOINT,
+        BTreeMap::from([("backend".to_string(), endpoints("backend", 11))]),
+        &[],
+    );
+    eventually("updated endpoint", || async {
+        http_get(admin_port, "/clusters").await.filter(|c| {
+            c.contains("backend::127.0.0.1:11::") && !c.contains("backend::127.0.0.1:9::")
+        })
     })
     .await;
 
