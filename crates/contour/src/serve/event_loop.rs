@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use contour_dag::endpoints::ServiceKey;
-use contour_dag::{BuildConfig, Cache, Dag, EndpointStore, Kind, Object, ObjectKey, ServiceCluster};
+use contour_dag::{
+    BuildConfig, Cache, Dag, EndpointStore, Kind, Object, ObjectKey, ServiceCluster,
+};
 use contour_envoy::TranslateConfig;
 use contour_xds::{SnapshotStore, type_url};
 use envoy_types::pb::google::protobuf::Any;
@@ -130,7 +132,11 @@ impl EventLoop {
                 upserts.insert(la.eds_name, contour_envoy::to_any(&cla));
             }
         }
-        if !upserts.is_empty() && self.store.update_resources(type_url::ENDPOINT, upserts, &[]) {
+        if !upserts.is_empty()
+            && self
+                .store
+                .update_resources(type_url::ENDPOINT, upserts, &[])
+        {
             self.metrics.eds_update_total.inc();
             debug!(services = touched.len(), "updated endpoints");
         }
@@ -141,24 +147,21 @@ impl EventLoop {
         let out = contour_dag::build(&self.cache, &self.build_cfg);
         let resources = contour_envoy::translate(&out.dag, &self.translate_cfg);
         let eds = self.all_load_assignments(&out.dag);
-        let mut changed = Vec::new();
-        for (ty, res) in [
-            (type_url::SECRET, resources.secrets),
-            (type_url::RUNTIME, resources.runtimes),
-            (type_url::ENDPOINT, eds),
-            (type_url::CLUSTER, resources.clusters),
-            (type_url::ROUTE, resources.routes),
-            (type_url::LISTENER, resources.listeners),
-        ] {
-            if self.store.set_type(ty, res) {
-                changed.push(type_url::short_name(ty));
-            }
-        }
+        let types = BTreeMap::from([
+            (type_url::SECRET.to_string(), resources.secrets),
+            (type_url::RUNTIME.to_string(), resources.runtimes),
+            (type_url::ENDPOINT.to_string(), eds),
+            (type_url::CLUSTER.to_string(), resources.clusters),
+            (type_url::ROUTE.to_string(), resources.routes),
+            (type_url::LISTENER.to_string(), resources.listeners),
+        ]);
+        // One snapshot for every type: a stream never sees a new listener before its routes.
+        let changed = self.store.set_types(types);
         let elapsed = started.elapsed();
         self.record_build(&out, elapsed.as_secs_f64());
         info!(
             duration_ms = elapsed.as_secs_f64() * 1000.0,
-            changed = ?changed,
+            changed,
             virtual_hosts = out.dag.listeners.values().map(|l| l.virtual_hosts.len()).sum::<usize>(),
             "rebuilt configuration"
         );
@@ -189,14 +192,20 @@ impl EventLoop {
         let m = &self.metrics;
         m.dag_rebuild_total.inc();
         m.dag_rebuild_seconds.observe(seconds);
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         m.dag_rebuild_timestamp.set(now.as_secs_f64());
         for (kind, n) in self.cache.counts() {
-            let label = KindLabel { kind: kind.to_string() };
+            let label = KindLabel {
+                kind: kind.to_string(),
+            };
             m.dag_cache_object.get_or_create(&label).set(n as i64);
         }
         m.record_statuses(&out.status, |ns, name| {
-            self.cache.proxy(ns, name).is_some_and(|p| p.spec.virtualhost.is_some())
+            self.cache
+                .proxy(ns, name)
+                .is_some_and(|p| p.spec.virtualhost.is_some())
         });
     }
 }

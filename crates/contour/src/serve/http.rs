@@ -19,7 +19,10 @@ pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
             let m = metrics.clone();
             async move {
                 (
-                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                    [(
+                        header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
                     m.encode(),
                 )
             }

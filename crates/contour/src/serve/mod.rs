@@ -31,18 +31,30 @@ fn warn_unimplemented(args: &ServeArgs) {
     let pending: [(&str, bool); 10] = [
         ("--config-path", args.config_path.is_some()),
         ("--contour-config-name", args.contour_config_name.is_some()),
-        ("--ingress-status-address", args.ingress_status_address.is_some()),
+        (
+            "--ingress-status-address",
+            args.ingress_status_address.is_some(),
+        ),
         ("--watch-namespaces", args.watch_namespaces.is_some()),
         ("--use-proxy-protocol", args.use_proxy_protocol),
         ("--accesslog-format", args.accesslog_format.is_some()),
         ("--disable-feature", !args.disable_feature.is_empty()),
         ("--kubernetes-debug", args.kubernetes_debug.is_some()),
-        ("--kubernetes-client-qps", args.kubernetes_client_qps.is_some()),
-        ("--kubernetes-client-burst", args.kubernetes_client_burst.is_some()),
+        (
+            "--kubernetes-client-qps",
+            args.kubernetes_client_qps.is_some(),
+        ),
+        (
+            "--kubernetes-client-burst",
+            args.kubernetes_client_burst.is_some(),
+        ),
     ];
     for (flag, set) in pending {
         if set {
-            warn!(flag, "flag accepted but not implemented yet; it has no effect");
+            warn!(
+                flag,
+                "flag accepted but not implemented yet; it has no effect"
+            );
         }
     }
     if args.manifests.is_some() && (args.kubeconfig.is_some() || args.incluster) {
@@ -67,8 +79,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let xds_addr = socket_addr(&args.xds_address, args.xds_port, "xds-address")?;
     let metrics_addr = socket_addr(&args.http_address, args.http_port, "http-address")?;
     let health_addr = socket_addr(&args.health_address, args.health_port, "health-address")?;
-    let debug_addr = socket_addr(&args.debug_http_address, args.debug_http_port, "debug-http-address")?;
-    socket_addr(&args.envoy_service_http_address, args.envoy_service_http_port, "envoy-service-http-address")?;
+    let debug_addr = socket_addr(
+        &args.debug_http_address,
+        args.debug_http_port,
+        "debug-http-address",
+    )?;
+    socket_addr(
+        &args.envoy_service_http_address,
+        args.envoy_service_http_port,
+        "envoy-service-http-address",
+    )?;
     socket_addr(&args.stats_address, args.stats_port, "stats-address")?;
 
     let build_cfg = BuildConfig {
@@ -85,12 +105,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         https_access_log_path: args.envoy_https_access_log.clone(),
         ..Default::default()
     };
-    let cache = Cache::new(ClassFilter::new(comma_list(args.ingress_class_name.as_deref())));
+    let cache = Cache::new(ClassFilter::new(comma_list(
+        args.ingress_class_name.as_deref(),
+    )));
 
     let metrics = Arc::new(Metrics::new());
     let state = Arc::new(state::SharedState::default());
     let store = SnapshotStore::new();
-    spawn_http(metrics.clone(), state.clone(), metrics_addr, health_addr, debug_addr).await?;
+    spawn_http(
+        metrics.clone(),
+        state.clone(),
+        metrics_addr,
+        health_addr,
+        debug_addr,
+    )
+    .await?;
 
     let (tx, rx) = mpsc::channel(1024);
     let _source = ManifestSource::start(dir.clone(), tx)
@@ -108,8 +137,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         first_tx,
     );
     let loop_task = tokio::spawn(event_loop.run(rx));
+    count_nacks(&store, metrics);
     let xds_task = tokio::spawn(serve_xds(store, xds_addr, first_rx));
-    count_nacks(metrics);
     tokio::select! {
         r = xds_task => r.context("xDS server task")??,
         r = loop_task => r.context("event loop task")?,
@@ -154,8 +183,21 @@ async fn serve_xds(
     Ok(())
 }
 
-fn count_nacks(metrics: Arc<Metrics>) {
-    let _ = metrics;
+/// Counts Envoy's rejections by type (the xDS server logs each one as "Envoy rejected").
+fn count_nacks(store: &SnapshotStore, metrics: Arc<Metrics>) {
+    let mut events = store.events();
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(contour_xds::XdsEvent::Nack { type_url, .. }) => {
+                    let label = crate::metrics::TypeLabel { type_url };
+                    metrics.xds_nack_total.get_or_create(&label).inc();
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {
