@@ -1,0 +1,154 @@
+//! What every file defines, which definition is served, and the events that follow from a change.
+//!
+//! Pure bookkeeping, no I/O. Changes are accumulated and turned into events by [`Store::flush`],
+//! which compares the served objects with what they were before the first change since the last
+//! flush: a file renamed within the directory in one batch produces no event at all.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use contour_dag::{Object, ObjectKey};
+use tracing::{info, warn};
+
+use super::SourceEvent;
+use super::decode::ParsedFile;
+
+#[derive(Debug, Default)]
+pub(super) struct Store {
+    files: BTreeMap<PathBuf, BTreeMap<ObjectKey, Object>>,
+    /// Files defining each key, least recently changed first; the last one is served.
+    owners: BTreeMap<ObjectKey, Vec<PathBuf>>,
+    /// Served version of each key touched since the last flush, as it was before.
+    before: BTreeMap<ObjectKey, Option<Object>>,
+}
+
+impl Store {
+    /// Known files, sorted.
+    pub fn files(&self) -> impl Iterator<Item = &Path> {
+        self.files.keys().map(PathBuf::as_path)
+    }
+
+    #[cfg(test)]
+    pub fn contains_file(&self, path: &Path) -> bool {
+        self.files.contains_key(path)
+    }
+
+    /// Records what a file now defines. Objects that the file no longer defines are deleted,
+    /// unless their new definition was rejected or part of the file could not be read: then
+    /// their last good version is kept, as an API server keeps an object whose update it rejects.
+    pub fn apply_file(&mut self, path: &Path, parsed: ParsedFile) {
+        let old = self.files.get(path).cloned().unwrap_or_default();
+        let mut new = BTreeMap::new();
+        for object in parsed.objects {
+            let key = object.key();
+            if new.insert(key.clone(), object).is_some() {
+                warn!(file = %path.display(), %key, "object defined twice in one file; the last definition wins");
+            }
+        }
+        for (key, object) in old {
+            if new.contains_key(&key) {
+                continue;
+            }
+            if parsed.rejected.contains(&key) || parsed.unreadable {
+                warn!(
+                    file = %path.display(), %key,
+                    "keeping the last good version of an object whose manifest is invalid"
+                );
+                new.insert(key, object);
+            }
+        }
+        self.replace(path, new);
+    }
+
+    /// Forgets a file that no longer exists: its objects are deleted, or fall back to another
+    /// file's definition.
+    pub fn remove_file(&mut self, path: &Path) {
+        if self.files.contains_key(path) {
+            self.replace(path, BTreeMap::new());
+            self.files.remove(path);
+        }
+    }
+
+    /// Forgets every file at or under `path` (a removed or renamed directory).
+    pub fn remove_under(&mut self, path: &Path) -> Vec<PathBuf> {
+        let gone: Vec<PathBuf> = self
+            .files()
+            .filter(|f| f.starts_with(path))
+            .map(Path::to_path_buf)
+            .collect();
+        for file in &gone {
+            self.remove_file(file);
+        }
+        gone
+    }
+
+    fn replace(&mut self, path: &Path, new: BTreeMap<ObjectKey, Object>) {
+        let old_keys = self.files.get(path).into_iter().flat_map(|f| f.keys());
+        let touched: Vec<ObjectKey> = old_keys.chain(new.keys()).cloned().collect();
+        for key in touched {
+            if !self.before.contains_key(&key) {
+                let served = self.served(&key).cloned();
+                self.before.insert(key, served);
+            }
+        }
+        let old = self.files.remove(path).unwrap_or_default();
+        for key in old.keys().filter(|k| !new.contains_key(*k)) {
+            self.disown(key, path);
+            if let Some(fallback) = self.owners.get(key).and_then(|o| o.last()) {
+                info!(
+                    %key, file = %fallback.display(),
+                    "object still defined by another file; serving that definition"
+                );
+            }
+        }
+        for (key, object) in &new {
+            if old.get(key) == Some(object) {
+                continue;
+            }
+            // A new or changed definition becomes the served one.
+            self.disown(key, path);
+            let owners = self.owners.entry(key.clone()).or_default();
+            owners.push(path.to_path_buf());
+            if owners.len() > 1 {
+                warn!(
+                    %key, served_from = %path.display(), files = ?owners,
+                    "object defined in more than one file; the most recently read definition wins"
+                );
+            }
+        }
+        self.files.insert(path.to_path_buf(), new);
+    }
+
+    fn disown(&mut self, key: &ObjectKey, path: &Path) {
+        if let Some(owners) = self.owners.get_mut(key) {
+            owners.retain(|p| p != path);
+            if owners.is_empty() {
+                self.owners.remove(key);
+            }
+        }
+    }
+
+    fn served(&self, key: &ObjectKey) -> Option<&Object> {
+        let path = self.owners.get(key)?.last()?;
+        self.files.get(path)?.get(key)
+    }
+
+    /// Events for every served object that changed since the last flush, sorted by key.
+    pub fn flush(&mut self) -> Vec<SourceEvent> {
+        let before = std::mem::take(&mut self.before);
+        let mut events = Vec::new();
+        for (key, old) in before {
+            match (old, self.served(&key)) {
+                (Some(old), Some(now)) if &old == now => {}
+                (_, Some(now)) => events.push(SourceEvent::Upsert(now.clone())),
+                (Some(_), None) => events.push(SourceEvent::Delete(key)),
+                (None, None) => {}
+            }
+        }
+        events
+    }
+}
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;
