@@ -40,6 +40,8 @@ struct TypeState {
     announce_missing: BTreeSet<String>,
     /// The first request has not been answered yet.
     must_reply: bool,
+    /// The type version last evaluated with no request since; nothing can have changed.
+    seen: Option<String>,
 }
 
 impl TypeState {
@@ -52,6 +54,7 @@ impl TypeState {
             client_has: sorted(&req.initial_resource_versions),
             announce_missing: BTreeSet::new(),
             must_reply: true,
+            seen: None,
         }
     }
 
@@ -60,6 +63,7 @@ impl TypeState {
     }
 
     fn apply(&mut self, req: &DeltaDiscoveryRequest) {
+        self.seen = None;
         for name in &req.resource_names_subscribe {
             if name == "*" {
                 self.wildcard = true;
@@ -179,6 +183,10 @@ impl DeltaStream {
         }
         let state = self.types.get_mut(type_url)?;
         let typ = snap.get(type_url);
+        if state.seen.as_deref() == Some(typ.version()) {
+            return None;
+        }
+        state.seen = Some(typ.version().to_string());
         let mut resources = Vec::new();
         for (name, res) in typ.resources() {
             if state.subscribed(name) && state.client_has.get(name) != Some(&res.version) {

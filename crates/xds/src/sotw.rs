@@ -50,8 +50,13 @@ pub struct Output<R> {
     pub feedback: Option<Feedback>,
 }
 
-/// Name → resource version as seen by one stream.
-type View = BTreeMap<String, String>;
+/// What one stream sees of a type. A wildcard subscription sees the whole type, so its
+/// version says it all; a named one sees name → resource version for its names that exist.
+#[derive(Debug, PartialEq, Eq)]
+enum View {
+    All { version: String },
+    Named(BTreeMap<String, String>),
+}
 
 #[derive(Debug)]
 struct Sent {
@@ -69,6 +74,8 @@ struct TypeState {
     pending: bool,
     /// A new or changed subscription that must be answered even if the content is unchanged.
     force: bool,
+    /// The type version last evaluated; the same version again cannot change the view.
+    seen: Option<String>,
 }
 
 impl TypeState {
@@ -79,6 +86,7 @@ impl TypeState {
             sent: None,
             pending: false,
             force: true,
+            seen: None,
         }
     }
 
@@ -94,16 +102,16 @@ impl TypeState {
 
     fn view(&self, typ: &TypeSnapshot) -> View {
         if self.wildcard {
-            return typ
-                .resources()
-                .iter()
-                .map(|(n, r)| (n.clone(), r.version.clone()))
-                .collect();
+            return View::All {
+                version: typ.version().to_string(),
+            };
         }
-        self.names
-            .iter()
-            .filter_map(|n| typ.get(n).map(|r| (n.clone(), r.version.clone())))
-            .collect()
+        View::Named(
+            self.names
+                .iter()
+                .filter_map(|n| typ.get(n).map(|r| (n.clone(), r.version.clone())))
+                .collect(),
+        )
     }
 }
 
@@ -176,6 +184,7 @@ impl SotwStream {
             }
             Some(state) => {
                 state.pending = false;
+                state.seen = None;
                 feedback = Some(feedback_for(req));
                 if state.resubscribe(&requested) {
                     state.force = true;
@@ -214,6 +223,10 @@ impl SotwStream {
             return None;
         }
         let typ = snap.get(type_url);
+        if !state.force && state.seen.as_deref() == Some(typ.version()) {
+            return None;
+        }
+        state.seen = Some(typ.version().to_string());
         let view = state.view(typ);
         let unchanged = state.sent.as_ref().is_some_and(|s| s.view == view);
         if unchanged && !state.force {
@@ -221,11 +234,18 @@ impl SotwStream {
         }
         self.next_nonce += 1;
         let nonce = self.next_nonce.to_string();
-        let resources = view
-            .keys()
-            .filter_map(|n| typ.get(n))
-            .map(|r| r.resource.clone())
-            .collect();
+        let resources = match &view {
+            View::All { .. } => typ
+                .resources()
+                .values()
+                .map(|r| r.resource.clone())
+                .collect(),
+            View::Named(named) => named
+                .keys()
+                .filter_map(|n| typ.get(n))
+                .map(|r| r.resource.clone())
+                .collect(),
+        };
         state.sent = Some(Sent {
             nonce: nonce.clone(),
             view,
