@@ -176,3 +176,15 @@ fn other_kinds_round_trip() {
     let mut admitted = input;
     admit(&mut admitted).unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[test]
+fn roots_compare_and_default() {
+    let a = HTTPProxy::new("a", crate::v1::HTTPProxySpec::default());
+    assert_eq!(a.clone(), a);
+    assert_ne!(a, HTTPProxy::default());
+    assert_eq!(ExtensionService::default(), ExtensionService::default());
+    assert_eq!(
+        TLSCertificateDelegation::default(),
+        TLSCertificateDelegation::default()
+    );
+}

@@ -16,7 +16,6 @@ use super::{
 /// Routing for one virtual host (a root, with `virtualhost`) or a part of one (included).
 #[derive(CustomResource, Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
-    derive = "PartialEq",
     group = "projectcontour.io",
     version = "v1",
     kind = "HTTPProxy",
@@ -25,6 +24,8 @@ use super::{
     shortname = "proxy",
     shortname = "proxies",
     namespaced,
+    derive = "PartialEq",
+    derive = "Default",
     doc = "HTTPProxy routes HTTP(S) and TCP traffic for a virtual host, or part of one.",
     status = "HTTPProxyStatus",
     printcolumn = r#"{"name":"FQDN","type":"string","jsonPath":".spec.virtualhost.fqdn","description":"Fully qualified domain name"}"#,

@@ -10,7 +10,6 @@ use super::schema::condition_list;
 /// Delegates the right to reference TLS Secrets in this namespace to other namespaces.
 #[derive(CustomResource, Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
-    derive = "PartialEq",
     group = "projectcontour.io",
     version = "v1",
     kind = "TLSCertificateDelegation",
@@ -18,6 +17,8 @@ use super::schema::condition_list;
     singular = "tlscertificatedelegation",
     shortname = "tlscerts",
     namespaced,
+    derive = "PartialEq",
+    derive = "Default",
     doc = "TLSCertificateDelegation lets other namespaces reference TLS Secrets of this one.",
     status = "TLSCertificateDelegationStatus"
 )]

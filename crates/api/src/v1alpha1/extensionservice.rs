@@ -10,7 +10,6 @@ use crate::v1::{DetailedCondition, LoadBalancerPolicy, TimeoutPolicy, UpstreamVa
 /// Binds Kubernetes Services to Contour features implemented by an external server.
 #[derive(CustomResource, Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
-    derive = "PartialEq",
     group = "projectcontour.io",
     version = "v1alpha1",
     kind = "ExtensionService",
@@ -19,6 +18,8 @@ use crate::v1::{DetailedCondition, LoadBalancerPolicy, TimeoutPolicy, UpstreamVa
     shortname = "extensionservice",
     shortname = "extensionservices",
     namespaced,
+    derive = "PartialEq",
+    derive = "Default",
     doc = "ExtensionService describes a service that Envoy calls out to, such as an authorization server.",
     status = "ExtensionServiceStatus"
 )]
