@@ -17,7 +17,6 @@ pub(super) fn admit(kind: Kind, value: &mut Value) -> Result<(), String> {
     }
 }
 
-fn crd_admission(_value: &mut Value) -> Result<(), String> {
-    // TODO: contour_api::admission::admit(value).map_err(|e| e.to_string()) once it lands.
-    Ok(())
+fn crd_admission(value: &mut Value) -> Result<(), String> {
+    contour_api::admission::admit(value).map_err(|err| err.to_string())
 }

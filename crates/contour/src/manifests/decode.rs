@@ -125,8 +125,9 @@ impl ParsedFile {
         key: Option<ObjectKey>,
         reason: String,
     ) {
+        let object = key.as_ref().map(tracing::field::display);
         warn!(
-            file = %path.display(), document, item, line, error = %reason,
+            file = %path.display(), document, item, line, object, error = %reason,
             "skipping invalid manifest"
         );
         self.problems.push(Problem {

@@ -209,3 +209,6 @@ async fn dropping_the_handle_stops_the_source() {
 
 #[path = "tests_watch.rs"]
 mod watch;
+
+#[path = "tests_admission.rs"]
+mod admission;
