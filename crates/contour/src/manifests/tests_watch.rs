@@ -266,3 +266,33 @@ async fn duplicate_definition_falls_back_when_one_file_goes() {
         "{event:?}"
     );
 }
+
+/// Kubernetes writes ConfigMap volumes through hidden directories: `a.yaml -> ..data/a.yaml`,
+/// `..data -> ..<timestamp>`, and an update swaps `..data` atomically.
+#[cfg(unix)]
+#[tokio::test]
+async fn configmap_volume_update_through_data_link() {
+    use std::os::unix::fs::symlink;
+    let mut fixture = Fixture::start(&[]).await;
+    let root = fixture.root.clone();
+    write(&root.join("..2024_01/a.yaml"), &service_yaml("a", 80));
+    symlink("..2024_01", root.join("..data")).unwrap();
+    symlink("..data/a.yaml", root.join("a.yaml")).unwrap();
+    let event = fixture.change().await;
+    assert!(
+        matches!(&event, SourceEvent::Upsert(o) if port_of(o) == Some(80)),
+        "{event:?}"
+    );
+
+    write(&root.join("..2024_02/a.yaml"), &service_yaml("a", 81));
+    symlink("..2024_02", root.join("..data_tmp")).unwrap();
+    fs::rename(root.join("..data_tmp"), root.join("..data")).unwrap();
+    fs::remove_dir_all(root.join("..2024_01")).unwrap();
+    let event = fixture.change().await;
+    assert!(
+        matches!(&event, SourceEvent::Upsert(o) if port_of(o) == Some(81)),
+        "{event:?}"
+    );
+    assert_eq!(fixture.settle().await, vec![]);
+    assert_eq!(fixture.handle.reads(&root.join("a.yaml")), 2);
+}
