@@ -37,6 +37,7 @@ pub(super) struct Problem {
 }
 
 /// Outcome of decoding one object.
+#[allow(clippy::large_enum_variant, reason = "short-lived, moved once")]
 enum Decoded {
     Object(Object),
     Rejected {
@@ -77,6 +78,8 @@ pub(super) fn parse_file(path: &Path, bytes: &[u8]) -> ParsedFile {
             return parsed;
         }
     };
+    // A byte order mark is allowed at the start of a file.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));

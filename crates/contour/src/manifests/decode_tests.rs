@@ -117,6 +117,13 @@ fn decode_error_rejects_the_identified_object() {
 }
 
 #[test]
+fn byte_order_mark_is_accepted() {
+    let text = "\u{feff}{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"n\"}}";
+    let parsed = parse_file(Path::new("/m/a.json"), text.as_bytes());
+    assert_eq!(keys(&parsed), vec![key(Kind::Namespace, "", "n")]);
+}
+
+#[test]
 fn not_utf8_is_unreadable() {
     let parsed = parse_file(Path::new("/m/a.yaml"), b"kind: \xff\n");
     assert!(parsed.unreadable);

@@ -36,6 +36,10 @@ use watch::{ReadCounts, Runner};
 
 /// A change of the objects a source serves.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "events are moved one at a time through a channel; boxing would only add allocations"
+)]
 pub enum SourceEvent {
     Upsert(Object),
     Delete(ObjectKey),
