@@ -296,3 +296,17 @@ async fn configmap_volume_update_through_data_link() {
     assert_eq!(fixture.settle().await, vec![]);
     assert_eq!(fixture.handle.reads(&root.join("a.yaml")), 2);
 }
+
+#[tokio::test]
+async fn removing_the_directory_deletes_everything() {
+    let mut fixture = Fixture::start(&[
+        ("a.yaml", &service_yaml("a", 80)),
+        ("d/b.yaml", &service_yaml("b", 80)),
+    ])
+    .await;
+    fs::remove_dir_all(&fixture.root).unwrap();
+    while !fixture.state.is_empty() {
+        let event = fixture.change().await;
+        assert!(matches!(event, SourceEvent::Delete(_)), "{event:?}");
+    }
+}
