@@ -26,7 +26,7 @@ pub enum Command {
     /// Serve xDS API traffic.
     Serve(Box<ServeArgs>),
     /// Generate bootstrap configuration.
-    Bootstrap(BootstrapArgs),
+    Bootstrap(Box<BootstrapArgs>),
     /// Build information for Contour.
     Version,
 }

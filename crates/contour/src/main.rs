@@ -33,7 +33,7 @@ fn main() -> std::process::ExitCode {
             println!("{}", version::build_info_json());
             Ok(())
         }
-        Command::Bootstrap(args) => bootstrap::run(args),
+        Command::Bootstrap(args) => bootstrap::run(*args),
         Command::Serve(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

@@ -68,16 +68,22 @@ impl Metrics {
         build_info
             .get_or_create(&BuildInfoLabels {
                 branch: crate::version::BRANCH.to_string(),
-                revision: option_env!("CONTOUR_GIT_SHA").unwrap_or("unknown").to_string(),
+                revision: option_env!("CONTOUR_GIT_SHA")
+                    .unwrap_or("unknown")
+                    .to_string(),
                 version: crate::version::VERSION.to_string(),
             })
             .set(1);
-        registry.register("contour_build_info", "Build information for Contour.", build_info);
+        registry.register(
+            "contour_build_info",
+            "Build information for Contour.",
+            build_info,
+        );
         let m = Metrics {
             dag_rebuild_total: Counter::default(),
             dag_rebuild_timestamp: Gauge::default(),
             dag_rebuild_seconds: Histogram::new(
-                [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5].into_iter(),
+                [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5],
             ),
             dag_cache_object: Family::default(),
             eventhandler_operation_total: Family::default(),
@@ -95,18 +101,58 @@ impl Metrics {
 
     fn register(mut self) -> Self {
         let r = &mut self.registry;
-        r.register("contour_dagrebuild", "Total number of times DAG has been rebuilt since startup", self.dag_rebuild_total.clone());
-        r.register("contour_dagrebuild_timestamp", "Timestamp of the last DAG rebuild.", self.dag_rebuild_timestamp.clone());
-        r.register("contour_dagrebuild_seconds", "Duration in seconds of DAG rebuilds", self.dag_rebuild_seconds.clone());
-        r.register("contour_dag_cache_object", "Total number of items that are currently in the DAG cache.", self.dag_cache_object.clone());
+        r.register(
+            "contour_dagrebuild",
+            "Total number of times DAG has been rebuilt since startup",
+            self.dag_rebuild_total.clone(),
+        );
+        r.register(
+            "contour_dagrebuild_timestamp",
+            "Timestamp of the last DAG rebuild.",
+            self.dag_rebuild_timestamp.clone(),
+        );
+        r.register(
+            "contour_dagrebuild_seconds",
+            "Duration in seconds of DAG rebuilds",
+            self.dag_rebuild_seconds.clone(),
+        );
+        r.register(
+            "contour_dag_cache_object",
+            "Total number of items that are currently in the DAG cache.",
+            self.dag_cache_object.clone(),
+        );
         r.register("contour_eventhandler_operation", "Total number of Kubernetes object changes Contour has received by operation and object kind.", self.eventhandler_operation_total.clone());
-        r.register("contour_httpproxy", "Total number of HTTPProxies that exist regardless of status.", self.httpproxy.clone());
+        r.register(
+            "contour_httpproxy",
+            "Total number of HTTPProxies that exist regardless of status.",
+            self.httpproxy.clone(),
+        );
         r.register("contour_httpproxy_root", "Total number of root HTTPProxies. Note there will only be a single root HTTPProxy per vhost.", self.httpproxy_root.clone());
-        r.register("contour_httpproxy_orphaned", "Total number of orphaned HTTPProxies which have no root delegating to them.", self.httpproxy_orphaned.clone());
-        r.register("contour_httpproxy_valid", "Total number of valid HTTPProxies.", self.httpproxy_valid.clone());
-        r.register("contour_httpproxy_invalid", "Total number of invalid HTTPProxies.", self.httpproxy_invalid.clone());
-        r.register("contour_eds_update", "Endpoint-only updates sent to EDS without a DAG rebuild.", self.eds_update_total.clone());
-        r.register("contour_xds_nack", "Configuration updates Envoy rejected, by resource type.", self.xds_nack_total.clone());
+        r.register(
+            "contour_httpproxy_orphaned",
+            "Total number of orphaned HTTPProxies which have no root delegating to them.",
+            self.httpproxy_orphaned.clone(),
+        );
+        r.register(
+            "contour_httpproxy_valid",
+            "Total number of valid HTTPProxies.",
+            self.httpproxy_valid.clone(),
+        );
+        r.register(
+            "contour_httpproxy_invalid",
+            "Total number of invalid HTTPProxies.",
+            self.httpproxy_invalid.clone(),
+        );
+        r.register(
+            "contour_eds_update",
+            "Endpoint-only updates sent to EDS without a DAG rebuild.",
+            self.eds_update_total.clone(),
+        );
+        r.register(
+            "contour_xds_nack",
+            "Configuration updates Envoy rejected, by resource type.",
+            self.xds_nack_total.clone(),
+        );
         self
     }
 
@@ -118,7 +164,9 @@ impl Metrics {
         self.httpproxy_valid.clear();
         self.httpproxy_invalid.clear();
         for ((ns, name), st) in &status.proxies {
-            let ns_label = NamespaceLabel { namespace: ns.clone() };
+            let ns_label = NamespaceLabel {
+                namespace: ns.clone(),
+            };
             self.httpproxy.get_or_create(&ns_label).inc();
             if roots(ns, name) {
                 self.httpproxy_root.get_or_create(&ns_label).inc();

@@ -79,7 +79,9 @@ impl std::fmt::Display for ObjectKey {
     }
 }
 
-/// One Kubernetes object of a kind Contour reads.
+/// One Kubernetes object of a kind Contour reads. Objects are moved, not copied, through the
+/// event loop, so the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Object {
     Namespace(Namespace),
