@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use contour_testkit::{
-    Envoy, EnvoyOptions, ManifestDir, Process, Response, free_port, http_get, poll_until,
+    Envoy, EnvoyOptions, ManifestDir, Process, Response, connect_refused, free_port, http_get,
+    poll_until,
 };
 
 pub const CONVERGE: Duration = Duration::from_secs(20);
@@ -21,6 +22,11 @@ pub struct Ports {
 }
 
 impl Ports {
+    /// A fresh set of free loopback ports.
+    pub fn fresh() -> Self {
+        Self::new()
+    }
+
     fn new() -> Self {
         Ports {
             http: free_port(),
@@ -53,8 +59,14 @@ pub fn contour_bin() -> &'static str {
 }
 
 fn contour_args(dir: &ManifestDir, p: &Ports) -> Vec<String> {
+    serve_args(dir.path(), p)
+}
+
+/// The `contour serve` command line the harness uses, for manifests directory `dir` (which
+/// need not exist) and ports `p`.
+pub fn serve_args(dir: &std::path::Path, p: &Ports) -> Vec<String> {
     let mut args: Vec<String> = vec!["serve".into(), "--manifests".into()];
-    args.push(dir.path().display().to_string());
+    args.push(dir.display().to_string());
     for (flag, value) in [
         ("--xds-port", p.xds.to_string()),
         ("--envoy-service-http-address", "127.0.0.1".into()),
@@ -194,4 +206,74 @@ impl Env {
             .expect("debug status");
         r.json().expect("debug status json")
     }
+}
+
+/// An HTTPProxy manifest; `spec` is the YAML under `spec:`, indented two spaces.
+pub fn proxy_yaml(ns: &str, name: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n{spec}"
+    )
+}
+
+/// A networking.k8s.io/v1 Ingress in `default`; `spec` is the YAML under `spec:`.
+pub fn ingress_yaml(name: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {{name: {name}, namespace: default}}\nspec:\n{spec}"
+    )
+}
+
+/// A root HTTPProxy `default/name` for `fqdn` sending everything to `service` port 80.
+pub fn simple_proxy(name: &str, fqdn: &str, service: &str) -> String {
+    proxy_yaml(
+        "default",
+        name,
+        &format!(
+            "  virtualhost: {{fqdn: {fqdn}}}\n  routes:\n  - services: [{{name: {service}, port: 80}}]\n"
+        ),
+    )
+}
+
+impl Env {
+    /// Polls until nothing listens on Envoy's HTTP port; returns how long that took.
+    pub async fn wait_http_refused(&self) -> Duration {
+        let start = Instant::now();
+        let port = self.ports.http;
+        let what = format!("the HTTP port {port} to refuse connections");
+        poll_until(CONVERGE, &what, || {
+            std::future::ready(connect_refused(port).then_some(()))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}\ncontour log:\n{}", self.contour.log_tail(40)));
+        start.elapsed()
+    }
+
+    /// Polls until the contour log has a line for which `pred` holds; returns that line.
+    pub async fn wait_log_line(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let pred = &pred;
+        poll_until(CONVERGE, what, || {
+            let log = self.contour.log();
+            std::future::ready(log.lines().find(|l| pred(l)).map(str::to_string))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}\ncontour log:\n{}", self.contour.log_tail(60)))
+    }
+
+    /// Polls until Envoy's stat `name` has value `want`.
+    pub async fn wait_envoy_stat(&self, name: &str, want: u64) -> Duration {
+        let start = Instant::now();
+        let what = format!("Envoy stat {name} to be {want}");
+        let envoy = &self.envoy;
+        poll_until(CONVERGE, &what, || async move {
+            (envoy.stat(name).await.ok().flatten() == Some(want)).then_some(())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nEnvoy log tail:\n{}", tail(&self.envoy.log(), 40)));
+        start.elapsed()
+    }
+}
+
+/// The last `n` lines of `text`.
+pub fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
