@@ -151,7 +151,7 @@ pub fn validate(cfg: &BootstrapConfig) -> Result<(), BootstrapError> {
     Ok(())
 }
 
-/// Node id written into ADS bootstraps; the node id is never used to partition configuration.
+/// Node id written into bootstraps; the node id is never used to partition configuration.
 pub const DEFAULT_NODE_ID: &str = "envoy";
 
 /// The bootstrap document Envoy starts with.
@@ -170,11 +170,10 @@ pub fn bootstrap_json(cfg: &BootstrapConfig) -> Result<Value, BootstrapError> {
         },
         "layered_runtime": layered_runtime(cfg.mode)
     });
-    if cfg.mode == BootstrapMode::Ads {
-        // Envoy refuses to start ADS without a node id and cluster. `--service-node` and
-        // `--service-cluster` (as upstream's Envoy DaemonSet passes them) override these.
-        doc["node"] = json!({ "id": DEFAULT_NODE_ID, "cluster": cfg.namespace });
-    }
+    // Envoy refuses to start gRPC subscriptions without a node id and cluster.
+    // `--service-node` and `--service-cluster` (as upstream's Envoy DaemonSet passes them)
+    // override these.
+    doc["node"] = json!({ "id": DEFAULT_NODE_ID, "cluster": cfg.namespace });
     if let Some(om) = overload_manager(cfg) {
         doc["overload_manager"] = om;
     }
