@@ -50,7 +50,8 @@ pub fn run(args: BootstrapArgs) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(&json)? + "\n";
     for (path, content) in bootstrap::bootstrap_sds_files(&cfg)? {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
         }
         std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))?;
     }

