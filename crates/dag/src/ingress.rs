@@ -70,10 +70,17 @@ fn process_one(cache: &Cache, ing: &Ingress, builder: &mut DagBuilder) {
             let route = Route {
                 path: path_match,
                 headers: wildcard_authority(host).into_iter().collect(),
+                query_params: Vec::new(),
                 action: RouteAction::Forward(Forward {
-                    clusters: vec![WeightedCluster { cluster, weight: 1 }],
+                    clusters: vec![WeightedCluster {
+                        cluster,
+                        weight: 1,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
                 }),
                 source: source.clone(),
+                policy: Default::default(),
             };
             builder.add_http_route(host, route);
         }

@@ -7,12 +7,14 @@
 
 pub mod builder;
 pub mod cache;
+pub mod duration;
 pub mod endpoints;
 pub mod httpproxy;
 pub mod ingress;
 pub mod ingress_class;
 pub mod model;
 pub mod object;
+pub mod policy;
 mod references;
 pub mod services;
 pub mod status;
@@ -25,4 +27,5 @@ pub use endpoints::EndpointStore;
 pub use ingress_class::ClassFilter;
 pub use model::*;
 pub use object::{Kind, Object, ObjectKey};
+pub use policy::*;
 pub use status::{ProxyStatus, StatusSet};

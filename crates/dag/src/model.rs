@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::policy::{ClusterPolicy, HeadersPolicy, MirrorPolicy, Redirect, RoutePolicy};
+
 /// Upstream's listener names.
 pub const HTTP_LISTENER_NAME: &str = "ingress_http";
 pub const HTTPS_LISTENER_NAME: &str = "ingress_https";
@@ -24,8 +26,8 @@ impl Dag {
             for vhost in &listener.virtual_hosts {
                 for route in vhost.routes.values() {
                     if let RouteAction::Forward(fwd) = &route.action {
-                        for wc in &fwd.clusters {
-                            let c = &wc.cluster;
+                        let mirrors = fwd.mirror.iter().map(|m| &m.cluster);
+                        for c in fwd.clusters.iter().map(|wc| &wc.cluster).chain(mirrors) {
                             let key = (
                                 c.service.namespace.clone(),
                                 c.service.name.clone(),
@@ -128,14 +130,36 @@ impl ObjectRef {
     }
 }
 
+/// How a query parameter is matched (HTTPProxy `queryParameter` conditions).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum QueryMatchKind {
+    Exact(String),
+    Prefix(String),
+    Suffix(String),
+    Regex(String),
+    Contains(String),
+    Present,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct QueryParamMatch {
+    pub name: String,
+    pub kind: QueryMatchKind,
+    pub ignore_case: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     pub path: PathMatch,
     /// Header conditions, sorted.
     pub headers: Vec<HeaderMatch>,
+    /// Query parameter conditions, in declaration order down the include chain.
+    pub query_params: Vec<QueryParamMatch>,
     pub action: RouteAction,
     /// The object this route came from.
     pub source: ObjectRef,
+    /// Timeouts, retries, header changes, rewrites... (HTTPProxy route policies).
+    pub policy: RoutePolicy,
 }
 
 impl Route {
@@ -151,6 +175,9 @@ impl Route {
         for h in &self.headers {
             key.push_str(&format!("|header:{h:?}"));
         }
+        for q in &self.query_params {
+            key.push_str(&format!("|query:{q:?}"));
+        }
         key
     }
 }
@@ -161,6 +188,8 @@ pub enum RouteAction {
     Forward(Forward),
     /// Answer directly (503 for a route without valid services, 502 for a missing include).
     DirectResponse { status: u32, body: Option<String> },
+    /// Answer with a redirect (`requestRedirectPolicy`).
+    Redirect(Redirect),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -168,12 +197,17 @@ pub struct Forward {
     /// Clusters with their weights, in declaration order. When every weight is zero the
     /// translator splits traffic evenly.
     pub clusters: Vec<WeightedCluster>,
+    /// A service marked `mirror: true`: requests are copied to it.
+    pub mirror: Option<Box<MirrorPolicy>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WeightedCluster {
     pub cluster: Cluster,
     pub weight: u32,
+    /// Service-level header changes (on the weighted cluster, not the cluster).
+    pub request_headers: Option<HeadersPolicy>,
+    pub response_headers: Option<HeadersPolicy>,
 }
 
 /// An upstream cluster: a Service port plus the policies that make clusters differ.
@@ -182,13 +216,15 @@ pub struct Cluster {
     pub service: ServiceCluster,
     /// Load-balancing strategy name as upstream spells it (empty = default RoundRobin).
     pub lb_strategy: String,
+    /// Health check, protocol, idle timeout, slow start...
+    pub policy: ClusterPolicy,
 }
 
 impl Cluster {
     /// The policy part of the cluster identity: upstream hashes these strings into the
     /// cluster name's suffix. Empty for a default cluster.
     pub fn policy_key(&self) -> String {
-        self.lb_strategy.clone()
+        format!("{}{}", self.lb_strategy, self.policy.hash_input())
     }
 }
 

@@ -24,6 +24,7 @@ pub const STATUS_ORPHANED: &str = "orphaned";
 pub mod error_type {
     pub const INCLUDE: &str = "IncludeError";
     pub const ORPHANED: &str = "Orphaned";
+    pub const PREFIX_REPLACE: &str = "PrefixReplaceError";
     pub const ROOT_NAMESPACE: &str = "RootNamespaceError";
     pub const ROUTE: &str = "RouteError";
     pub const SERVICE: &str = "ServiceError";
@@ -117,6 +118,26 @@ impl StatusSet {
         let e = self.entry(key);
         if !e.errors.contains(&sub) {
             e.errors.push(sub);
+        }
+    }
+
+    /// Adds a warning sub-condition; warnings do not make a proxy invalid.
+    pub fn warning(
+        &mut self,
+        key: &ProxyKey,
+        type_: &str,
+        reason: &str,
+        message: impl Into<String>,
+    ) {
+        let sub = SubCondition {
+            type_: type_.to_string(),
+            status: "True".to_string(),
+            reason: reason.to_string(),
+            message: message.into(),
+        };
+        let e = self.entry(key);
+        if !e.warnings.contains(&sub) {
+            e.warnings.push(sub);
         }
     }
 

@@ -1,5 +1,7 @@
 //! CDS: one EDS cluster per distinct DAG cluster.
 
+pub mod policies;
+
 use contour_dag::Dag;
 use envoy_types::pb::envoy::config::cluster::v3::{Cluster, cluster};
 use envoy_types::pb::envoy::r#type::v3::Percent;
@@ -22,6 +24,13 @@ pub fn clusters(dag: &Dag, _cfg: &TranslateConfig) -> Vec<Cluster> {
 /// An EDS cluster for a Service port: endpoints from the contour gRPC config source under the
 /// port's EDS name, 2s connect timeout, healthy panic threshold disabled.
 pub fn cluster(c: &contour_dag::Cluster) -> Cluster {
+    let mut out = plain_cluster(c);
+    policies::apply_cluster_policy(&mut out, &c.policy);
+    out
+}
+
+/// The cluster without its policies.
+fn plain_cluster(c: &contour_dag::Cluster) -> Cluster {
     Cluster {
         name: cluster_name(c),
         alt_stat_name: alt_stat_name(&c.service),
@@ -84,7 +93,7 @@ mod tests {
                 port: 443,
                 port_name: "http".into(),
             },
-            lb_strategy: String::new(),
+            ..Default::default()
         };
         let got = cluster(&c);
         assert_eq!(got.name, "default/kuard/443/da39a3ee5e");

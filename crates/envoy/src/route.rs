@@ -1,6 +1,7 @@
 //! RDS: route configurations, virtual hosts and routes from the DAG.
 
 mod order;
+pub mod policies;
 
 pub use order::{header_cmp, route_cmp};
 
@@ -76,23 +77,40 @@ pub fn virtual_host(vh: &contour_dag::VirtualHost) -> Option<VirtualHost> {
     })
 }
 
-/// One Envoy route: match, source metadata and action.
+/// One Envoy route: match, source metadata and action; forwarding routes also carry the
+/// route policies and header changes.
 pub fn route(r: &contour_dag::Route) -> Route {
-    let action = match &r.action {
-        RouteAction::Forward(fwd) if !fwd.clusters.is_empty() => forward_action(fwd),
+    let mut out = Route {
+        r#match: Some(route_match(&r.path, &r.headers)),
+        metadata: route_metadata(&r.source),
+        ..Default::default()
+    };
+    if let Some(m) = out.r#match.as_mut() {
+        m.query_parameters = r
+            .query_params
+            .iter()
+            .map(policies::query_parameter_matcher)
+            .collect();
+    }
+    out.action = Some(match &r.action {
+        RouteAction::Forward(fwd) if !fwd.clusters.is_empty() => {
+            let p = &r.policy;
+            policies::set_route_headers(
+                &mut out,
+                p.request_headers.as_ref(),
+                p.response_headers.as_ref(),
+            );
+            forward_action_with(fwd, p)
+        }
         // A forward without clusters cannot be expressed; answer as upstream does for a route
         // without valid services.
         RouteAction::Forward(_) => direct_response_action(503, None),
         RouteAction::DirectResponse { status, body } => {
             direct_response_action(*status, body.as_deref())
         }
-    };
-    Route {
-        r#match: Some(route_match(&r.path, &r.headers)),
-        metadata: route_metadata(&r.source),
-        action: Some(action),
-        ..Default::default()
-    }
+        RouteAction::Redirect(redirect) => policies::redirect_action(redirect),
+    });
+    out
 }
 
 /// Path and header conditions of a route; header matchers in [`header_cmp`] order.
@@ -194,14 +212,24 @@ pub fn route_metadata(source: &ObjectRef) -> Option<Metadata> {
 
 /// `cluster` for a single cluster, `weighted_clusters` for several.
 pub fn forward_action(fwd: &Forward) -> route::Action {
+    forward_action_with(fwd, &Default::default())
+}
+
+/// [`forward_action`] with the route's policies applied. A single cluster with service-level
+/// header changes still goes through `weighted_clusters`, which carries them.
+pub fn forward_action_with(fwd: &Forward, policy: &contour_dag::RoutePolicy) -> route::Action {
     let specifier = match fwd.clusters.as_slice() {
-        [only] => route_action::ClusterSpecifier::Cluster(cluster_name(&only.cluster)),
+        [only] if policies::is_simple_cluster(&fwd.clusters) => {
+            route_action::ClusterSpecifier::Cluster(cluster_name(&only.cluster))
+        }
         _ => route_action::ClusterSpecifier::WeightedClusters(weighted_clusters(fwd)),
     };
-    route::Action::Route(envoy_types::pb::envoy::config::route::v3::RouteAction {
+    let mut ra = envoy_types::pb::envoy::config::route::v3::RouteAction {
         cluster_specifier: Some(specifier),
         ..Default::default()
-    })
+    };
+    policies::apply_route_policy(&mut ra, policy, fwd.mirror.as_deref());
+    route::Action::Route(ra)
 }
 
 /// Weighted clusters sorted by name then weight. When every weight is zero, traffic is split
@@ -211,10 +239,14 @@ pub fn weighted_clusters(fwd: &Forward) -> WeightedCluster {
     let mut clusters: Vec<weighted_cluster::ClusterWeight> = fwd
         .clusters
         .iter()
-        .map(|wc| weighted_cluster::ClusterWeight {
-            name: cluster_name(&wc.cluster),
-            weight: Some(u32v(if all_zero { 1 } else { wc.weight })),
-            ..Default::default()
+        .map(|wc| {
+            let mut cw = weighted_cluster::ClusterWeight {
+                name: cluster_name(&wc.cluster),
+                weight: Some(u32v(if all_zero { 1 } else { wc.weight })),
+                ..Default::default()
+            };
+            policies::set_cluster_weight_headers(&mut cw, wc);
+            cw
         })
         .collect();
     clusters.sort_by(|a, b| {

@@ -1,0 +1,233 @@
+//! Request/response header policies (`requestHeadersPolicy`, `responseHeadersPolicy` on routes
+//! and services), with upstream's validation, canonical names and `%` escaping.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use contour_api::v1::HeadersPolicy as ApiHeadersPolicy;
+use regex::Regex;
+
+use crate::policy::HeadersPolicy;
+
+/// Envoy variables upstream lets through unescaped.
+const ENVOY_VARIABLES: &[&str] = &[
+    "DOWNSTREAM_REMOTE_ADDRESS",
+    "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT",
+    "DOWNSTREAM_LOCAL_ADDRESS",
+    "DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT",
+    "DOWNSTREAM_LOCAL_PORT",
+    "DOWNSTREAM_LOCAL_URI_SAN",
+    "DOWNSTREAM_PEER_URI_SAN",
+    "DOWNSTREAM_LOCAL_SUBJECT",
+    "DOWNSTREAM_PEER_SUBJECT",
+    "DOWNSTREAM_PEER_ISSUER",
+    "DOWNSTREAM_TLS_SESSION_ID",
+    "DOWNSTREAM_TLS_CIPHER",
+    "DOWNSTREAM_TLS_VERSION",
+    "DOWNSTREAM_PEER_FINGERPRINT_256",
+    "DOWNSTREAM_PEER_FINGERPRINT_1",
+    "DOWNSTREAM_PEER_SERIAL",
+    "DOWNSTREAM_PEER_CERT",
+    "DOWNSTREAM_PEER_CERT_V_START",
+    "DOWNSTREAM_PEER_CERT_V_END",
+    "HOSTNAME",
+    "PROTOCOL",
+    "UPSTREAM_REMOTE_ADDRESS",
+    "RESPONSE_FLAGS",
+    "RESPONSE_CODE_DETAILS",
+    "TLS_JA3_FINGERPRINT",
+    "TLS_JA4_FINGERPRINT",
+];
+
+/// `%REQ(header)%` (optionally `%REQ(a?b)%` and a `:len` suffix), after escaping doubled it.
+static ESCAPED_REQ: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"%(%REQ\(:?[0-9A-Za-z_-]+(\?:?[0-9A-Za-z_-]+)?\)(:[0-9]+)?%)%").expect("static")
+});
+
+/// A `Host` value `%REQ(name)%`: rewrite the host from that request header.
+static HOST_FROM_HEADER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"%REQ\(([A-Za-z0-9-]+)\)%").expect("static"));
+
+const HEADER_NAME_MESSAGE: &str = "[a valid HTTP header must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')]";
+
+/// Values substituted for `%CONTOUR_NAMESPACE%`, `%CONTOUR_SERVICE_NAME%`, `%CONTOUR_SERVICE_PORT%`.
+pub type DynamicHeaders = BTreeMap<&'static str, String>;
+
+/// Escapes `%` for Envoy, then restores the allowed variables: Contour's own are substituted,
+/// Envoy's allow-listed ones and `%REQ(...)%` pass through, anything else stays literal.
+pub fn escape_header_value(value: &str, dynamic: &DynamicHeaders) -> String {
+    if !value.contains('%') {
+        return value.to_string();
+    }
+    let mut escaped = value.replace('%', "%%");
+    for (var, val) in dynamic {
+        escaped = escaped.replace(&format!("%%{var}%%"), val);
+    }
+    for var in ENVOY_VARIABLES {
+        escaped = escaped.replace(&format!("%%{var}%%"), &format!("%{var}%"));
+    }
+    ESCAPED_REQ.replace_all(&escaped, "$1").into_owned()
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Go's `http.CanonicalHeaderKey`: `x-foo` → `X-Foo`; names with non-token bytes unchanged.
+pub fn canonical_header_key(name: &str) -> String {
+    if name.is_empty() || !name.bytes().all(is_token_byte) {
+        return name.to_string();
+    }
+    let mut upper = true;
+    name.chars()
+        .map(|c| {
+            let out = if upper {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            };
+            upper = c == '-';
+            out
+        })
+        .collect()
+}
+
+fn valid_header_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// The header named by a `%REQ(name)%` Host value, if that is what it is.
+fn host_rewrite_header(value: &str) -> Option<String> {
+    let caps = HOST_FROM_HEADER.captures(value)?;
+    Some(caps.get(1)?.as_str().trim().to_string())
+}
+
+/// Upstream's `headersPolicyRoute` (also used for services). Errors are upstream's messages,
+/// without the "on request headers" suffix the caller adds.
+pub fn headers_policy(
+    policy: Option<&ApiHeadersPolicy>,
+    allow_host: bool,
+    dynamic: &DynamicHeaders,
+) -> Result<Option<HeadersPolicy>, String> {
+    let Some(policy) = policy else {
+        return Ok(None);
+    };
+    let mut out = HeadersPolicy::default();
+    for entry in &policy.set {
+        let key = canonical_header_key(&entry.name);
+        if out.set.contains_key(&key) {
+            return Err(format!("duplicate header addition: {key:?}"));
+        }
+        if key == "Host" {
+            if !allow_host {
+                return Err(format!("rewriting {key:?} header is not supported"));
+            }
+            match host_rewrite_header(&entry.value) {
+                Some(h) if !h.is_empty() => out.host_rewrite_header = canonical_header_key(&h),
+                _ => out.host_rewrite = entry.value.clone(),
+            }
+            continue;
+        }
+        if !valid_header_name(&key) {
+            return Err(format!("invalid set header {key:?}: {HEADER_NAME_MESSAGE}"));
+        }
+        out.set
+            .insert(key, escape_header_value(&entry.value, dynamic));
+    }
+    for entry in &policy.remove {
+        let key = canonical_header_key(entry);
+        if out.remove.contains(&key) {
+            return Err(format!("duplicate header removal: {key:?}"));
+        }
+        if !valid_header_name(&key) {
+            return Err(format!(
+                "invalid remove header {key:?}: {HEADER_NAME_MESSAGE}"
+            ));
+        }
+        out.remove.push(key);
+    }
+    out.remove.sort();
+    Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contour_api::v1::HeaderValue;
+    use rstest::rstest;
+
+    fn dynamic() -> DynamicHeaders {
+        DynamicHeaders::from([
+            ("CONTOUR_NAMESPACE", "ns".to_string()),
+            ("CONTOUR_SERVICE_NAME", "svc".to_string()),
+            ("CONTOUR_SERVICE_PORT", "80".to_string()),
+        ])
+    }
+
+    #[rstest]
+    #[case::plain("abc", "abc")]
+    #[case::percent("100%", "100%%")]
+    #[case::namespace("%CONTOUR_NAMESPACE%", "ns")]
+    #[case::service("%CONTOUR_SERVICE_NAME%:%CONTOUR_SERVICE_PORT%", "svc:80")]
+    #[case::envoy_var("%DOWNSTREAM_REMOTE_ADDRESS%", "%DOWNSTREAM_REMOTE_ADDRESS%")]
+    #[case::req("%REQ(X-Foo)%", "%REQ(X-Foo)%")]
+    #[case::req_alt_len("%REQ(:authority?host):10%", "%REQ(:authority?host):10%")]
+    #[case::unknown("%UNKNOWN%", "%%UNKNOWN%%")]
+    #[case::start_time("%START_TIME%", "%%START_TIME%%")]
+    fn escaping(#[case] value: &str, #[case] want: &str) {
+        assert_eq!(escape_header_value(value, &dynamic()), want);
+    }
+
+    #[rstest]
+    #[case("x-foo", "X-Foo")]
+    #[case("X-FOO-bar", "X-Foo-Bar")]
+    #[case("x_foo", "X_foo")]
+    #[case("x foo", "x foo")]
+    fn canonical(#[case] name: &str, #[case] want: &str) {
+        assert_eq!(canonical_header_key(name), want);
+    }
+
+    fn policy(set: &[(&str, &str)], remove: &[&str]) -> ApiHeadersPolicy {
+        ApiHeadersPolicy {
+            set: set
+                .iter()
+                .map(|(n, v)| HeaderValue {
+                    name: n.to_string(),
+                    value: v.to_string(),
+                })
+                .collect(),
+            remove: remove.iter().map(|r| r.to_string()).collect(),
+        }
+    }
+
+    #[rstest]
+    #[case::dup_set(policy(&[("x-a", "1"), ("X-A", "2")], &[]), true, "duplicate header addition: \"X-A\"")]
+    #[case::dup_remove(policy(&[], &["x-a", "X-a"]), true, "duplicate header removal: \"X-A\"")]
+    #[case::host_on_response(policy(&[("host", "x")], &[]), false, "rewriting \"Host\" header is not supported")]
+    #[case::bad_name(policy(&[("x_a", "1")], &[]), true, "invalid set header \"X_a\": [a valid HTTP header must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')]")]
+    #[case::bad_remove(policy(&[], &["x a"]), true, "invalid remove header \"x a\": [a valid HTTP header must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')]")]
+    fn errors(#[case] p: ApiHeadersPolicy, #[case] allow_host: bool, #[case] want: &str) {
+        assert_eq!(
+            headers_policy(Some(&p), allow_host, &dynamic()).unwrap_err(),
+            want
+        );
+    }
+
+    #[test]
+    fn host_rewrites() {
+        let lit = headers_policy(Some(&policy(&[("Host", "a.b")], &[])), true, &dynamic())
+            .unwrap()
+            .unwrap();
+        assert_eq!(lit.host_rewrite, "a.b");
+        assert!(lit.set.is_empty());
+        let dynamic_host = headers_policy(
+            Some(&policy(&[("host", "%REQ(x-target)%")], &["b", "a"])),
+            true,
+            &dynamic(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(dynamic_host.host_rewrite_header, "X-Target");
+        assert_eq!(dynamic_host.remove, vec!["A", "B"]);
+    }
+}
