@@ -12,7 +12,9 @@ pub mod endpoints;
 pub mod httpproxy;
 pub mod ingress;
 pub mod ingress_class;
+mod ingress_tls;
 pub mod model;
+mod model_tls;
 pub mod object;
 pub mod policy;
 mod references;
@@ -20,6 +22,8 @@ pub mod services;
 pub mod status;
 #[cfg(test)]
 mod testutil;
+pub mod tls;
+pub mod upstream_tls;
 
 pub use builder::{BuildConfig, BuildOutput, build};
 pub use cache::Cache;

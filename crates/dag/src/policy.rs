@@ -113,26 +113,21 @@ pub struct MirrorPolicy {
     pub percent: u32,
 }
 
-/// Per-cluster policies: everything here is part of the cluster's identity (and of its name).
+/// Per-cluster policies (besides protocol and TLS, which live on the cluster itself): all of
+/// them are part of the cluster's identity and of its name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ClusterPolicy {
     pub health_check: Option<HealthCheck>,
-    /// `""` (HTTP/1.1), `h2c`, `h2` (TLS with ALPN h2) or `tls`.
-    pub protocol: String,
-    /// Upstream TLS SNI (from a Host rewrite or an ExternalName).
-    pub sni: String,
-    /// Upstream validation, when the TLS work provides it: CA secret name and subject names.
-    pub upstream_validation: Option<UpstreamValidation>,
     /// `timeoutPolicy.idleConnection`.
     pub idle_connection_timeout: Timeout,
     pub slow_start: Option<SlowStart>,
 }
 
 impl ClusterPolicy {
-    /// Upstream's cluster-name hash input after the LB strategy: health check
-    /// (timeout, interval, thresholds, path), validation (CA name, first subject name),
-    /// protocol and SNI, idle connection timeout, slow start.
-    pub fn hash_input(&self) -> String {
+    /// Upstream's cluster-name hash input right after the LB strategy: the health check's
+    /// timeout, interval, thresholds and path. (Validation, protocol and SNI come next, then
+    /// [`ClusterPolicy::tail_hash`].)
+    pub fn health_hash(&self) -> String {
         let mut buf = String::new();
         if let Some(hc) = &self.health_check {
             for d in [hc.timeout, hc.interval] {
@@ -147,14 +142,12 @@ impl ClusterPolicy {
             }
             buf.push_str(&hc.path);
         }
-        if let Some(uv) = &self.upstream_validation {
-            buf.push_str(&uv.ca_secret_name);
-            if let Some(first) = uv.subject_names.first() {
-                buf.push_str(first);
-            }
-        }
-        buf.push_str(&self.protocol);
-        buf.push_str(&self.sni);
+        buf
+    }
+
+    /// The end of upstream's cluster-name hash input: idle connection timeout, slow start.
+    pub fn tail_hash(&self) -> String {
+        let mut buf = String::new();
         if let Timeout::Set(d) = self.idle_connection_timeout {
             buf.push_str(&go_duration_string(d));
         }
@@ -177,12 +170,6 @@ pub struct HealthCheck {
     pub healthy_threshold: u32,
     /// Half-open `[start, end)` ranges; empty means only 200.
     pub expected_statuses: Vec<(i64, i64)>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct UpstreamValidation {
-    pub ca_secret_name: String,
-    pub subject_names: Vec<String>,
 }
 
 /// Slow start: a new endpoint's weight ramps up over `window`.
@@ -225,7 +212,6 @@ mod tests {
                 healthy_threshold: 2,
                 ..Default::default()
             }),
-            protocol: "h2c".into(),
             idle_connection_timeout: Timeout::Set(Duration::from_secs(90)),
             slow_start: Some(SlowStart {
                 window: Duration::from_secs(5),
@@ -234,7 +220,9 @@ mod tests {
             }),
             ..Default::default()
         };
-        assert_eq!(p.hash_input(), "2s10s32/healthzh2c1m30s5s1.00000010");
-        assert_eq!(ClusterPolicy::default().hash_input(), "");
+        assert_eq!(p.health_hash(), "2s10s32/healthz");
+        assert_eq!(p.tail_hash(), "1m30s5s1.00000010");
+        assert_eq!(ClusterPolicy::default().health_hash(), "");
+        assert_eq!(ClusterPolicy::default().tail_hash(), "");
     }
 }

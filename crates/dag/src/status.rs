@@ -30,6 +30,9 @@ pub mod error_type {
     pub const SERVICE: &str = "ServiceError";
     pub const SPEC: &str = "SpecError";
     pub const VIRTUAL_HOST: &str = "VirtualHostError";
+    pub const TLS: &str = "TLSError";
+    pub const TCP_PROXY: &str = "TCPProxyError";
+    pub const TCP_PROXY_INCLUDE: &str = "TCPProxyIncludeError";
 }
 
 /// `(namespace, name)` of an HTTPProxy.

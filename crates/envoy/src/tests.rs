@@ -62,6 +62,7 @@ pub(crate) fn http_dag(vhosts: Vec<VirtualHost>) -> Dag {
             address: "0.0.0.0".into(),
             port: 8080,
             virtual_hosts: vhosts,
+            ..Default::default()
         },
     );
     dag

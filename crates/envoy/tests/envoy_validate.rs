@@ -169,14 +169,14 @@ fn policy_route(mut r: Route, mut main: WeightedCluster, mirror: WeightedCluster
             expected_statuses: vec![(200, 300)],
             ..Default::default()
         }),
-        protocol: "h2c".into(),
         idle_connection_timeout: Timeout::Set(Duration::from_secs(30)),
         ..Default::default()
     };
+    main.cluster.protocol = "h2c".into();
     let mut tls = mirror.cluster.clone();
+    tls.protocol = "h2".into();
+    tls.sni = "echo.example.com".into();
     tls.policy = ClusterPolicy {
-        protocol: "h2".into(),
-        sni: "echo.example.com".into(),
         slow_start: Some(SlowStart {
             window: Duration::from_secs(10),
             aggression_bits: 1.5f64.to_bits(),
@@ -358,9 +358,87 @@ fn sample_dag() -> Dag {
             address: "0.0.0.0".into(),
             port: 8080,
             virtual_hosts: vec![vhost("*"), vhost("example.com"), vhost(&"a".repeat(70))],
+            ..Default::default()
         },
     );
+    dag.listeners.insert(
+        "ingress_https".into(),
+        https_listener(vhost("secure.example.com")),
+    );
     dag
+}
+
+/// An HTTPS listener with every kind of secure virtual host: terminated with client
+/// validation and XFCC, fallback certificate, TCP proxy to a TLS cluster, passthrough.
+fn https_listener(routed: VirtualHost) -> Listener {
+    use contour_dag::{
+        ClientValidation, ForwardClientCertificate, SecureVirtualHost, TcpProxy, UpstreamValidation,
+    };
+    use contour_testkit::certs::TestCa;
+    let ca = TestCa::new("ca");
+    let leaf = ca.leaf("secure.example.com", &["secure.example.com"]);
+    let secret = contour_dag::Secret {
+        namespace: "default".into(),
+        name: "cert".into(),
+        cert_chain: leaf.cert_pem.clone().into_bytes(),
+        private_key: leaf.key_pem.clone().into_bytes(),
+    };
+    let mut terminated = SecureVirtualHost::new("secure.example.com");
+    terminated.virtual_host = routed.clone();
+    terminated.secret = Some(secret.clone());
+    terminated.client_validation = Some(ClientValidation {
+        ca: Some(ca.cert_pem.clone().into_bytes()),
+        crl: Some(ca.crl(&[]).into_bytes()),
+        forward: Some(ForwardClientCertificate {
+            subject: true,
+            cert: true,
+            chain: false,
+            dns: true,
+            uri: false,
+        }),
+        ..Default::default()
+    });
+    let mut fallback = SecureVirtualHost::new("fallback.example.com");
+    fallback.virtual_host = VirtualHost {
+        fqdn: "fallback.example.com".into(),
+        ..routed
+    };
+    fallback.secret = Some(secret.clone());
+    fallback.fallback_certificate = Some(secret.clone());
+    let tls_cluster = Cluster {
+        service: ServiceCluster {
+            namespace: "default".into(),
+            name: "tls".into(),
+            port: 443,
+            port_name: "https".into(),
+        },
+        protocol: "h2".into(),
+        upstream_validation: Some(UpstreamValidation {
+            ca_secret_name: "ca".into(),
+            ca: ca.cert_pem.clone().into_bytes(),
+            subject_names: vec!["backend.example.com".into()],
+        }),
+        client_certificate: Some(secret.clone()),
+        ..Default::default()
+    };
+    let mut tcp = SecureVirtualHost::new("tcp.example.com");
+    tcp.secret = Some(secret);
+    tcp.tcp_proxy = Some(TcpProxy {
+        clusters: vec![WeightedCluster {
+            cluster: tls_cluster,
+            weight: 1,
+            ..Default::default()
+        }],
+    });
+    let mut passthrough = SecureVirtualHost::new("passthrough.example.com");
+    passthrough.tcp_proxy = tcp.tcp_proxy.clone();
+    Listener {
+        name: "ingress_https".into(),
+        address: "0.0.0.0".into(),
+        port: 8443,
+        secure_virtual_hosts: vec![terminated, fallback, tcp, passthrough],
+        ..Default::default()
+    }
 }
 
 /// Loads the translated listeners and clusters as static resources of a binary (`.pb`)
@@ -381,8 +459,15 @@ fn envoy_accepts_translated_resources() {
         .map(|a| EnvoyCluster::decode(a.value.as_slice()).unwrap())
         .collect();
     // kuard/80 with four LB policies (one with health check and h2c), echo/8080 with three
-    // (one with TLS and slow start, the mirror).
-    assert_eq!(clusters.len(), 7);
+    // (one with TLS and slow start, the mirror), and the h2+TLS cluster.
+    assert_eq!(clusters.len(), 8);
+    assert_eq!(
+        res.secrets.len(),
+        1,
+        "one certificate, referenced four times"
+    );
+    assert!(res.routes.contains_key("https/secure.example.com"));
+    assert!(res.routes.contains_key("ingress_fallbackcert"));
     let static_part = Bootstrap {
         static_resources: Some(StaticResources {
             listeners: listeners.clone(),

@@ -3,12 +3,13 @@
 use contour_api::v1::{Route as ApiRoute, Service as ApiService};
 
 use super::policies::headers::{DynamicHeaders, headers_policy};
-use super::policies::{actions, lb, timeouts};
+use super::policies::{lb, timeouts};
 use super::walk::Walk;
 use crate::model::{Cluster, WeightedCluster};
 use crate::policy::{ClusterPolicy, HeadersPolicy, HealthCheck, MirrorPolicy, RoutePolicy};
 use crate::services::{self, PortRef};
 use crate::status::{ProxyKey, error_type};
+use crate::upstream_tls;
 
 type Services = (Vec<WeightedCluster>, Option<Box<MirrorPolicy>>);
 
@@ -82,21 +83,27 @@ impl Walk<'_> {
         }
         let found = self.cache.service(&key.0, &svc.name);
         let resolved = services::resolve(found, &key.0, &svc.name, PortRef::Number(svc.port));
-        let (service, object) = match (resolved, found) {
-            (Ok(s), Some(obj)) => (s, obj),
-            (Err(e), _) => {
+        let service = match resolved {
+            Ok(s) => s,
+            Err(e) => {
                 let msg = format!("Spec.Routes unresolved service reference: {e}");
                 self.status
                     .error(key, SERVICE, "ServiceUnresolvedReference", msg);
                 return Some(None);
             }
-            (Ok(_), None) => return Some(None),
         };
-        let from_service = actions::service_protocol(object, service.port);
-        let protocol = match actions::protocol(svc.protocol.as_deref(), from_service) {
-            Ok(p) => p,
-            Err(e) => return self.fail(key, SERVICE, "UnsupportedProtocol", e),
+        let mut cluster = Cluster {
+            service,
+            lb_strategy: balancing.strategy.clone(),
+            ..Default::default()
         };
+        // Protocol (services[].protocol, appProtocol, annotations), validation, client
+        // certificate. Upstream drops the proxy's routes on these errors.
+        let tls =
+            upstream_tls::apply_to_proxy_service(self.cache, self.cfg, &key.0, svc, &mut cluster);
+        if let Err((type_, reason, msg)) = tls {
+            return self.fail(key, type_, reason, msg);
+        }
         dynamic.insert("CONTOUR_SERVICE_NAME", svc.name.clone());
         dynamic.insert("CONTOUR_SERVICE_PORT", svc.port.to_string());
         let (request_headers, response_headers) = self.service_headers(key, svc, dynamic)?;
@@ -114,16 +121,10 @@ impl Walk<'_> {
                 }
             },
         };
-        let sni = sni(request_headers.as_ref(), policy.request_headers.as_ref());
-        let cluster = Cluster {
-            service,
-            lb_strategy: balancing.strategy.clone(),
-            policy: ClusterPolicy {
-                protocol,
-                sni,
-                slow_start,
-                ..base.clone()
-            },
+        cluster.sni = sni(request_headers.as_ref(), policy.request_headers.as_ref());
+        cluster.policy = ClusterPolicy {
+            slow_start,
+            ..base.clone()
         };
         let weight = svc.weight.unwrap_or(0).clamp(0, i64::from(u32::MAX));
         Some(Some(WeightedCluster {

@@ -9,7 +9,6 @@ use super::conditions::{
 use super::policies::headers::{DynamicHeaders, headers_policy};
 use super::policies::{actions, health, lb, timeouts};
 use super::walk::Walk;
-use crate::ingress::wildcard_authority;
 use crate::model::{Forward, ObjectRef, PathMatch, Route, RouteAction};
 use crate::policy::RoutePolicy;
 use crate::status::{ProxyKey, error_type};
@@ -73,11 +72,10 @@ impl Walk<'_> {
             Some(r) => r,
             None => self.route_action(key, route, dynamic, &policy)?,
         };
-        let mut headers = merge_headers(&conds);
-        headers.extend(wildcard_authority(self.fqdn));
+        // The wildcard-FQDN `:authority` match is added with the route (DagBuilder).
         Some(Route {
             path,
-            headers,
+            headers: merge_headers(&conds),
             query_params: merge_query(&conds),
             action,
             source: ObjectRef::new("HTTPProxy", &key.0, &key.1),

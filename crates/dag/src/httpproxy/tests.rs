@@ -33,6 +33,7 @@ fn routes(out: &crate::BuildOutput, fqdn: &str) -> Vec<(PathMatch, String)> {
                     .join(","),
                 RouteAction::DirectResponse { status, .. } => status.to_string(),
                 RouteAction::Redirect(r) => format!("redirect:{}", r.status_code),
+                RouteAction::HttpsRedirect => "301".to_string(),
             };
             (r.path.clone(), action)
         })

@@ -14,6 +14,7 @@ use super::conditions::{
 use super::key_of;
 use super::policies::headers::DynamicHeaders;
 use super::prefix_expand::expand_prefix_matches;
+use crate::builder::BuildConfig;
 use crate::cache::Cache;
 use crate::model::{ObjectRef, Route, RouteAction};
 use crate::status::{ProxyKey, StatusSet, error_type};
@@ -23,6 +24,7 @@ const BROKEN_INCLUDE_STATUS: u32 = 502;
 
 pub struct Walk<'a> {
     pub(super) cache: &'a Cache,
+    pub(super) cfg: &'a BuildConfig,
     /// The root's FQDN as written (a leading `*.` makes routes match one DNS label).
     pub(super) fqdn: &'a str,
     pub(super) status: &'a mut StatusSet,
@@ -34,12 +36,14 @@ pub struct Walk<'a> {
 impl<'a> Walk<'a> {
     pub fn new(
         cache: &'a Cache,
+        cfg: &'a BuildConfig,
         fqdn: &'a str,
         status: &'a mut StatusSet,
         reached: &'a mut BTreeSet<ProxyKey>,
     ) -> Self {
         Walk {
             cache,
+            cfg,
             fqdn,
             status,
             reached,
@@ -192,6 +196,10 @@ fn broken_include_route(key: &ProxyKey, conds: &[MatchCondition]) -> Vec<Route> 
             body: None,
         },
         source: ObjectRef::new("HTTPProxy", &key.0, &key.1),
-        policy: Default::default(),
+        // Upstream never upgrades these to https: they answer 502 on both listeners.
+        policy: crate::policy::RoutePolicy {
+            permit_insecure: true,
+            ..Default::default()
+        },
     }]
 }

@@ -1,5 +1,5 @@
-//! Cluster policies → Envoy: active HTTP health checks, upstream protocol (HTTP/2 options and
-//! the TLS transport socket), the idle connection timeout and slow start.
+//! Cluster policies → Envoy: active HTTP health checks, the upstream HTTP protocol options
+//! (explicit HTTP/2, idle connection timeout) and slow start.
 
 use std::time::Duration;
 
@@ -8,10 +8,7 @@ use envoy_types::pb::envoy::config::cluster::v3::{Cluster, cluster};
 use envoy_types::pb::envoy::config::core::v3::HealthCheck as EnvoyHealthCheck;
 use envoy_types::pb::envoy::config::core::v3::{
     Http1ProtocolOptions, Http2ProtocolOptions, HttpProtocolOptions as CommonHttpOptions,
-    RuntimeDouble, TransportSocket, health_check, transport_socket,
-};
-use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
-    CommonTlsContext, UpstreamTlsContext,
+    RuntimeDouble, health_check,
 };
 use envoy_types::pb::envoy::extensions::upstreams::http::v3::{
     HttpProtocolOptions, http_protocol_options,
@@ -33,17 +30,15 @@ pub const HTTP_PROTOCOL_OPTIONS_KEY: &str =
 /// Runtime key upstream gives the slow-start aggression.
 pub const SLOW_START_AGGRESSION_KEY: &str = "contour.slowstart.aggression";
 
-/// Applies the policy to an EDS cluster already carrying name, discovery and LB policy.
-pub fn apply_cluster_policy(c: &mut Cluster, p: &ClusterPolicy) {
+/// Applies the policies to an EDS cluster already carrying name, discovery and LB policy.
+/// (The TLS transport socket of `tls`/`h2` clusters is `cluster::apply_protocol`'s.)
+pub fn apply_cluster_policy(c: &mut Cluster, dc: &contour_dag::Cluster) {
+    let p: &ClusterPolicy = &dc.policy;
     if let Some(hc) = &p.health_check {
-        c.health_checks = vec![http_health_check(hc, &p.protocol)];
+        c.health_checks = vec![http_health_check(hc, &dc.protocol)];
         c.ignore_health_on_host_removal = true;
     }
-    let http2 = matches!(p.protocol.as_str(), "h2" | "h2c");
-    if matches!(p.protocol.as_str(), "h2" | "tls") {
-        let alpn: &[&str] = if p.protocol == "h2" { &["h2"] } else { &[] };
-        c.transport_socket = Some(upstream_tls_transport_socket(&p.sni, alpn));
-    }
+    let http2 = matches!(dc.protocol.as_str(), "h2" | "h2c");
     if let Some(opts) = protocol_options(http2, p.idle_connection_timeout) {
         c.typed_extension_protocol_options =
             det_map([(HTTP_PROTOCOL_OPTIONS_KEY.to_string(), opts)]);
@@ -146,22 +141,6 @@ pub fn protocol_options(http2: bool, idle_connection: Timeout) -> Option<Any> {
     }))
 }
 
-/// TLS to the upstream with `sni` and ALPN `alpn` (no validation: the TLS work adds it).
-pub fn upstream_tls_transport_socket(sni: &str, alpn: &[&str]) -> TransportSocket {
-    let ctx = UpstreamTlsContext {
-        common_tls_context: Some(CommonTlsContext {
-            alpn_protocols: alpn.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        }),
-        sni: sni.to_string(),
-        ..Default::default()
-    };
-    TransportSocket {
-        name: "envoy.transport_sockets.tls".to_string(),
-        config_type: Some(transport_socket::ConfigType::TypedConfig(to_any(&ctx))),
-    }
-}
-
 pub fn slow_start_config(ss: &SlowStart) -> cluster::SlowStartConfig {
     cluster::SlowStartConfig {
         slow_start_window: Some(duration(ss.window)),
@@ -207,23 +186,24 @@ mod tests {
     }
 
     #[test]
-    fn policy_sets_tls_and_slow_start() {
+    fn policy_sets_http2_and_slow_start() {
         let mut c = Cluster {
             lb_policy: cluster::LbPolicy::RoundRobin as i32,
             ..Default::default()
         };
-        let p = ClusterPolicy {
-            protocol: "h2".into(),
-            sni: "backend.example.com".into(),
-            slow_start: Some(SlowStart {
-                window: Duration::from_secs(5),
-                aggression_bits: 1.0f64.to_bits(),
-                min_weight_percent: 10,
-            }),
+        let dc = contour_dag::Cluster {
+            protocol: "h2c".into(),
+            policy: ClusterPolicy {
+                slow_start: Some(SlowStart {
+                    window: Duration::from_secs(5),
+                    aggression_bits: 1.0f64.to_bits(),
+                    min_weight_percent: 10,
+                }),
+                ..Default::default()
+            },
             ..Default::default()
         };
-        apply_cluster_policy(&mut c, &p);
-        assert!(c.transport_socket.is_some());
+        apply_cluster_policy(&mut c, &dc);
         assert!(
             c.typed_extension_protocol_options
                 .contains_key(HTTP_PROTOCOL_OPTIONS_KEY)

@@ -131,23 +131,23 @@ fn cluster_name_from_policies_matches_upstream() {
             }),
             ..Default::default()
         },
+        ..Default::default()
     };
     assert_eq!(cluster_name(&hc), "default/backend/80/5c26077e1d");
     let mut uv = Cluster {
         service: s,
         lb_strategy: "Random".into(),
-        policy: ClusterPolicy {
-            upstream_validation: Some(UpstreamValidation {
-                ca_secret_name: "secret".into(),
-                subject_names: vec!["foo.com".into()],
-            }),
+        upstream_validation: Some(UpstreamValidation {
+            ca_secret_name: "secret".into(),
+            subject_names: vec!["foo.com".into()],
             ..Default::default()
-        },
+        }),
+        ..Default::default()
     };
     assert_eq!(cluster_name(&uv), "default/backend/80/6bf46b7b3a");
-    uv.policy.sni = "foo.bar".into();
+    uv.sni = "foo.bar".into();
     assert_eq!(cluster_name(&uv), "default/backend/80/b8a2ccb774");
-    uv.policy.protocol = "h2".into();
+    uv.protocol = "h2".into();
     assert_eq!(cluster_name(&uv), "default/backend/80/50abc1400c");
 }
 
