@@ -218,7 +218,6 @@ mod tests {
                 aggression_bits: 1.0f64.to_bits(),
                 min_weight_percent: 10,
             }),
-            ..Default::default()
         };
         assert_eq!(p.health_hash(), "2s10s32/healthz");
         assert_eq!(p.tail_hash(), "1m30s5s1.00000010");
