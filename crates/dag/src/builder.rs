@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::cache::Cache;
 use crate::model::{Dag, HTTP_LISTENER_NAME, Listener, Route, VirtualHost};
 use crate::status::StatusSet;
+use crate::vhost_policy::VhostPolicies;
 use crate::{httpproxy, ingress};
 
 /// Build settings that come from flags and contour.yaml.
@@ -45,16 +46,25 @@ pub struct DagBuilder {
 }
 
 impl DagBuilder {
-    /// Adds (or replaces, by match key) a route on the insecure virtual host `fqdn`.
-    pub fn add_http_route(&mut self, fqdn: &str, route: Route) {
-        let vhost = self
-            .http_vhosts
+    fn http_vhost(&mut self, fqdn: &str) -> &mut VirtualHost {
+        self.http_vhosts
             .entry(fqdn.to_string())
             .or_insert_with(|| VirtualHost {
                 fqdn: fqdn.to_string(),
                 ..Default::default()
-            });
-        vhost.routes.insert(route.match_key(), route);
+            })
+    }
+
+    /// Adds (or replaces, by match key) a route on the insecure virtual host `fqdn`.
+    pub fn add_http_route(&mut self, fqdn: &str, route: Route) {
+        self.http_vhost(fqdn)
+            .routes
+            .insert(route.match_key(), route);
+    }
+
+    /// Sets the host-wide policies (CORS, IP filter, local rate limit) of virtual host `fqdn`.
+    pub fn set_http_vhost_policies(&mut self, fqdn: &str, policies: VhostPolicies) {
+        self.http_vhost(fqdn).policies = policies;
     }
 
     fn finish(self, cfg: &BuildConfig) -> Dag {

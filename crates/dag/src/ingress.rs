@@ -71,9 +71,14 @@ fn process_one(cache: &Cache, ing: &Ingress, builder: &mut DagBuilder) {
                 path: path_match,
                 headers: wildcard_authority(host).into_iter().collect(),
                 action: RouteAction::Forward(Forward {
-                    clusters: vec![WeightedCluster { cluster, weight: 1 }],
+                    clusters: vec![WeightedCluster {
+                        cluster,
+                        weight: 1,
+                        ..Default::default()
+                    }],
                 }),
                 source: source.clone(),
+                ..Default::default()
             };
             builder.add_http_route(host, route);
         }

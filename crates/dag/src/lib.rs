@@ -8,6 +8,7 @@
 pub mod builder;
 pub mod cache;
 pub mod endpoints;
+mod go_duration;
 pub mod httpproxy;
 pub mod ingress;
 pub mod ingress_class;
@@ -18,6 +19,7 @@ pub mod services;
 pub mod status;
 #[cfg(test)]
 mod testutil;
+pub mod vhost_policy;
 
 pub use builder::{BuildConfig, BuildOutput, build};
 pub use cache::Cache;
@@ -26,3 +28,4 @@ pub use ingress_class::ClassFilter;
 pub use model::*;
 pub use object::{Kind, Object, ObjectKey};
 pub use status::{ProxyStatus, StatusSet};
+pub use vhost_policy::*;

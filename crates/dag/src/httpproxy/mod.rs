@@ -5,6 +5,9 @@
 //! proxies never reached from a root are reported orphaned.
 
 mod conditions;
+mod cookie_rewrite;
+pub mod envoy_vars;
+pub mod vhost_policies;
 mod walk;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,8 +35,28 @@ pub fn process(cache: &Cache, cfg: &BuildConfig, builder: &mut DagBuilder, statu
             continue;
         }
         let root = roots[0];
+        let key = key_of(root);
+        let Some(vh) = &root.spec.virtualhost else {
+            continue;
+        };
+        // Upstream rejects a root with both IP lists before following its includes.
+        if let Some(e) = vhost_policies::vhost_ip_filters_conflict(vh) {
+            status.error(&key, e.type_, e.reason, e.message);
+            continue;
+        }
+        let (policies, errors) = vhost_policies::vhost_policies(vh);
         let mut walk = walk::Walk::new(cache, &fqdn, builder, status, &mut reached);
+        if policies.is_err() {
+            walk.suppress_all();
+        }
         walk.visit_root(root);
+        // Reported after the routes' errors, as upstream checks host policies last.
+        for e in errors {
+            status.error(&key, e.type_, e.reason, e.message);
+        }
+        if let Ok(p) = policies {
+            builder.set_http_vhost_policies(&fqdn, p);
+        }
     }
     for proxy in cache.proxies.values() {
         let key = key_of(proxy);
