@@ -28,6 +28,7 @@ pub(crate) fn forward_to(services: &[(&ServiceCluster, u32)]) -> RouteAction {
                     lb_strategy: String::new(),
                 },
                 weight: *w,
+                ..Default::default()
             })
             .collect(),
     })
@@ -39,6 +40,7 @@ pub(crate) fn route(path: PathMatch, action: RouteAction) -> Route {
         headers: vec![],
         action,
         source: ObjectRef::new("Ingress", "default", "web"),
+        ..Default::default()
     }
 }
 
@@ -46,6 +48,7 @@ pub(crate) fn vhost(fqdn: &str, routes: Vec<Route>) -> VirtualHost {
     VirtualHost {
         fqdn: fqdn.into(),
         routes: routes.into_iter().map(|r| (r.match_key(), r)).collect(),
+        ..Default::default()
     }
 }
 
