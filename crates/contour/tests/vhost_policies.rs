@@ -4,8 +4,10 @@
 mod common;
 
 use common::{CONVERGE, Env, proxy_yaml};
+use contour_testkit::certs::{TestCa, tls_secret_yaml};
 use contour_testkit::{
-    EchoBackend, RESPONSE_HEADER_REQUEST, Request, Response, service_yaml, wait_for_response,
+    EchoBackend, RESPONSE_HEADER_REQUEST, Request, Response, TlsRequest, service_yaml,
+    wait_for_response,
 };
 use hyper::Method;
 
@@ -279,4 +281,72 @@ async fn cookie_rewrites_on_route_and_service_with_hostile_values() {
         "{}",
         env.envoy.log()
     );
+}
+
+/// On a TLS host the policies apply to the secure virtual host too, and the cookie rewrite
+/// script (selected per route) lives beside the fixed 421 script of the HTTPS filter chain
+/// without disturbing it.
+#[tokio::test]
+async fn policies_on_tls_hosts_and_next_to_the_421_filter() {
+    let ca = TestCa::new("policies-ca");
+    let (leaf_a, leaf_b) = (
+        ca.leaf("a.example.com", &["a.example.com"]),
+        ca.leaf("b.example.com", &["b.example.com"]),
+    );
+    let app = EchoBackend::start("app").await.unwrap();
+    let tls_root = |name: &str, fqdn: &str| {
+        proxy_yaml(
+            "default",
+            name,
+            &format!(
+                r#"  virtualhost:
+    fqdn: {fqdn}
+    tls: {{secretName: {name}-cert}}
+    ipDenyPolicy: [{{source: Peer, cidr: 127.0.0.1}}]
+  routes:
+  - conditions: [{{prefix: /}}]
+    cookieRewritePolicies: [{{name: sid, pathRewrite: {{value: /tls}}}}]
+    ipAllowPolicy: [{{source: Peer, cidr: 127.0.0.0/8}}]
+    services: [{{name: app, port: 80}}]
+  - conditions: [{{prefix: /denied}}]
+    services: [{{name: app, port: 80}}]
+"#
+            ),
+        )
+    };
+    let files = [
+        (
+            "svc.yaml",
+            service_yaml("default", "app", 80, "http", &[&app]),
+        ),
+        (
+            "secrets.yaml",
+            [
+                tls_secret_yaml("default", "a-cert", &leaf_a),
+                tls_secret_yaml("default", "b-cert", &leaf_b),
+            ]
+            .join("---\n"),
+        ),
+        ("a.yaml", tls_root("a", "a.example.com")),
+        ("b.yaml", tls_root("b", "b.example.com")),
+    ];
+    let env = Env::start(&files).await;
+    let with_cookie =
+        |req: TlsRequest| req.header(RESPONSE_HEADER_REQUEST, "set-cookie: sid=1; Path=/old");
+    let r = env
+        .wait_tls_backend(&with_cookie(TlsRequest::new("a.example.com", "/")), "app")
+        .await;
+    assert_eq!(r.response.header("set-cookie"), Some("sid=1; Path=/tls"));
+    let https = env.ports.https;
+    // The host's deny list applies on the secure host; the route's allow list overrides it.
+    let denied = TlsRequest::new("a.example.com", "/denied")
+        .send(https)
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 403);
+    // 421 still fires on a route that selects the cookie script.
+    let misdirected = with_cookie(TlsRequest::new("b.example.com", "/").sni(Some("a.example.com")));
+    let r = misdirected.send(https).await.unwrap();
+    assert_eq!(r.status(), 421, "{}", r.response.text());
+    assert_eq!(r.response.header("set-cookie"), None);
 }

@@ -12,13 +12,17 @@ mod go_duration;
 pub mod httpproxy;
 pub mod ingress;
 pub mod ingress_class;
+mod ingress_tls;
 pub mod model;
+mod model_tls;
 pub mod object;
 mod references;
 pub mod services;
 pub mod status;
 #[cfg(test)]
 mod testutil;
+pub mod tls;
+pub mod upstream_tls;
 pub mod vhost_policy;
 
 pub use builder::{BuildConfig, BuildOutput, build};

@@ -20,9 +20,16 @@ use envoy_types::pb::envoy::extensions::filters::network::http_connection_manage
     HttpConnectionManager, HttpFilter, Rds, http_connection_manager, http_filter,
 };
 
-use crate::config::{Compression, TranslateConfig};
+mod https;
+
+pub use https::{
+    MISDIRECTED_REQUEST_LUA, fallback_filter_chain, https_listener, misdirected_request_filter,
+    secure_filter_chain, set_forward_client_cert, tcp_proxy_filter, tls_inspector,
+};
+
+use crate::config::{Compression, HttpVersion, TranslateConfig};
 use crate::filters::lua::lua_filter;
-use crate::names::HTTP_LISTENER_NAME;
+use crate::names::{HTTP_LISTENER_NAME, HTTPS_LISTENER_NAME};
 use crate::pb::{boolv, contour_config_source, duration, socket_address, to_any};
 use crate::stats::stats_health_listener;
 
@@ -87,6 +94,9 @@ pub fn listeners(dag: &Dag, cfg: &TranslateConfig) -> Vec<Listener> {
     {
         out.push(http_listener(&l.name, &l.address, l.port, cfg));
     }
+    if let Some(l) = dag.listeners.get(HTTPS_LISTENER_NAME) {
+        out.extend(https_listener(l, cfg));
+    }
     out.push(stats_health_listener(cfg));
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
@@ -126,6 +136,7 @@ pub fn http_connection_manager(
     cfg: &TranslateConfig,
 ) -> HttpConnectionManager {
     HttpConnectionManager {
+        codec_type: codec_type(&cfg.default_http_versions) as i32,
         stat_prefix: stat_prefix.to_string(),
         route_specifier: Some(http_connection_manager::RouteSpecifier::Rds(Rds {
             route_config_name: route_config_name.to_string(),
@@ -148,6 +159,19 @@ pub fn http_connection_manager(
         merge_slashes: cfg.merge_slashes,
         access_log: file_access_log(access_log_path),
         ..Default::default()
+    }
+}
+
+/// The HCM codec for `default-http-versions`: exactly one version pins the codec; both (or
+/// none configured) auto-detect, ALPN deciding on TLS.
+pub fn codec_type(versions: &[HttpVersion]) -> http_connection_manager::CodecType {
+    use http_connection_manager::CodecType;
+    let h1 = versions.contains(&HttpVersion::Http1);
+    let h2 = versions.contains(&HttpVersion::Http2);
+    match (h1, h2) {
+        (true, false) => CodecType::Http1,
+        (false, true) => CodecType::Http2,
+        _ => CodecType::Auto,
     }
 }
 

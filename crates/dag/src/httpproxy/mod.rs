@@ -7,6 +7,8 @@
 mod conditions;
 mod cookie_rewrite;
 pub mod envoy_vars;
+mod tcpproxy;
+mod tls;
 pub mod vhost_policies;
 mod walk;
 
@@ -39,13 +41,16 @@ pub fn process(cache: &Cache, cfg: &BuildConfig, builder: &mut DagBuilder, statu
         let Some(vh) = &root.spec.virtualhost else {
             continue;
         };
-        // Upstream rejects a root with both IP lists before following its includes.
+        // Upstream rejects a root with both IP lists before its TLS and its includes.
         if let Some(e) = vhost_policies::vhost_ip_filters_conflict(vh) {
             status.error(&key, e.type_, e.reason, e.message);
             continue;
         }
+        if !secure_root(cache, cfg, root, &fqdn, builder, status, &mut reached) {
+            continue;
+        }
         let (policies, errors) = vhost_policies::vhost_policies(vh);
-        let mut walk = walk::Walk::new(cache, &fqdn, builder, status, &mut reached);
+        let mut walk = walk::Walk::new(cache, cfg, &fqdn, builder, status, &mut reached);
         if policies.is_err() {
             walk.suppress_all();
         }
@@ -55,7 +60,7 @@ pub fn process(cache: &Cache, cfg: &BuildConfig, builder: &mut DagBuilder, statu
             status.error(&key, e.type_, e.reason, e.message);
         }
         if let Ok(p) = policies {
-            builder.set_http_vhost_policies(&fqdn, p);
+            builder.set_vhost_policies(&fqdn, p);
         }
     }
     for proxy in cache.proxies.values() {
@@ -66,6 +71,65 @@ pub fn process(cache: &Cache, cfg: &BuildConfig, builder: &mut DagBuilder, statu
         status.touch(&key, proxy.metadata.generation, None);
         status.error(&key, error_type::ORPHANED, "Orphaned", ORPHANED_MESSAGE);
     }
+}
+
+/// Sets up the TLS side of a root before its routes are walked: the secure virtual host (with
+/// its certificate, client validation or TCP proxy) and how routes are placed. Returns false
+/// when the root is invalid and must serve nothing.
+fn secure_root(
+    cache: &Cache,
+    cfg: &BuildConfig,
+    root: &HTTPProxy,
+    fqdn: &str,
+    builder: &mut DagBuilder,
+    status: &mut StatusSet,
+    reached: &mut BTreeSet<ProxyKey>,
+) -> bool {
+    let key = key_of(root);
+    let mut errors = Vec::new();
+    let outcome = tls::root_tls(cache, cfg, root, fqdn, &mut errors);
+    for (reason, message) in errors {
+        status.error(&key, tls::TLS_ERROR_TYPE, reason, message);
+    }
+    let Ok(root_tls) = outcome else {
+        return false;
+    };
+    let tcp = match (&root_tls, &root.spec.tcpproxy) {
+        (_, None) => None,
+        (tls::RootTls::None, Some(_)) => {
+            status.error(
+                &key,
+                error_type::TCP_PROXY,
+                "TLSMustBeConfigured",
+                "Spec.TCPProxy requires that either Spec.TLS.Passthrough or Spec.TLS.SecretName be set",
+            );
+            return false;
+        }
+        (_, Some(_)) => {
+            let mut walk = tcpproxy::TcpWalk {
+                cache,
+                cfg,
+                status,
+                reached,
+                fqdn,
+            };
+            match walk.resolve(root, &mut Vec::new()) {
+                Some(t) => Some(t),
+                None => return false,
+            }
+        }
+    };
+    let secure_routes = matches!(root_tls, tls::RootTls::Terminate(_)) && tcp.is_none();
+    match root_tls {
+        tls::RootTls::None => return true,
+        tls::RootTls::Terminate(svh) => *builder.secure_vhost(fqdn) = *svh,
+        tls::RootTls::Passthrough => {
+            builder.secure_vhost(fqdn);
+        }
+    }
+    builder.secure_vhost(fqdn).tcp_proxy = tcp;
+    builder.set_proxy_tls(fqdn, crate::builder::ProxyTls { secure_routes });
+    true
 }
 
 /// Roots that may serve, grouped by lower-cased FQDN. Roots rejected here get their status.

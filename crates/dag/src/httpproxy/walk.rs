@@ -7,11 +7,12 @@ use contour_api::v1::{HTTPProxy, Include, MatchCondition, Route as ApiRoute};
 use super::conditions::{merge_path, validate_path};
 use super::key_of;
 use super::vhost_policies::{RouteExtras, route_policies};
-use crate::builder::DagBuilder;
+use crate::builder::{BuildConfig, DagBuilder};
 use crate::cache::Cache;
 use crate::model::{Cluster, Forward, ObjectRef, Route, RouteAction, WeightedCluster};
 use crate::services::{self, PortRef};
 use crate::status::{ProxyKey, StatusSet, error_type};
+use crate::upstream_tls;
 
 /// Status code upstream answers for the conditions of an include that cannot be followed.
 const BROKEN_INCLUDE_STATUS: u32 = 502;
@@ -20,6 +21,7 @@ const NO_SERVICE_STATUS: u32 = 503;
 
 pub struct Walk<'a> {
     cache: &'a Cache,
+    cfg: &'a BuildConfig,
     fqdn: &'a str,
     builder: &'a mut DagBuilder,
     status: &'a mut StatusSet,
@@ -35,6 +37,7 @@ pub struct Walk<'a> {
 impl<'a> Walk<'a> {
     pub fn new(
         cache: &'a Cache,
+        cfg: &'a BuildConfig,
         fqdn: &'a str,
         builder: &'a mut DagBuilder,
         status: &'a mut StatusSet,
@@ -42,6 +45,7 @@ impl<'a> Walk<'a> {
     ) -> Self {
         Walk {
             cache,
+            cfg,
             fqdn,
             builder,
             status,
@@ -56,9 +60,10 @@ impl<'a> Walk<'a> {
         self.suppress += 1;
     }
 
-    fn emit(&mut self, route: Route) {
+    fn emit(&mut self, route: Route, permit_insecure: bool) {
         if self.suppress == 0 {
-            self.builder.add_http_route(self.fqdn, route);
+            self.builder
+                .add_proxy_route(self.fqdn, route, permit_insecure);
         }
     }
 
@@ -157,13 +162,14 @@ impl<'a> Walk<'a> {
         };
         let source = ObjectRef::new("HTTPProxy", &key.0, &key.1);
         let _ = proxy;
-        self.emit(Route {
+        let dag_route = Route {
             path: merge_path(&conds),
             headers: Vec::new(),
             action,
             source,
             policies: extras.policies.clone(),
-        });
+        };
+        self.emit(dag_route, route.permit_insecure == Some(true));
     }
 
     /// The valid services of a route as weighted clusters; invalid ones are reported.
@@ -190,14 +196,28 @@ impl<'a> Walk<'a> {
             }
             let found = self.cache.service(&key.0, &svc.name);
             match services::resolve(found, &key.0, &svc.name, PortRef::Number(svc.port)) {
-                Ok(service) => out.push(WeightedCluster {
-                    cluster: Cluster {
+                Ok(service) => {
+                    let mut cluster = Cluster {
                         service,
                         ..Default::default()
-                    },
-                    weight: svc.weight.unwrap_or(0).clamp(0, u32::MAX as i64) as u32,
-                    cookie_rewrites: cookies.clone(),
-                }),
+                    };
+                    let tls = upstream_tls::apply_to_proxy_service(
+                        self.cache,
+                        self.cfg,
+                        &key.0,
+                        svc,
+                        &mut cluster,
+                    );
+                    if let Err((ty, reason, msg)) = tls {
+                        self.status.error(key, ty, reason, msg);
+                        continue;
+                    }
+                    out.push(WeightedCluster {
+                        cluster,
+                        weight: svc.weight.unwrap_or(0).clamp(0, u32::MAX as i64) as u32,
+                        cookie_rewrites: cookies.clone(),
+                    })
+                }
                 Err(e) => self.status.error(
                     key,
                     error_type::SERVICE,
@@ -273,7 +293,8 @@ impl<'a> Walk<'a> {
 
     /// Requests for the conditions of an include that cannot be followed get a 502.
     fn broken_include_route(&mut self, key: &ProxyKey, conds: &[&MatchCondition]) {
-        self.emit(Route {
+        // Upstream never upgrades these to https: they answer 502 on both listeners.
+        let route = Route {
             path: merge_path(conds),
             headers: Vec::new(),
             action: RouteAction::DirectResponse {
@@ -282,6 +303,7 @@ impl<'a> Walk<'a> {
             },
             source: ObjectRef::new("HTTPProxy", &key.0, &key.1),
             ..Default::default()
-        });
+        };
+        self.emit(route, true);
     }
 }
