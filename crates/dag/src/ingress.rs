@@ -93,7 +93,7 @@ fn process_one(
                     ..Default::default()
                 }),
                 source: source.clone(),
-                policy: Default::default(),
+                ..Default::default()
             };
             if host != "*" && builder.has_secure_vhost(host) {
                 builder.add_https_route(host, route.clone());

@@ -10,6 +10,7 @@ pub use crate::model_tls::{
     UpstreamValidation,
 };
 use crate::policy::{ClusterPolicy, HeadersPolicy, MirrorPolicy, Redirect, RoutePolicy};
+use crate::vhost_policy::{CookieRewrite, RoutePolicies, VhostPolicies};
 
 /// Upstream's listener names.
 pub const HTTP_LISTENER_NAME: &str = "ingress_http";
@@ -98,6 +99,8 @@ pub struct VirtualHost {
     /// Routes keyed by their match conditions (see [`Route::match_key`]), so a later
     /// processor replaces an earlier route with the same match.
     pub routes: BTreeMap<String, Route>,
+    /// CORS, IP filter and local rate limit of the whole host (HTTPProxy roots only).
+    pub policies: VhostPolicies,
 }
 
 /// Path match of a route.
@@ -185,7 +188,7 @@ pub struct QueryParamMatch {
     pub ignore_case: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Route {
     pub path: PathMatch,
     /// Header conditions, sorted.
@@ -197,6 +200,8 @@ pub struct Route {
     pub source: ObjectRef,
     /// Timeouts, retries, header changes, rewrites... (HTTPProxy route policies).
     pub policy: RoutePolicy,
+    /// IP filter, local rate limit and cookie rewrites of this route.
+    pub policies: RoutePolicies,
 }
 
 impl Route {
@@ -232,6 +237,13 @@ pub enum RouteAction {
     HttpsRedirect,
 }
 
+impl Default for RouteAction {
+    /// A forward without clusters, which answers 503 like a route without valid services.
+    fn default() -> Self {
+        RouteAction::Forward(Forward::default())
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Forward {
     /// Clusters with their weights, in declaration order. When every weight is zero the
@@ -248,6 +260,8 @@ pub struct WeightedCluster {
     /// Service-level header changes (on the weighted cluster, not the cluster).
     pub request_headers: Option<HeadersPolicy>,
     pub response_headers: Option<HeadersPolicy>,
+    /// Set-Cookie rewrites declared on this service (merged over the route's).
+    pub cookie_rewrites: Vec<CookieRewrite>,
 }
 
 /// An upstream cluster: a Service port plus the policies that make clusters differ.

@@ -42,7 +42,7 @@ pub(crate) fn route(path: PathMatch, action: RouteAction) -> Route {
         query_params: vec![],
         action,
         source: ObjectRef::new("Ingress", "default", "web"),
-        policy: Default::default(),
+        ..Default::default()
     }
 }
 
@@ -50,6 +50,7 @@ pub(crate) fn vhost(fqdn: &str, routes: Vec<Route>) -> VirtualHost {
     VirtualHost {
         fqdn: fqdn.into(),
         routes: routes.into_iter().map(|r| (r.match_key(), r)).collect(),
+        ..Default::default()
     }
 }
 

@@ -5,12 +5,15 @@
 //! proxies never reached from a root are reported orphaned.
 
 mod conditions;
+mod cookie_rewrite;
+pub mod envoy_vars;
 pub mod policies;
 mod prefix_expand;
 mod route_services;
 mod routes;
 mod tcpproxy;
 mod tls;
+pub mod vhost_policies;
 mod walk;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,20 +41,33 @@ pub fn process(cache: &Cache, cfg: &BuildConfig, builder: &mut DagBuilder, statu
             continue;
         }
         let root = roots[0];
+        let key = key_of(root);
+        let Some(vh) = &root.spec.virtualhost else {
+            continue;
+        };
         if !root_allowed(root, cfg, status) {
+            continue;
+        }
+        // Upstream rejects a root with both IP lists before its TLS and its includes.
+        if let Some(e) = vhost_policies::vhost_ip_filters_conflict(vh) {
+            status.error(&key, e.type_, e.reason, e.message);
             continue;
         }
         if !secure_root(cache, cfg, root, &fqdn, builder, status, &mut reached) {
             continue;
         }
-        let written = root
-            .spec
-            .virtualhost
-            .as_ref()
-            .map(|v| v.fqdn.clone())
-            .unwrap_or_default();
-        let mut walk = walk::Walk::new(cache, cfg, &written, status, &mut reached);
-        for route in walk.routes(root, &[]) {
+        let (policies, errors) = vhost_policies::vhost_policies(vh);
+        let mut walk = walk::Walk::new(cache, cfg, &vh.fqdn, status, &mut reached);
+        let routes = walk.routes(root, &[]);
+        // Reported after the routes' errors, as upstream checks host policies last.
+        for e in errors {
+            status.error(&key, e.type_, e.reason, e.message);
+        }
+        // An invalid host policy: the routes were computed (and their statuses reported) but
+        // nothing is served.
+        let Ok(p) = policies else { continue };
+        builder.set_vhost_policies(&fqdn, p);
+        for route in routes {
             let permit_insecure = route.policy.permit_insecure;
             builder.add_proxy_route(&fqdn, route, permit_insecure);
         }

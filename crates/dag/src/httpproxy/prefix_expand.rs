@@ -63,14 +63,11 @@ mod tests {
     fn route(prefix: &str, rewrite: Option<&str>) -> Route {
         let mut r = Route {
             path: PathMatch::Prefix(prefix.into()),
-            headers: vec![],
-            query_params: vec![],
             action: RouteAction::DirectResponse {
                 status: 200,
                 body: None,
             },
-            source: Default::default(),
-            policy: Default::default(),
+            ..Default::default()
         };
         r.policy.prefix_rewrite = rewrite.map(str::to_string);
         r

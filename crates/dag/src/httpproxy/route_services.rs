@@ -10,6 +10,7 @@ use crate::policy::{ClusterPolicy, HeadersPolicy, HealthCheck, MirrorPolicy, Rou
 use crate::services::{self, PortRef};
 use crate::status::{ProxyKey, error_type};
 use crate::upstream_tls;
+use crate::vhost_policy::CookieRewrite;
 
 type Services = (Vec<WeightedCluster>, Option<Box<MirrorPolicy>>);
 
@@ -23,6 +24,7 @@ impl Walk<'_> {
         dynamic: &mut DynamicHeaders,
         policy: &RoutePolicy,
         health: Option<HealthCheck>,
+        cookies: &[Vec<CookieRewrite>],
     ) -> Option<Services> {
         let balancing = lb::load_balancing(route.load_balancer_policy.as_ref());
         // Already validated with the route policy.
@@ -36,10 +38,12 @@ impl Walk<'_> {
         };
         let mut clusters = Vec::new();
         let mut mirror: Option<Box<MirrorPolicy>> = None;
-        for svc in &route.services {
-            let Some(found) = self.service(key, svc, dynamic, policy, &base, &balancing)? else {
+        for (i, svc) in route.services.iter().enumerate() {
+            let Some(mut found) = self.service(key, svc, dynamic, policy, &base, &balancing)?
+            else {
                 continue;
             };
+            found.cookie_rewrites = cookies.get(i).cloned().unwrap_or_default();
             if svc.mirror == Some(true) {
                 if mirror.is_some() {
                     return self.fail(
@@ -132,6 +136,7 @@ impl Walk<'_> {
             weight: u32::try_from(weight).unwrap_or(u32::MAX),
             request_headers,
             response_headers,
+            ..Default::default()
         }))
     }
 

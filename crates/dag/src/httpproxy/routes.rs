@@ -8,10 +8,12 @@ use super::conditions::{
 };
 use super::policies::headers::{DynamicHeaders, headers_policy};
 use super::policies::{actions, health, lb, timeouts};
+use super::vhost_policies::route_policies;
 use super::walk::Walk;
 use crate::model::{Forward, ObjectRef, PathMatch, Route, RouteAction};
 use crate::policy::RoutePolicy;
 use crate::status::{ProxyKey, error_type};
+use crate::vhost_policy::CookieRewrite;
 
 /// Status code upstream answers for a route none of whose services is valid.
 const NO_SERVICE_STATUS: u32 = 503;
@@ -55,6 +57,12 @@ impl Walk<'_> {
             return self.fail(key, ROUTE, "QueryParameterMatchConditionsNotValid", msg);
         }
         let policy = self.route_policy(key, route, dynamic)?;
+        // Cookie rewrites, local rate limit and IP filters (the host-policy work's part).
+        let (extras, errors) = route_policies(route);
+        for e in errors {
+            self.status.error(key, e.type_, e.reason, e.message);
+        }
+        let extras = extras.ok()?;
         let redirect = route
             .request_redirect_policy
             .as_ref()
@@ -70,7 +78,7 @@ impl Walk<'_> {
         let prefix_rewrite = self.prefix_rewrite(key, route, &path)?;
         let action = match redirect {
             Some(r) => r,
-            None => self.route_action(key, route, dynamic, &policy)?,
+            None => self.route_action(key, route, dynamic, &policy, &extras.service_cookies)?,
         };
         // The wildcard-FQDN `:authority` match is added with the route (DagBuilder).
         Some(Route {
@@ -83,6 +91,7 @@ impl Walk<'_> {
                 prefix_rewrite,
                 ..policy
             },
+            policies: extras.policies,
         })
     }
 
@@ -176,6 +185,7 @@ impl Walk<'_> {
         route: &ApiRoute,
         dynamic: &mut DynamicHeaders,
         policy: &RoutePolicy,
+        cookies: &[Vec<CookieRewrite>],
     ) -> Option<RouteAction> {
         let health = match health::health_check(route.health_check_policy.as_ref()) {
             Ok(h) => h,
@@ -187,7 +197,7 @@ impl Walk<'_> {
                 body: d.body.clone(),
             });
         }
-        let (clusters, mirror) = self.services(key, route, dynamic, policy, health)?;
+        let (clusters, mirror) = self.services(key, route, dynamic, policy, health, cookies)?;
         if clusters.is_empty() {
             return Some(RouteAction::DirectResponse {
                 status: NO_SERVICE_STATUS,

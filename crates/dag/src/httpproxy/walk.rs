@@ -201,5 +201,6 @@ fn broken_include_route(key: &ProxyKey, conds: &[MatchCondition]) -> Vec<Route> 
             permit_insecure: true,
             ..Default::default()
         },
+        ..Default::default()
     }]
 }

@@ -173,7 +173,7 @@ mod tests {
                 body: None,
             },
             source: ObjectRef::default(),
-            policy: Default::default(),
+            ..Default::default()
         }
     }
 

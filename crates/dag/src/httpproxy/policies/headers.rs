@@ -7,48 +7,13 @@ use std::sync::LazyLock;
 use contour_api::v1::HeadersPolicy as ApiHeadersPolicy;
 use regex::Regex;
 
+use super::super::envoy_vars;
+pub use super::super::envoy_vars::canonical_header_key;
 use crate::policy::HeadersPolicy;
-
-/// Envoy variables upstream lets through unescaped.
-const ENVOY_VARIABLES: &[&str] = &[
-    "DOWNSTREAM_REMOTE_ADDRESS",
-    "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT",
-    "DOWNSTREAM_LOCAL_ADDRESS",
-    "DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT",
-    "DOWNSTREAM_LOCAL_PORT",
-    "DOWNSTREAM_LOCAL_URI_SAN",
-    "DOWNSTREAM_PEER_URI_SAN",
-    "DOWNSTREAM_LOCAL_SUBJECT",
-    "DOWNSTREAM_PEER_SUBJECT",
-    "DOWNSTREAM_PEER_ISSUER",
-    "DOWNSTREAM_TLS_SESSION_ID",
-    "DOWNSTREAM_TLS_CIPHER",
-    "DOWNSTREAM_TLS_VERSION",
-    "DOWNSTREAM_PEER_FINGERPRINT_256",
-    "DOWNSTREAM_PEER_FINGERPRINT_1",
-    "DOWNSTREAM_PEER_SERIAL",
-    "DOWNSTREAM_PEER_CERT",
-    "DOWNSTREAM_PEER_CERT_V_START",
-    "DOWNSTREAM_PEER_CERT_V_END",
-    "HOSTNAME",
-    "PROTOCOL",
-    "UPSTREAM_REMOTE_ADDRESS",
-    "RESPONSE_FLAGS",
-    "RESPONSE_CODE_DETAILS",
-    "TLS_JA3_FINGERPRINT",
-    "TLS_JA4_FINGERPRINT",
-];
-
-/// `%REQ(header)%` (optionally `%REQ(a?b)%` and a `:len` suffix), after escaping doubled it.
-static ESCAPED_REQ: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"%(%REQ\(:?[0-9A-Za-z_-]+(\?:?[0-9A-Za-z_-]+)?\)(:[0-9]+)?%)%").expect("static")
-});
 
 /// A `Host` value `%REQ(name)%`: rewrite the host from that request header.
 static HOST_FROM_HEADER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"%REQ\(([A-Za-z0-9-]+)\)%").expect("static"));
-
-const HEADER_NAME_MESSAGE: &str = "[a valid HTTP header must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')]";
 
 /// Values substituted for `%CONTOUR_NAMESPACE%`, `%CONTOUR_SERVICE_NAME%`, `%CONTOUR_SERVICE_PORT%`.
 pub type DynamicHeaders = BTreeMap<&'static str, String>;
@@ -56,44 +21,12 @@ pub type DynamicHeaders = BTreeMap<&'static str, String>;
 /// Escapes `%` for Envoy, then restores the allowed variables: Contour's own are substituted,
 /// Envoy's allow-listed ones and `%REQ(...)%` pass through, anything else stays literal.
 pub fn escape_header_value(value: &str, dynamic: &DynamicHeaders) -> String {
-    if !value.contains('%') {
-        return value.to_string();
-    }
-    let mut escaped = value.replace('%', "%%");
-    for (var, val) in dynamic {
-        escaped = escaped.replace(&format!("%%{var}%%"), val);
-    }
-    for var in ENVOY_VARIABLES {
-        escaped = escaped.replace(&format!("%%{var}%%"), &format!("%{var}%"));
-    }
-    ESCAPED_REQ.replace_all(&escaped, "$1").into_owned()
+    let pairs: Vec<(&str, &str)> = dynamic.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    envoy_vars::escape_header_value(value, &pairs)
 }
 
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// Go's `http.CanonicalHeaderKey`: `x-foo` → `X-Foo`; names with non-token bytes unchanged.
-pub fn canonical_header_key(name: &str) -> String {
-    if name.is_empty() || !name.bytes().all(is_token_byte) {
-        return name.to_string();
-    }
-    let mut upper = true;
-    name.chars()
-        .map(|c| {
-            let out = if upper {
-                c.to_ascii_uppercase()
-            } else {
-                c.to_ascii_lowercase()
-            };
-            upper = c == '-';
-            out
-        })
-        .collect()
-}
-
-fn valid_header_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+fn header_name_error(name: &str) -> String {
+    envoy_vars::http_header_name_error(name).unwrap_or_default()
 }
 
 /// The header named by a `%REQ(name)%` Host value, if that is what it is.
@@ -128,8 +61,9 @@ pub fn headers_policy(
             }
             continue;
         }
-        if !valid_header_name(&key) {
-            return Err(format!("invalid set header {key:?}: {HEADER_NAME_MESSAGE}"));
+        if envoy_vars::http_header_name_error(&key).is_some() {
+            let why = header_name_error(&key);
+            return Err(format!("invalid set header {key:?}: {why}"));
         }
         out.set
             .insert(key, escape_header_value(&entry.value, dynamic));
@@ -139,10 +73,9 @@ pub fn headers_policy(
         if out.remove.contains(&key) {
             return Err(format!("duplicate header removal: {key:?}"));
         }
-        if !valid_header_name(&key) {
-            return Err(format!(
-                "invalid remove header {key:?}: {HEADER_NAME_MESSAGE}"
-            ));
+        if envoy_vars::http_header_name_error(&key).is_some() {
+            let why = header_name_error(&key);
+            return Err(format!("invalid remove header {key:?}: {why}"));
         }
         out.remove.push(key);
     }
@@ -176,15 +109,6 @@ mod tests {
     #[case::start_time("%START_TIME%", "%%START_TIME%%")]
     fn escaping(#[case] value: &str, #[case] want: &str) {
         assert_eq!(escape_header_value(value, &dynamic()), want);
-    }
-
-    #[rstest]
-    #[case("x-foo", "X-Foo")]
-    #[case("X-FOO-bar", "X-Foo-Bar")]
-    #[case("x_foo", "X_foo")]
-    #[case("x foo", "x foo")]
-    fn canonical(#[case] name: &str, #[case] want: &str) {
-        assert_eq!(canonical_header_key(name), want);
     }
 
     fn policy(set: &[(&str, &str)], remove: &[&str]) -> ApiHeadersPolicy {
