@@ -4,7 +4,7 @@
 //!
 //! Handshakes run in their own tasks: a slow or hostile client never holds up the others.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -41,21 +41,21 @@ pub enum TlsConfigError {
     Rustls(#[from] rustls::Error),
 }
 
-fn read(path: &PathBuf) -> Result<Vec<u8>, TlsConfigError> {
+fn read(path: &Path) -> Result<Vec<u8>, TlsConfigError> {
     std::fs::read(path).map_err(|source| TlsConfigError::Read {
-        path: path.clone(),
+        path: path.to_path_buf(),
         source,
     })
 }
 
-fn invalid(path: &PathBuf, reason: impl ToString) -> TlsConfigError {
+fn invalid(path: &Path, reason: impl ToString) -> TlsConfigError {
     TlsConfigError::Invalid {
-        path: path.clone(),
+        path: path.to_path_buf(),
         reason: reason.to_string(),
     }
 }
 
-fn certs(path: &PathBuf) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
+fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
     let data = read(path)?;
     let certs: Vec<_> = CertificateDer::pem_slice_iter(&data)
         .collect::<Result<_, _>>()
