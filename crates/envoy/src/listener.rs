@@ -28,6 +28,7 @@ pub use https::{
 };
 
 use crate::config::{Compression, HttpVersion, TranslateConfig};
+use crate::filters::lua::lua_filter;
 use crate::names::{HTTP_LISTENER_NAME, HTTPS_LISTENER_NAME};
 use crate::pb::{boolv, contour_config_source, duration, socket_address, to_any};
 use crate::stats::stats_health_listener;
@@ -40,6 +41,7 @@ pub const GRPC_WEB_FILTER: &str = "envoy.filters.http.grpc_web";
 pub const GRPC_STATS_FILTER: &str = "envoy.filters.http.grpc_stats";
 pub const CORS_FILTER: &str = "envoy.filters.http.cors";
 pub const LOCAL_RATELIMIT_FILTER: &str = "envoy.filters.http.local_ratelimit";
+pub const LUA_FILTER: &str = "envoy.filters.http.lua";
 pub const RBAC_FILTER: &str = "envoy.filters.http.rbac";
 /// Upstream names the router of the default chain just `router`...
 pub const ROUTER_FILTER: &str = "router";
@@ -173,8 +175,8 @@ pub fn codec_type(versions: &[HttpVersion]) -> http_connection_manager::CodecTyp
     }
 }
 
-/// Upstream's default HTTP filters in order, router last. The Lua cookie-rewrite filter is
-/// left out until cookie rewriting exists (it only acts with per-route config).
+/// Upstream's default HTTP filters in order, router last. The Lua filter only carries the
+/// fixed cookie-rewrite script, which runs on routes that select it (see [`crate::filters::lua`]).
 pub fn default_http_filters(cfg: &TranslateConfig) -> Vec<HttpFilter> {
     let mut filters = Vec::new();
     if cfg.compression == Compression::Gzip {
@@ -193,6 +195,7 @@ pub fn default_http_filters(cfg: &TranslateConfig) -> Vec<HttpFilter> {
         ..Default::default()
     };
     filters.push(http_filter(LOCAL_RATELIMIT_FILTER, to_any(&local_rl)));
+    filters.push(http_filter(LUA_FILTER, to_any(&lua_filter())));
     filters.push(http_filter(RBAC_FILTER, to_any(&Rbac::default())));
     filters.push(router_filter(ROUTER_FILTER));
     filters
