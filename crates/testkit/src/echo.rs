@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
@@ -39,6 +39,9 @@ pub struct EchoReply {
     pub host: String,
     /// Lower-case header names; repeated headers joined with ", ".
     pub headers: BTreeMap<String, String>,
+    /// HTTP version the request arrived with (`HTTP/1.1`, `HTTP/2.0`).
+    #[serde(default)]
+    pub version: String,
 }
 
 #[derive(Debug)]
@@ -48,6 +51,12 @@ pub(crate) struct Shared {
     /// 0 means "answer normally with 200".
     status: AtomicU16,
     delay_ms: AtomicU64,
+    /// The next this-many requests answer `fail_status` (then normal behaviour resumes).
+    fail_remaining: AtomicU64,
+    fail_status: AtomicU16,
+    /// Connections currently open, and accepted in total.
+    open_connections: AtomicU64,
+    total_connections: AtomicU64,
 }
 
 /// A running echo backend on 127.0.0.1; stops when dropped.
@@ -93,6 +102,10 @@ impl EchoBackend {
             requests: AtomicU64::new(0),
             status: AtomicU16::new(0),
             delay_ms: AtomicU64::new(0),
+            fail_remaining: AtomicU64::new(0),
+            fail_status: AtomicU16::new(0),
+            open_connections: AtomicU64::new(0),
+            total_connections: AtomicU64::new(0),
         })
     }
 
@@ -106,12 +119,7 @@ impl EchoBackend {
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
         let listener = TcpListener::from_std(listener)?;
-        let shared = Arc::new(Shared {
-            name: name.to_string(),
-            requests: AtomicU64::new(0),
-            status: AtomicU16::new(0),
-            delay_ms: AtomicU64::new(0),
-        });
+        let shared = Self::shared(name);
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         tracing::debug!(name, port, "started echo backend");
         Ok(Self {
@@ -146,6 +154,23 @@ impl EchoBackend {
         self.shared.delay_ms.store(ms, Ordering::SeqCst);
     }
 
+    /// Answer the next `n` requests with `status`, then behave normally again (a backend
+    /// that fails the first N times, for retries).
+    pub fn fail_next(&self, n: u64, status: u16) {
+        self.shared.fail_status.store(status, Ordering::SeqCst);
+        self.shared.fail_remaining.store(n, Ordering::SeqCst);
+    }
+
+    /// Connections currently open to this backend.
+    pub fn open_connections(&self) -> u64 {
+        self.shared.open_connections.load(Ordering::SeqCst)
+    }
+
+    /// Connections accepted so far.
+    pub fn total_connections(&self) -> u64 {
+        self.shared.total_connections.load(Ordering::SeqCst)
+    }
+
     /// Stops the server and waits until its port is closed.
     pub async fn stop(mut self) {
         if let Some(task) = self.task.take() {
@@ -172,11 +197,16 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 let Ok((stream, _)) = accepted else { continue };
                 let shared = Arc::clone(&shared);
                 connections.spawn(async move {
-                    let service = service_fn(move |req| handle(Arc::clone(&shared), req));
-                    let _ = http1::Builder::new()
-                        .keep_alive(true)
-                        .serve_connection(TokioIo::new(stream), service)
+                    shared.total_connections.fetch_add(1, Ordering::SeqCst);
+                    shared.open_connections.fetch_add(1, Ordering::SeqCst);
+                    let conn_shared = Arc::clone(&shared);
+                    let service = service_fn(move |req| handle(Arc::clone(&conn_shared), req));
+                    // HTTP/1.1 (with upgrades, for WebSockets) and HTTP/2 with prior knowledge
+                    // (h2c), told apart by the connection preface.
+                    let _ = auto::Builder::new(TokioExecutor::new())
+                        .serve_connection_with_upgrades(TokioIo::new(stream), service)
                         .await;
+                    shared.open_connections.fetch_sub(1, Ordering::SeqCst);
                 });
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -198,10 +228,65 @@ fn add_requested_headers(request: &hyper::HeaderMap, response: &mut hyper::Heade
     }
 }
 
+/// A WebSocket upgrade: answer 101 and echo every byte back on the upgraded connection (no
+/// framing needed: Envoy forwards the upgraded stream as raw bytes).
+fn websocket_upgrade(shared: &Shared, req: &mut Request<Incoming>) -> Response<Full<Bytes>> {
+    let on_upgrade = hyper::upgrade::on(req);
+    tokio::spawn(async move {
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
+        let mut io = TokioIo::new(upgraded);
+        let (mut r, mut w) = tokio::io::split(&mut io);
+        let _ = tokio::io::copy(&mut r, &mut w).await;
+    });
+    shared.requests.fetch_add(1, Ordering::SeqCst);
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = response.headers_mut();
+    h.insert(
+        hyper::header::UPGRADE,
+        hyper::header::HeaderValue::from_static("websocket"),
+    );
+    h.insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("Upgrade"),
+    );
+    if let Ok(v) = hyper::header::HeaderValue::from_str(&shared.name) {
+        h.insert(ECHO_HEADER, v);
+    }
+    response
+}
+
+/// The status to answer with: a scripted failure first, then the fixed status, else 200.
+fn next_status(shared: &Shared) -> StatusCode {
+    let failing = shared
+        .fail_remaining
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    let code = if failing {
+        shared.fail_status.load(Ordering::SeqCst)
+    } else {
+        shared.status.load(Ordering::SeqCst)
+    };
+    match code {
+        0 => StatusCode::OK,
+        code => StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}
+
 pub(crate) async fn handle(
     shared: Arc<Shared>,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    let is_upgrade = req
+        .headers()
+        .get(hyper::header::UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    if is_upgrade {
+        return Ok(websocket_upgrade(&shared, &mut req));
+    }
+    let version = format!("{:?}", req.version());
     let (parts, body) = req.into_parts();
     // Read the whole body so the connection can be reused.
     let _ = body.collect().await;
@@ -230,16 +315,14 @@ pub(crate) async fn handle(
             .map_or_else(|| "/".to_string(), ToString::to_string),
         host,
         headers,
+        version,
     };
     let delay = shared.delay_ms.load(Ordering::SeqCst);
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
     shared.requests.fetch_add(1, Ordering::SeqCst);
-    let status = match shared.status.load(Ordering::SeqCst) {
-        0 => StatusCode::OK,
-        code => StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-    };
+    let status = next_status(&shared);
     let body = serde_json::to_vec(&reply).unwrap_or_default();
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
