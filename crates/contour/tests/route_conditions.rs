@@ -22,6 +22,9 @@ fn root_spec(fqdn: &str, routes: &[String], extra: &str) -> String {
     )
 }
 
+/// Request headers of a case.
+type Headers<'a> = &'a [(&'a str, &'a str)];
+
 async fn tag(env: &Env, host: &str, path: &str, headers: &[(&str, &str)]) -> String {
     let mut req = Request::get(host, path);
     for (k, v) in headers {
@@ -110,7 +113,7 @@ async fn header_query_and_regex_conditions() {
     .await;
     let h = "cond.example.com";
     env.wait_status(h, "/re/1", 200).await;
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    let cases: &[(&str, Headers, &str)] = &[
         ("/present", &[("x-a", "1")], "present"),
         ("/present", &[], "404"),
         ("/notpresent", &[], "notpresent"),
@@ -202,7 +205,7 @@ async fn includes_accumulate_conditions_order_and_wildcards() {
     let h = "order.example.com";
     env.wait_status(h, "/order", 200).await;
     env.wait_status("a.wild.example.com", "/", 200).await;
-    let cases: &[(&str, &str, &[(&str, &str)], &str)] = &[
+    let cases: &[(&str, &str, Headers, &str)] = &[
         // Exact before regex before prefix; longer prefixes first; more headers first.
         (h, "/order/exact", &[], "exact"),
         (h, "/order/abc", &[], "regex"),
