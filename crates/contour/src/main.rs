@@ -5,9 +5,9 @@ mod cli;
 mod manifests;
 mod metrics;
 mod serve;
+mod settings;
 mod version;
 
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use cli::{Cli, Command, LogFormat};
@@ -24,9 +24,18 @@ fn init_logging(format: LogFormat, debug: bool) {
     }
 }
 
+/// contour.yaml's `debug: true`, read early to set up logging (errors are reported later).
+fn file_debug(args: &cli::ServeArgs) -> bool {
+    args.config_path
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| contour_api::config::Parameters::parse(&t).ok())
+        .is_some_and(|p| p.debug)
+}
+
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    let debug = matches!(&cli.command, Command::Serve(a) if a.debug);
+    let cli = Cli::parse_with_sources();
+    let debug = matches!(&cli.command, Command::Serve(a) if a.debug || file_debug(a));
     init_logging(cli.log_format, debug);
     let result = match cli.command {
         Command::Version => {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::cache::Cache;
 use crate::model::{Dag, HTTP_LISTENER_NAME, Listener, Route, VirtualHost};
 use crate::status::StatusSet;
-use crate::{httpproxy, ingress};
+use crate::{httpproxy, ingress, service_policy};
 
 /// Build settings that come from flags and contour.yaml.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub struct BuildConfig {
     pub https_port: u16,
     /// HTTPProxy roots are allowed only in these namespaces (empty: everywhere).
     pub root_namespaces: Vec<String>,
+    /// Route to `type: ExternalName` Services (`enableExternalNameService`, off by default).
+    pub enable_external_name_service: bool,
 }
 
 impl Default for BuildConfig {
@@ -27,6 +29,7 @@ impl Default for BuildConfig {
             https_address: "0.0.0.0".to_string(),
             https_port: 8443,
             root_namespaces: Vec::new(),
+            enable_external_name_service: false,
         }
     }
 }
@@ -88,8 +91,8 @@ pub fn build(cache: &Cache, cfg: &BuildConfig) -> BuildOutput {
     // replaces an Ingress route with the same match on the same host.
     ingress::process(cache, &mut builder);
     httpproxy::process(cache, cfg, &mut builder, &mut status);
-    BuildOutput {
-        dag: builder.finish(cfg),
-        status,
-    }
+    let mut dag = builder.finish(cfg);
+    // After every processor: what the referenced Services themselves ask for.
+    service_policy::apply(cache, cfg, &mut dag);
+    BuildOutput { dag, status }
 }

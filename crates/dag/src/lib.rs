@@ -14,6 +14,7 @@ pub mod ingress_class;
 pub mod model;
 pub mod object;
 mod references;
+pub mod service_policy;
 pub mod services;
 pub mod status;
 #[cfg(test)]

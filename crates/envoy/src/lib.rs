@@ -10,6 +10,7 @@
 //! deterministic: an identical DAG gives byte-identical resources (within one process; see
 //! [`pb::det_map`]).
 
+pub mod accesslog;
 pub mod bootstrap;
 pub mod cluster;
 pub mod config;
@@ -31,7 +32,7 @@ pub use bootstrap::{
     bootstrap_sds_files,
 };
 pub use cluster::clusters;
-pub use config::{Compression, TranslateConfig};
+pub use config::{Compression, TimeoutSetting, TranslateConfig};
 pub use endpoint::cluster_load_assignment;
 pub use listener::listeners;
 pub use pb::to_any;
@@ -54,7 +55,7 @@ pub struct Resources {
     pub listeners: BTreeMap<String, Any>,
     pub routes: BTreeMap<String, Any>,
     pub clusters: BTreeMap<String, Any>,
-    /// Always empty until TLS virtual hosts exist in the DAG.
+    /// The metrics listener's certificate files (TLS virtual hosts' come with TLS support).
     pub secrets: BTreeMap<String, Any>,
     pub runtimes: BTreeMap<String, Any>,
 }
@@ -65,10 +66,8 @@ pub fn translate(dag: &Dag, cfg: &TranslateConfig) -> Resources {
         listeners: keyed(listeners(dag, cfg), |l| l.name.clone()),
         routes: keyed(route_configurations(dag), |r| r.name.clone()),
         clusters: keyed(clusters(dag, cfg), |c| c.name.clone()),
-        secrets: BTreeMap::new(),
-        runtimes: keyed(vec![runtime::runtime_with(&cfg.runtime_settings)], |r| {
-            r.name.clone()
-        }),
+        secrets: keyed(stats::stats_secrets(cfg), |s| s.name.clone()),
+        runtimes: keyed(vec![runtime::runtime_for(dag, cfg)], |r| r.name.clone()),
     }
 }
 

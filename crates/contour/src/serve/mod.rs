@@ -9,35 +9,24 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use contour_dag::{BuildConfig, Cache, ClassFilter};
-use contour_envoy::TranslateConfig;
+use contour_dag::{Cache, ClassFilter};
 use contour_xds::SnapshotStore;
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
-use crate::cli::{ServeArgs, comma_list};
+use crate::cli::ServeArgs;
 use crate::manifests::ManifestSource;
 use crate::metrics::Metrics;
-
-fn socket_addr(address: &str, port: u16, flag: &str) -> anyhow::Result<SocketAddr> {
-    let ip: std::net::IpAddr = address
-        .parse()
-        .with_context(|| format!("--{flag}: {address:?} is not an IP address"))?;
-    Ok(SocketAddr::new(ip, port))
-}
+use crate::settings;
 
 /// Flags accepted for compatibility whose feature lands with a later issue: never silent.
 fn warn_unimplemented(args: &ServeArgs) {
-    let pending: [(&str, bool); 10] = [
-        ("--config-path", args.config_path.is_some()),
-        ("--contour-config-name", args.contour_config_name.is_some()),
+    let pending: [(&str, bool); 6] = [
         (
             "--ingress-status-address",
             args.ingress_status_address.is_some(),
         ),
         ("--watch-namespaces", args.watch_namespaces.is_some()),
-        ("--use-proxy-protocol", args.use_proxy_protocol),
-        ("--accesslog-format", args.accesslog_format.is_some()),
         ("--disable-feature", !args.disable_feature.is_empty()),
         ("--kubernetes-debug", args.kubernetes_debug.is_some()),
         (
@@ -69,48 +58,36 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let Some(dir) = args.manifests.clone() else {
         bail!("Kubernetes mode is not implemented yet: run `contour serve --manifests DIR`");
     };
-    if !args.insecure {
+    // Every configuration error ends the process here, before anything listens.
+    let settings = settings::resolve(&args)?;
+    if !settings.insecure {
         bail!(
-            "xDS over mTLS is not implemented yet: pass --insecure to serve plaintext gRPC \
-             (--contour-cafile/--contour-cert-file/--contour-key-file are not supported yet)"
+            "xDS over mTLS is not implemented yet: pass --insecure (or xdsServer.tls.insecure) \
+             to serve plaintext gRPC (--contour-cafile/--contour-cert-file/--contour-key-file \
+             are not supported yet)"
         );
     }
     warn_unimplemented(&args);
-    let xds_addr = socket_addr(&args.xds_address, args.xds_port, "xds-address")?;
-    let metrics_addr = socket_addr(&args.http_address, args.http_port, "http-address")?;
-    let health_addr = socket_addr(&args.health_address, args.health_port, "health-address")?;
-    let debug_addr = socket_addr(
-        &args.debug_http_address,
-        args.debug_http_port,
-        "debug-http-address",
-    )?;
-    socket_addr(
-        &args.envoy_service_http_address,
-        args.envoy_service_http_port,
-        "envoy-service-http-address",
-    )?;
-    socket_addr(&args.stats_address, args.stats_port, "stats-address")?;
-
-    let build_cfg = BuildConfig {
-        http_address: args.envoy_service_http_address.clone(),
-        http_port: args.envoy_service_http_port,
-        https_address: args.envoy_service_https_address.clone(),
-        https_port: args.envoy_service_https_port,
-        root_namespaces: comma_list(args.root_namespaces.as_deref()),
-    };
-    let translate_cfg = TranslateConfig {
-        stats_address: args.stats_address.clone(),
-        stats_port: args.stats_port,
-        http_access_log_path: args.envoy_http_access_log.clone(),
-        https_access_log_path: args.envoy_https_access_log.clone(),
-        ..Default::default()
-    };
-    let cache = Cache::new(ClassFilter::new(comma_list(
-        args.ingress_class_name.as_deref(),
-    )));
+    let (xds_addr, metrics_addr, health_addr, debug_addr) = (
+        settings.xds,
+        settings.metrics,
+        settings.health,
+        settings.debug,
+    );
+    settings
+        .build
+        .http_address
+        .parse::<std::net::IpAddr>()
+        .context("envoy http address is not an IP address")?;
+    let build_cfg = settings.build.clone();
+    let translate_cfg = settings.translate.clone();
+    let cache = Cache::new(ClassFilter::new(settings.ingress_class_names.clone()));
 
     let metrics = Arc::new(Metrics::new());
     let state = Arc::new(state::SharedState::default());
+    if let Some(source) = &settings.contour_configuration {
+        state.set_contour_configuration(&source.namespace, &source.name);
+    }
     let store = SnapshotStore::new();
     spawn_http(
         metrics.clone(),
