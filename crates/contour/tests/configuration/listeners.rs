@@ -59,11 +59,12 @@ async fn static_listeners_and_listener_settings() {
     let r = http_get(admin, "localhost", "/server_info").await.unwrap();
     assert_eq!(r.status, 200);
     assert!(r.text().contains("\"state\""), "{}", r.text());
-    let post = contour_testkit::Request::new(hyper::Method::POST, "localhost", "/quitquitquit")
-        .send(admin)
-        .await
-        .unwrap();
-    assert_eq!(post.status, 404, "admin writes must not be routed");
+    let post = b"POST /quitquitquit HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    let (reply, _) = raw_exchange(admin, post, Duration::from_secs(10)).await;
+    assert!(
+        reply.starts_with("HTTP/1.1 404"),
+        "admin writes must not be routed: {reply}"
+    );
     // metrics on their own port, /ready on the stats (health) port only.
     let stats = http_get(metrics, "localhost", "/stats/prometheus")
         .await
@@ -104,7 +105,7 @@ async fn static_listeners_and_listener_settings() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|o| o["name"] == "1" && o["level"] == "0" && o["int_value"] == "64");
+        .any(|o| o["description"] == "Set IPv4 TOS field" && o["int_value"] == "64");
     assert!(tos, "{}", l["socket_options"]);
     let hcm = &l["filter_chains"][0]["filters"][0]["typed_config"];
     assert_eq!(hcm["http2_protocol_options"]["max_concurrent_streams"], 50);

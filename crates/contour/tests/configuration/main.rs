@@ -129,7 +129,7 @@ pub async fn dumped(env: &Env, resource: &str, name: &str) -> serde_json::Value 
                 .get("active_state")
                 .and_then(|s| s.get(kind_key(resource)))
                 .or_else(|| c.get(kind_key(resource)))?;
-            (inner["name"] == name).then(|| inner.clone())
+            (inner["name"] == name).then(|| c.clone())
         })
     })
     .await
