@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 
 use crate::cache::Cache;
-use crate::model::{Dag, HTTP_LISTENER_NAME, Listener, Route, VirtualHost};
+use crate::model::{
+    Dag, HTTP_LISTENER_NAME, HTTPS_LISTENER_NAME, Listener, Route, RouteAction, SecureVirtualHost,
+    VirtualHost,
+};
 use crate::status::StatusSet;
 use crate::{httpproxy, ingress, service_policy};
 
@@ -19,6 +22,13 @@ pub struct BuildConfig {
     pub root_namespaces: Vec<String>,
     /// Route to `type: ExternalName` Services (`enableExternalNameService`, off by default).
     pub enable_external_name_service: bool,
+    /// contour.yaml `tls.fallback-certificate` as `(namespace, name)`.
+    pub fallback_certificate: Option<(String, String)>,
+    /// contour.yaml `tls.envoy-client-certificate` as `(namespace, name)`: presented to TLS
+    /// backends.
+    pub envoy_client_certificate: Option<(String, String)>,
+    /// contour.yaml `disablePermitInsecure`: ignore `permitInsecure` on HTTPProxy routes.
+    pub disable_permit_insecure: bool,
 }
 
 impl Default for BuildConfig {
@@ -30,6 +40,9 @@ impl Default for BuildConfig {
             https_port: 8443,
             root_namespaces: Vec::new(),
             enable_external_name_service: false,
+            fallback_certificate: None,
+            envoy_client_certificate: None,
+            disable_permit_insecure: false,
         }
     }
 }
@@ -45,6 +58,17 @@ pub struct BuildOutput {
 #[derive(Debug, Default)]
 pub struct DagBuilder {
     http_vhosts: BTreeMap<String, VirtualHost>,
+    https_vhosts: BTreeMap<String, SecureVirtualHost>,
+    /// HTTPProxy FQDNs with TLS, and whether their routes also go to the secure host.
+    proxy_tls: BTreeMap<String, ProxyTls>,
+    disable_permit_insecure: bool,
+}
+
+/// How the routes of a TLS-enabled HTTPProxy are placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyTls {
+    /// Routes go to the secure virtual host too (TLS is terminated and there is no TCP proxy).
+    pub secure_routes: bool,
 }
 
 impl DagBuilder {
@@ -58,6 +82,52 @@ impl DagBuilder {
                 ..Default::default()
             });
         vhost.routes.insert(route.match_key(), route);
+    }
+
+    /// The secure virtual host `fqdn`, created if needed.
+    pub fn secure_vhost(&mut self, fqdn: &str) -> &mut SecureVirtualHost {
+        self.https_vhosts
+            .entry(fqdn.to_string())
+            .or_insert_with(|| SecureVirtualHost::new(fqdn))
+    }
+
+    pub fn has_secure_vhost(&self, fqdn: &str) -> bool {
+        self.https_vhosts.contains_key(fqdn)
+    }
+
+    /// Adds (or replaces, by match key) a route on the secure virtual host `fqdn`.
+    pub fn add_https_route(&mut self, fqdn: &str, route: Route) {
+        let vhost = &mut self.secure_vhost(fqdn).virtual_host;
+        vhost.routes.insert(route.match_key(), route);
+    }
+
+    /// Marks HTTPProxy `fqdn` as TLS-enabled before its routes are added.
+    pub fn set_proxy_tls(&mut self, fqdn: &str, tls: ProxyTls) {
+        self.proxy_tls.insert(fqdn.to_string(), tls);
+    }
+
+    /// Adds an HTTPProxy route. Without TLS it goes to the insecure host only. With TLS, the
+    /// insecure host gets a 301 to https unless the route permits insecure traffic (and the
+    /// configuration does not forbid that), and the secure host gets the route itself.
+    /// Routes of a wildcard FQDN match a single DNS label.
+    pub fn add_proxy_route(&mut self, fqdn: &str, mut route: Route, permit_insecure: bool) {
+        if let Some(m) = crate::ingress::wildcard_authority(fqdn)
+            && !route.headers.contains(&m)
+        {
+            route.headers.push(m);
+            route.headers.sort();
+        }
+        let Some(tls) = self.proxy_tls.get(fqdn).copied() else {
+            self.add_http_route(fqdn, route);
+            return;
+        };
+        if tls.secure_routes {
+            self.add_https_route(fqdn, route.clone());
+        }
+        if !permit_insecure || self.disable_permit_insecure {
+            route.action = RouteAction::HttpsRedirect;
+        }
+        self.add_http_route(fqdn, route);
     }
 
     fn finish(self, cfg: &BuildConfig) -> Dag {
@@ -76,6 +146,25 @@ impl DagBuilder {
                     address: cfg.http_address.clone(),
                     port: cfg.http_port,
                     virtual_hosts: vhosts,
+                    ..Default::default()
+                },
+            );
+        }
+        // A secure virtual host needs a certificate and routes, or a TCP proxy.
+        let secure: Vec<SecureVirtualHost> = self
+            .https_vhosts
+            .into_values()
+            .filter(SecureVirtualHost::is_valid)
+            .collect();
+        if !secure.is_empty() {
+            dag.listeners.insert(
+                HTTPS_LISTENER_NAME.to_string(),
+                Listener {
+                    name: HTTPS_LISTENER_NAME.to_string(),
+                    address: cfg.https_address.clone(),
+                    port: cfg.https_port,
+                    secure_virtual_hosts: secure,
+                    ..Default::default()
                 },
             );
         }
@@ -85,11 +174,14 @@ impl DagBuilder {
 
 /// Builds the configuration graph and the statuses from the cache.
 pub fn build(cache: &Cache, cfg: &BuildConfig) -> BuildOutput {
-    let mut builder = DagBuilder::default();
+    let mut builder = DagBuilder {
+        disable_permit_insecure: cfg.disable_permit_insecure,
+        ..Default::default()
+    };
     let mut status = StatusSet::default();
     // Fixed order, as upstream: Ingress first, then HTTPProxy, so that an HTTPProxy route
     // replaces an Ingress route with the same match on the same host.
-    ingress::process(cache, &mut builder);
+    ingress::process(cache, cfg, &mut builder);
     httpproxy::process(cache, cfg, &mut builder, &mut status);
     let mut dag = builder.finish(cfg);
     // After every processor: what the referenced Services themselves ask for.

@@ -11,7 +11,9 @@ pub mod endpoints;
 pub mod httpproxy;
 pub mod ingress;
 pub mod ingress_class;
+mod ingress_tls;
 pub mod model;
+mod model_tls;
 pub mod object;
 mod references;
 pub mod service_policy;
@@ -19,6 +21,8 @@ pub mod services;
 pub mod status;
 #[cfg(test)]
 mod testutil;
+pub mod tls;
+pub mod upstream_tls;
 
 pub use builder::{BuildConfig, BuildOutput, build};
 pub use cache::Cache;

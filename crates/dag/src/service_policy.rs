@@ -70,16 +70,26 @@ fn drop_refused(dag: &mut Dag, refused: &BTreeMap<(String, String), String>) {
     if refused.is_empty() {
         return;
     }
+    let keep = |wc: &crate::model::WeightedCluster| {
+        let s = &wc.cluster.service;
+        !refused.contains_key(&(s.namespace.clone(), s.name.clone()))
+    };
     for listener in dag.listeners.values_mut() {
-        for vhost in &mut listener.virtual_hosts {
+        for secure in &mut listener.secure_virtual_hosts {
+            if let Some(tcp) = &mut secure.tcp_proxy {
+                tcp.clusters.retain(keep);
+            }
+        }
+        let secure = listener
+            .secure_virtual_hosts
+            .iter_mut()
+            .map(|s| &mut s.virtual_host);
+        for vhost in listener.virtual_hosts.iter_mut().chain(secure) {
             for route in vhost.routes.values_mut() {
                 let RouteAction::Forward(fwd) = &mut route.action else {
                     continue;
                 };
-                fwd.clusters.retain(|wc| {
-                    let s = &wc.cluster.service;
-                    !refused.contains_key(&(s.namespace.clone(), s.name.clone()))
-                });
+                fwd.clusters.retain(keep);
                 if fwd.clusters.is_empty() {
                     route.action = RouteAction::DirectResponse {
                         status: 503,

@@ -33,7 +33,6 @@ pub fn access_logs(path: &str, settings: &AccessLogSettings) -> Vec<AccessLog> {
     let file = FileAccessLog {
         path: path.to_string(),
         access_log_format: log_format(&settings.format),
-        ..Default::default()
     };
     vec![AccessLog {
         name: FILE_ACCESS_LOG.to_string(),

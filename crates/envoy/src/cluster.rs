@@ -12,27 +12,31 @@ use envoy_types::pb::envoy::extensions::upstreams::http::v3::{
 };
 use envoy_types::pb::envoy::r#type::v3::Percent;
 
+use envoy_types::pb::envoy::config::core::v3::Http2ProtocolOptions;
+
+use crate::auth::{tls_transport_socket, upstream_tls_context};
 use crate::config::{CircuitBreakerSettings, DnsFamily, TranslateConfig};
 use crate::names::{alt_stat_name, cluster_name, eds_service_name};
 use crate::pb::{contour_config_source, det_map, duration, millis, socket_address, to_any, u32v};
 
-/// Key of the upstream HTTP protocol options in `typed_extension_protocol_options`.
-pub const HTTP_PROTOCOL_OPTIONS: &str = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
-
 /// Upstream's default cluster connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 2000;
 
+/// Name under which `typed_extension_protocol_options` holds the upstream HTTP options.
+pub const HTTP_PROTOCOL_OPTIONS: &str = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
 /// Every cluster the DAG's routes forward to, sorted by name, equal names once, with the
-/// global `cluster.*` settings and each Service's own policy applied.
+/// protocol, the global `cluster.*` settings and each Service's own policy applied.
 pub fn clusters(dag: &Dag, cfg: &TranslateConfig) -> Vec<Cluster> {
     let mut out: Vec<Cluster> = dag
         .clusters()
         .into_iter()
         .map(|c| {
             let key = (c.service.namespace.clone(), c.service.name.clone());
-            let mut built = cluster(c);
-            apply_settings(&mut built, c, dag.services.get(&key), cfg);
-            built
+            let mut out = cluster(c);
+            apply_protocol(&mut out, c, cfg);
+            apply_settings(&mut out, c, dag.services.get(&key), cfg);
+            out
         })
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -71,29 +75,16 @@ pub fn apply_settings(
     let settings = &cfg.cluster;
     out.connect_timeout = Some(duration(cfg.connect_timeout));
     out.per_connection_buffer_limit_bytes = settings.per_connection_buffer_limit_bytes.map(u32v);
-    if let Some(n) = settings.max_requests_per_connection
-        && !out
-            .typed_extension_protocol_options
-            .contains_key(HTTP_PROTOCOL_OPTIONS)
-    {
-        let options = HttpProtocolOptions {
-            common_http_protocol_options: Some(CommonHttpProtocolOptions {
-                max_requests_per_connection: Some(u32v(n)),
-                ..Default::default()
-            }),
-            upstream_protocol_options: Some(
-                http_protocol_options::UpstreamProtocolOptions::ExplicitHttpConfig(
-                    http_protocol_options::ExplicitHttpConfig {
-                        protocol_config: Some(
-                            http_protocol_options::explicit_http_config::ProtocolConfig::HttpProtocolOptions(
-                                Default::default(),
-                            ),
-                        ),
-                    },
-                ),
-            ),
-            ..Default::default()
+    if let Some(n) = settings.max_requests_per_connection {
+        let mut options = if matches!(c.protocol.as_str(), "h2" | "h2c") {
+            http2_protocol_options()
+        } else {
+            http1_protocol_options()
         };
+        options.common_http_protocol_options = Some(CommonHttpProtocolOptions {
+            max_requests_per_connection: Some(u32v(n)),
+            ..Default::default()
+        });
         out.typed_extension_protocol_options =
             det_map([(HTTP_PROTOCOL_OPTIONS.to_string(), to_any(&options))]);
     }
@@ -164,6 +155,59 @@ fn make_dns_cluster(out: &mut Cluster, name: &str, port: u16, family: DnsFamily)
     });
 }
 
+/// Upstream protocol: `tls` and `h2` get a TLS transport socket (ALPN `h2` for `h2`); `h2` and
+/// `h2c` get explicit HTTP/2.
+pub fn apply_protocol(out: &mut Cluster, c: &contour_dag::Cluster, cfg: &TranslateConfig) {
+    let alpn: &[&str] = match c.protocol.as_str() {
+        "h2" => &["h2"],
+        _ => &[],
+    };
+    if c.is_tls() {
+        let ctx = upstream_tls_context(c, cfg.upstream_tls.as_ref(), alpn);
+        out.transport_socket = Some(tls_transport_socket(&ctx));
+    }
+    if matches!(c.protocol.as_str(), "h2" | "h2c") {
+        out.typed_extension_protocol_options = det_map([(
+            HTTP_PROTOCOL_OPTIONS.to_string(),
+            to_any(&http2_protocol_options()),
+        )]);
+    }
+}
+
+/// Explicit HTTP/1.1 towards the backend.
+pub fn http1_protocol_options() -> HttpProtocolOptions {
+    use http_protocol_options::{
+        ExplicitHttpConfig, UpstreamProtocolOptions, explicit_http_config,
+    };
+    HttpProtocolOptions {
+        upstream_protocol_options: Some(UpstreamProtocolOptions::ExplicitHttpConfig(
+            ExplicitHttpConfig {
+                protocol_config: Some(explicit_http_config::ProtocolConfig::HttpProtocolOptions(
+                    Default::default(),
+                )),
+            },
+        )),
+        ..Default::default()
+    }
+}
+
+/// Explicit HTTP/2 towards the backend.
+pub fn http2_protocol_options() -> HttpProtocolOptions {
+    use http_protocol_options::{
+        ExplicitHttpConfig, UpstreamProtocolOptions, explicit_http_config,
+    };
+    HttpProtocolOptions {
+        upstream_protocol_options: Some(UpstreamProtocolOptions::ExplicitHttpConfig(
+            ExplicitHttpConfig {
+                protocol_config: Some(explicit_http_config::ProtocolConfig::Http2ProtocolOptions(
+                    Http2ProtocolOptions::default(),
+                )),
+            },
+        )),
+        ..Default::default()
+    }
+}
+
 /// `healthy_panic_threshold: 0`: never route to unhealthy hosts in panic mode.
 pub fn common_lb_config() -> cluster::CommonLbConfig {
     cluster::CommonLbConfig {
@@ -209,7 +253,7 @@ mod tests {
                 port: 443,
                 port_name: "http".into(),
             },
-            lb_strategy: String::new(),
+            ..Default::default()
         };
         let got = cluster(&c);
         assert_eq!(got.name, "default/kuard/443/da39a3ee5e");

@@ -47,8 +47,6 @@ pub struct TranslateConfig {
     pub server_header_transformation: ServerHeaderTransformation,
     /// Response compression of the default HTTP filter chain (`compression.algorithm`).
     pub compression: Compression,
-    /// HCM codec (`default-http-versions`): both, or only one of HTTP/1.1 and HTTP/2.
-    pub http_versions: HttpVersions,
     /// The `proxy_protocol` listener filter on ingress listeners (`--use-proxy-protocol`).
     pub use_proxy_protocol: bool,
     /// Ingress listener settings (`listener.*`).
@@ -57,6 +55,52 @@ pub struct TranslateConfig {
     pub cluster: ClusterSettings,
     /// Extra Envoy runtime keys for the `dynamic` RTDS layer (contour.yaml `runtime-settings`).
     pub runtime_settings: BTreeMap<String, String>,
+    /// contour.yaml `default-http-versions`: HCM codec and downstream ALPN. Empty = both.
+    pub default_http_versions: Vec<HttpVersion>,
+    /// contour.yaml `tls.*`: downstream TLS parameters of `ingress_https`.
+    pub tls: TlsParams,
+    /// contour.yaml `cluster.upstream-tls.*`: TLS parameters towards backends. `None` leaves
+    /// Envoy's defaults.
+    pub upstream_tls: Option<TlsParams>,
+}
+
+/// An HTTP version of `default-http-versions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HttpVersion {
+    Http1,
+    Http2,
+}
+
+/// TLS protocol versions, cipher suites and ECDH curves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsParams {
+    /// `"1.2"` or `"1.3"`.
+    pub minimum_protocol_version: String,
+    pub maximum_protocol_version: String,
+    pub cipher_suites: Vec<String>,
+    pub ecdh_curves: Vec<String>,
+}
+
+/// Upstream's default cipher suites (BoringSSL names, `[a|b]` = equal preference).
+pub const DEFAULT_CIPHER_SUITES: &[&str] = &[
+    "[ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]",
+    "[ECDHE-RSA-AES128-GCM-SHA256|ECDHE-RSA-CHACHA20-POLY1305]",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+];
+
+impl Default for TlsParams {
+    fn default() -> Self {
+        TlsParams {
+            minimum_protocol_version: "1.2".to_string(),
+            maximum_protocol_version: "1.3".to_string(),
+            cipher_suites: DEFAULT_CIPHER_SUITES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            ecdh_curves: Vec::new(),
+        }
+    }
 }
 
 /// Certificate files of Envoy's metrics listener.
@@ -85,22 +129,6 @@ pub enum ServerHeaderTransformation {
     Overwrite,
     AppendIfAbsent,
     PassThrough,
-}
-
-/// HTTP versions the ingress listeners speak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HttpVersions {
-    pub http1: bool,
-    pub http2: bool,
-}
-
-impl Default for HttpVersions {
-    fn default() -> Self {
-        HttpVersions {
-            http1: true,
-            http2: true,
-        }
-    }
 }
 
 /// HCM timeouts besides the connection idle timeout.
@@ -242,11 +270,13 @@ impl Default for TranslateConfig {
             strip_trailing_host_dot: false,
             server_header_transformation: ServerHeaderTransformation::Overwrite,
             compression: Compression::Gzip,
-            http_versions: HttpVersions::default(),
             use_proxy_protocol: false,
             listener: ListenerSettings::default(),
             cluster: ClusterSettings::default(),
             runtime_settings: BTreeMap::new(),
+            default_http_versions: Vec::new(),
+            tls: TlsParams::default(),
+            upstream_tls: None,
         }
     }
 }

@@ -11,6 +11,7 @@
 //! [`pb::det_map`]).
 
 pub mod accesslog;
+pub mod auth;
 pub mod bootstrap;
 pub mod cluster;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod names;
 pub mod pb;
 pub mod route;
 pub mod runtime;
+pub mod secret;
 pub mod stats;
 
 use std::collections::BTreeMap;
@@ -32,7 +34,7 @@ pub use bootstrap::{
     bootstrap_sds_files,
 };
 pub use cluster::clusters;
-pub use config::{Compression, TimeoutSetting, TranslateConfig};
+pub use config::{Compression, HttpVersion, TimeoutSetting, TlsParams, TranslateConfig};
 pub use endpoint::cluster_load_assignment;
 pub use listener::listeners;
 pub use pb::to_any;
@@ -55,7 +57,8 @@ pub struct Resources {
     pub listeners: BTreeMap<String, Any>,
     pub routes: BTreeMap<String, Any>,
     pub clusters: BTreeMap<String, Any>,
-    /// The metrics listener's certificate files (TLS virtual hosts' come with TLS support).
+    /// Certificates referenced by secure virtual hosts and TLS clusters, and the metrics
+    /// listener's certificate files.
     pub secrets: BTreeMap<String, Any>,
     pub runtimes: BTreeMap<String, Any>,
 }
@@ -66,7 +69,13 @@ pub fn translate(dag: &Dag, cfg: &TranslateConfig) -> Resources {
         listeners: keyed(listeners(dag, cfg), |l| l.name.clone()),
         routes: keyed(route_configurations(dag), |r| r.name.clone()),
         clusters: keyed(clusters(dag, cfg), |c| c.name.clone()),
-        secrets: keyed(stats::stats_secrets(cfg), |s| s.name.clone()),
+        secrets: keyed(
+            secret::secrets(dag)
+                .into_iter()
+                .chain(stats::stats_secrets(cfg))
+                .collect(),
+            |s| s.name.clone(),
+        ),
         runtimes: keyed(vec![runtime::runtime_for(dag, cfg)], |r| r.name.clone()),
     }
 }

@@ -24,8 +24,17 @@ use envoy_types::pb::envoy::extensions::filters::network::http_connection_manage
     HttpConnectionManager, HttpFilter, Rds, http_connection_manager, http_filter,
 };
 
-use crate::config::{Compression, ServerHeaderTransformation, TimeoutSetting, TranslateConfig};
-use crate::names::HTTP_LISTENER_NAME;
+mod https;
+
+pub use https::{
+    MISDIRECTED_REQUEST_LUA, fallback_filter_chain, https_listener, misdirected_request_filter,
+    secure_filter_chain, set_forward_client_cert, tcp_proxy_filter, tls_inspector,
+};
+
+use crate::config::{
+    Compression, HttpVersion, ServerHeaderTransformation, TimeoutSetting, TranslateConfig,
+};
+use crate::names::{HTTP_LISTENER_NAME, HTTPS_LISTENER_NAME};
 use crate::pb::{boolv, contour_config_source, duration, socket_address, to_any, u32v};
 use crate::stats::static_listeners;
 
@@ -95,6 +104,12 @@ pub fn listeners(dag: &Dag, cfg: &TranslateConfig) -> Vec<Listener> {
     {
         out.push(http_listener(&l.name, &l.address, l.port, cfg));
     }
+    if let Some(l) = dag.listeners.get(HTTPS_LISTENER_NAME) {
+        out.extend(https_listener(l, cfg).map(|mut l| {
+            apply_ingress_settings(&mut l, cfg);
+            l
+        }));
+    }
     out.extend(static_listeners(cfg));
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
@@ -112,32 +127,40 @@ pub fn http_listener(name: &str, address: &str, port: u16, cfg: &TranslateConfig
     l
 }
 
-/// The parts every ingress listener shares (`listener.*`, `--use-proxy-protocol`): socket
-/// options, buffer limit, PROXY protocol, connection balancing and accept batch size.
+/// An ingress listener without filter chains, with the shared settings applied.
 pub fn ingress_listener(name: &str, address: &str, port: u16, cfg: &TranslateConfig) -> Listener {
-    let ls = &cfg.listener;
-    let mut socket_options = tcp_keepalive_socket_options();
-    socket_options.extend(ip_socket_options(ls.tos, ls.traffic_class));
-    Listener {
+    let mut l = Listener {
         name: name.to_string(),
         address: Some(socket_address(address, port)),
-        socket_options,
-        listener_filters: proxy_protocol_filter(cfg.use_proxy_protocol),
-        per_connection_buffer_limit_bytes: ls.per_connection_buffer_limit_bytes.map(u32v),
-        connection_balance_config: ls.connection_balancer_exact.then(|| {
-            listener::ConnectionBalanceConfig {
+        socket_options: tcp_keepalive_socket_options(),
+        ..Default::default()
+    };
+    apply_ingress_settings(&mut l, cfg);
+    l
+}
+
+/// What every ingress listener shares (`listener.*`, `--use-proxy-protocol`): TOS and traffic
+/// class socket options, buffer limit, PROXY protocol (first, before any TLS inspector),
+/// connection balancing and accept batch size.
+pub fn apply_ingress_settings(l: &mut Listener, cfg: &TranslateConfig) {
+    let ls = &cfg.listener;
+    l.socket_options
+        .extend(ip_socket_options(ls.tos, ls.traffic_class));
+    let mut filters = proxy_protocol_filter(cfg.use_proxy_protocol);
+    filters.append(&mut l.listener_filters);
+    l.listener_filters = filters;
+    l.per_connection_buffer_limit_bytes = ls.per_connection_buffer_limit_bytes.map(u32v);
+    l.connection_balance_config =
+        ls.connection_balancer_exact
+            .then(|| listener::ConnectionBalanceConfig {
                 balance_type: Some(
                     listener::connection_balance_config::BalanceType::ExactBalance(
                         Default::default(),
                     ),
                 ),
-            }
-        }),
-        max_connections_to_accept_per_socket_event: ls
-            .max_connections_to_accept_per_socket_event
-            .map(u32v),
-        ..Default::default()
-    }
+            });
+    l.max_connections_to_accept_per_socket_event =
+        ls.max_connections_to_accept_per_socket_event.map(u32v);
 }
 
 /// The `proxy_protocol` listener filter when enabled.
@@ -197,12 +220,12 @@ pub fn http_connection_manager(
     cfg: &TranslateConfig,
 ) -> HttpConnectionManager {
     HttpConnectionManager {
+        codec_type: codec_type(&cfg.default_http_versions) as i32,
         stat_prefix: stat_prefix.to_string(),
         route_specifier: Some(http_connection_manager::RouteSpecifier::Rds(Rds {
             route_config_name: route_config_name.to_string(),
             config_source: Some(contour_config_source()),
         })),
-        codec_type: codec_type(cfg) as i32,
         http_filters: default_http_filters(cfg),
         common_http_protocol_options: Some(HttpProtocolOptions {
             idle_timeout: timeout(cfg.connection_idle_timeout),
@@ -251,9 +274,13 @@ pub fn timeout(t: TimeoutSetting) -> Option<envoy_types::pb::google::protobuf::D
     }
 }
 
-fn codec_type(cfg: &TranslateConfig) -> http_connection_manager::CodecType {
+/// The HCM codec for `default-http-versions`: exactly one version pins the codec; both (or
+/// none configured) auto-detect, ALPN deciding on TLS.
+pub fn codec_type(versions: &[HttpVersion]) -> http_connection_manager::CodecType {
     use http_connection_manager::CodecType;
-    match (cfg.http_versions.http1, cfg.http_versions.http2) {
+    let h1 = versions.contains(&HttpVersion::Http1);
+    let h2 = versions.contains(&HttpVersion::Http2);
+    match (h1, h2) {
         (true, false) => CodecType::Http1,
         (false, true) => CodecType::Http2,
         _ => CodecType::Auto,

@@ -10,30 +10,70 @@ use envoy_types::pb::envoy::config::core::v3::{
     header_value_option::HeaderAppendAction,
 };
 use envoy_types::pb::envoy::config::route::v3::{
-    DirectResponseAction, HeaderMatcher, Route, RouteConfiguration, RouteMatch, VirtualHost,
-    WeightedCluster, header_matcher, route, route_action, route_match, weighted_cluster,
+    DirectResponseAction, HeaderMatcher, RedirectAction, Route, RouteConfiguration, RouteMatch,
+    VirtualHost, WeightedCluster, header_matcher, redirect_action, route, route_action,
+    route_match, weighted_cluster,
 };
 use envoy_types::pb::envoy::r#type::matcher::v3::{RegexMatcher, StringMatcher, string_matcher};
 use envoy_types::pb::google::protobuf::{Struct, Value, value};
 
-use crate::names::{HTTP_LISTENER_NAME, cluster_name, virtual_host_name};
+use crate::names::{
+    FALLBACK_CERT_ROUTE_CONFIG_NAME, HTTP_LISTENER_NAME, HTTPS_LISTENER_NAME, cluster_name,
+    https_route_config_name, virtual_host_name,
+};
 use crate::pb::{det_map, u32v};
 
 /// Filter metadata namespace upstream puts the route's source object under, so access-log
 /// formats can use `%METADATA(ROUTE:envoy.access_loggers.file:io.projectcontour.kind)%`.
 pub const ROUTE_METADATA_NAMESPACE: &str = "envoy.access_loggers.file";
 
-/// Every route configuration, sorted by name. `ingress_http` is always present, even empty.
+/// Every route configuration, sorted by name. `ingress_http` is always present, even empty;
+/// then `https/<fqdn>` per secure virtual host with routes, and `ingress_fallbackcert` when a
+/// host enables the fallback certificate.
 pub fn route_configurations(dag: &Dag) -> Vec<RouteConfiguration> {
     let vhosts = dag
         .listeners
         .get(HTTP_LISTENER_NAME)
         .map(|l| l.virtual_hosts.as_slice())
         .unwrap_or_default();
-    vec![route_configuration(
+    let mut out = vec![route_configuration(
         HTTP_LISTENER_NAME,
         vhosts.iter().filter_map(virtual_host).collect(),
-    )]
+    )];
+    out.extend(secure_route_configurations(dag));
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// `https/<fqdn>` for each secure virtual host with routes, plus `ingress_fallbackcert`
+/// aggregating the hosts that enable the fallback certificate.
+pub fn secure_route_configurations(dag: &Dag) -> Vec<RouteConfiguration> {
+    let svhs = dag
+        .listeners
+        .get(HTTPS_LISTENER_NAME)
+        .map(|l| l.secure_virtual_hosts.as_slice())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    let mut fallback = Vec::new();
+    for svh in svhs.iter().filter(|s| s.tcp_proxy.is_none()) {
+        let Some(vh) = virtual_host(&svh.virtual_host) else {
+            continue;
+        };
+        if svh.fallback_certificate.is_some() {
+            fallback.push(vh.clone());
+        }
+        out.push(route_configuration(
+            &https_route_config_name(svh.fqdn()),
+            vec![vh],
+        ));
+    }
+    if !fallback.is_empty() {
+        out.push(route_configuration(
+            FALLBACK_CERT_ROUTE_CONFIG_NAME,
+            fallback,
+        ));
+    }
+    out
 }
 
 /// A route configuration with upstream's fixed settings: `x-request-start` added to every
@@ -86,6 +126,7 @@ pub fn route(r: &contour_dag::Route) -> Route {
         RouteAction::DirectResponse { status, body } => {
             direct_response_action(*status, body.as_deref())
         }
+        RouteAction::HttpsRedirect => https_redirect_action(),
     };
     Route {
         r#match: Some(route_match(&r.path, &r.headers)),
@@ -225,6 +266,16 @@ pub fn weighted_clusters(fwd: &Forward) -> WeightedCluster {
         clusters,
         ..Default::default()
     }
+}
+
+/// 301 to the same host and path over https.
+pub fn https_redirect_action() -> route::Action {
+    route::Action::Redirect(RedirectAction {
+        scheme_rewrite_specifier: Some(redirect_action::SchemeRewriteSpecifier::HttpsRedirect(
+            true,
+        )),
+        ..Default::default()
+    })
 }
 
 /// A direct response with a status and, when given, an inline body.

@@ -26,6 +26,7 @@ pub(crate) fn forward_to(services: &[(&ServiceCluster, u32)]) -> RouteAction {
                 cluster: Cluster {
                     service: (*s).clone(),
                     lb_strategy: String::new(),
+                    ..Default::default()
                 },
                 weight: *w,
             })
@@ -58,6 +59,7 @@ pub(crate) fn http_dag(vhosts: Vec<VirtualHost>) -> Dag {
             address: "0.0.0.0".into(),
             port: 8080,
             virtual_hosts: vhosts,
+            ..Default::default()
         },
     );
     dag

@@ -162,6 +162,7 @@ fn sample_dag() -> Dag {
         cluster: Cluster {
             service: s,
             lb_strategy: lb.into(),
+            ..Default::default()
         },
         weight,
     };
@@ -239,9 +240,86 @@ fn sample_dag() -> Dag {
             address: "0.0.0.0".into(),
             port: 8080,
             virtual_hosts: vec![vhost("*"), vhost("example.com"), vhost(&"a".repeat(70))],
+            ..Default::default()
         },
     );
+    dag.listeners.insert(
+        "ingress_https".into(),
+        https_listener(vhost("secure.example.com")),
+    );
     dag
+}
+
+/// An HTTPS listener with every kind of secure virtual host: terminated with client
+/// validation and XFCC, fallback certificate, TCP proxy to a TLS cluster, passthrough.
+fn https_listener(routed: VirtualHost) -> Listener {
+    use contour_dag::{
+        ClientValidation, ForwardClientCertificate, SecureVirtualHost, TcpProxy, UpstreamValidation,
+    };
+    use contour_testkit::certs::TestCa;
+    let ca = TestCa::new("ca");
+    let leaf = ca.leaf("secure.example.com", &["secure.example.com"]);
+    let secret = contour_dag::Secret {
+        namespace: "default".into(),
+        name: "cert".into(),
+        cert_chain: leaf.cert_pem.clone().into_bytes(),
+        private_key: leaf.key_pem.clone().into_bytes(),
+    };
+    let mut terminated = SecureVirtualHost::new("secure.example.com");
+    terminated.virtual_host = routed.clone();
+    terminated.secret = Some(secret.clone());
+    terminated.client_validation = Some(ClientValidation {
+        ca: Some(ca.cert_pem.clone().into_bytes()),
+        crl: Some(ca.crl(&[]).into_bytes()),
+        forward: Some(ForwardClientCertificate {
+            subject: true,
+            cert: true,
+            chain: false,
+            dns: true,
+            uri: false,
+        }),
+        ..Default::default()
+    });
+    let mut fallback = SecureVirtualHost::new("fallback.example.com");
+    fallback.virtual_host = VirtualHost {
+        fqdn: "fallback.example.com".into(),
+        ..routed
+    };
+    fallback.secret = Some(secret.clone());
+    fallback.fallback_certificate = Some(secret.clone());
+    let tls_cluster = Cluster {
+        service: ServiceCluster {
+            namespace: "default".into(),
+            name: "tls".into(),
+            port: 443,
+            port_name: "https".into(),
+        },
+        protocol: "h2".into(),
+        upstream_validation: Some(UpstreamValidation {
+            ca_secret_name: "ca".into(),
+            ca: ca.cert_pem.clone().into_bytes(),
+            subject_names: vec!["backend.example.com".into()],
+        }),
+        client_certificate: Some(secret.clone()),
+        ..Default::default()
+    };
+    let mut tcp = SecureVirtualHost::new("tcp.example.com");
+    tcp.secret = Some(secret);
+    tcp.tcp_proxy = Some(TcpProxy {
+        clusters: vec![WeightedCluster {
+            cluster: tls_cluster,
+            weight: 1,
+        }],
+    });
+    let mut passthrough = SecureVirtualHost::new("passthrough.example.com");
+    passthrough.tcp_proxy = tcp.tcp_proxy.clone();
+    Listener {
+        name: "ingress_https".into(),
+        address: "0.0.0.0".into(),
+        port: 8443,
+        secure_virtual_hosts: vec![terminated, fallback, tcp, passthrough],
+        ..Default::default()
+    }
 }
 
 /// Loads the translated listeners and clusters as static resources of a binary (`.pb`)
@@ -261,8 +339,15 @@ fn envoy_accepts_translated_resources() {
         .values()
         .map(|a| EnvoyCluster::decode(a.value.as_slice()).unwrap())
         .collect();
-    // kuard/80 with three LB policies, echo/8080 with two.
-    assert_eq!(clusters.len(), 5);
+    // kuard/80 with three LB policies, echo/8080 with two, and the h2+TLS cluster.
+    assert_eq!(clusters.len(), 6);
+    assert_eq!(
+        res.secrets.len(),
+        1,
+        "one certificate, referenced four times"
+    );
+    assert!(res.routes.contains_key("https/secure.example.com"));
+    assert!(res.routes.contains_key("ingress_fallbackcert"));
     let static_part = Bootstrap {
         static_resources: Some(StaticResources {
             listeners: listeners.clone(),

@@ -13,7 +13,7 @@ use contour_dag::{
 };
 use contour_envoy::config::{
     AccessLogFormat, AccessLogLevel, AccessLogSettings, CircuitBreakerSettings, ClusterSettings,
-    Compression, DnsFamily, HcmTimeouts, HttpVersions, ListenerSettings, MetricsTls,
+    Compression, DnsFamily, HcmTimeouts, HttpVersion, ListenerSettings, MetricsTls,
     ServerHeaderTransformation, TimeoutSetting,
 };
 use contour_envoy::{BootstrapConfig, TranslateConfig, bootstrap_json, translate};
@@ -42,7 +42,7 @@ fn dag() -> Dag {
                 .map(|n| WeightedCluster {
                     cluster: Cluster {
                         service: service(n),
-                        lb_strategy: String::new(),
+                        ..Default::default()
                     },
                     weight: 1,
                 })
@@ -61,6 +61,7 @@ fn dag() -> Dag {
                 fqdn: "*".into(),
                 routes: BTreeMap::from([(route.match_key(), route)]),
             }],
+            ..Default::default()
         },
     );
     let cb = CircuitBreakers {
@@ -122,10 +123,7 @@ fn every_knob(dir: &std::path::Path) -> TranslateConfig {
         strip_trailing_host_dot: true,
         server_header_transformation: ServerHeaderTransformation::AppendIfAbsent,
         compression: Compression::Zstd,
-        http_versions: HttpVersions {
-            http1: true,
-            http2: false,
-        },
+        default_http_versions: vec![HttpVersion::Http1],
         use_proxy_protocol: true,
         listener: ListenerSettings {
             connection_balancer_exact: true,

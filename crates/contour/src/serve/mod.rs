@@ -4,6 +4,7 @@ mod event_loop;
 mod holdoff;
 mod http;
 mod state;
+mod xds_debug;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -55,6 +56,7 @@ fn warn_unimplemented(args: &ServeArgs) {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     let Some(dir) = args.manifests.clone() else {
         bail!("Kubernetes mode is not implemented yet: run `contour serve --manifests DIR`");
     };
@@ -81,17 +83,28 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("envoy http address is not an IP address")?;
     let build_cfg = settings.build.clone();
     let translate_cfg = settings.translate.clone();
-    let cache = Cache::new(ClassFilter::new(settings.ingress_class_names.clone()));
+    let mut cache = Cache::new(ClassFilter::new(settings.ingress_class_names.clone()));
+    cache.config_secrets = build_cfg
+        .fallback_certificate
+        .iter()
+        .chain(build_cfg.envoy_client_certificate.iter())
+        .cloned()
+        .collect();
 
     let metrics = Arc::new(Metrics::new());
-    let state = Arc::new(state::SharedState::default());
+    let state = Arc::new(state::SharedState::new(started));
     if let Some(source) = &settings.contour_configuration {
         state.set_contour_configuration(&source.namespace, &source.name);
     }
     let store = SnapshotStore::new();
+    let debug = http::DebugContext {
+        state: state.clone(),
+        xds: xds_debug::XdsDebug::spawn(&store, started),
+        store: store.clone(),
+    };
     spawn_http(
         metrics.clone(),
-        state.clone(),
+        debug,
         metrics_addr,
         health_addr,
         debug_addr,
@@ -126,7 +139,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 async fn spawn_http(
     metrics: Arc<Metrics>,
-    state: Arc<state::SharedState>,
+    debug: http::DebugContext,
     metrics_addr: SocketAddr,
     health_addr: SocketAddr,
     debug_addr: SocketAddr,
@@ -138,7 +151,7 @@ async fn spawn_http(
         http::spawn(metrics_addr, http::metrics_router(metrics), "metrics").await?;
         http::spawn(health_addr, http::health_router(), "health").await?;
     }
-    http::spawn(debug_addr, http::debug_router(state), "debug").await
+    http::spawn(debug_addr, http::debug_router(debug), "debug").await
 }
 
 /// Starts listening for xDS only once the first build is published, as upstream does: an Envoy

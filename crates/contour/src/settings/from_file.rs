@@ -124,11 +124,7 @@ fn envoy_config(
             access_log_json_fields: p.json_fields.clone(),
             access_log_level: enum_name(&p.accesslog_level),
         }),
-        default_http_versions: p
-            .default_http_versions
-            .iter()
-            .map(|v| enum_name(v))
-            .collect(),
+        default_http_versions: p.default_http_versions.iter().map(enum_name).collect(),
         timeouts: Some(timeouts(&p.timeouts)),
         cluster: Some(crd::ClusterParameters {
             dns_lookup_family: enum_name(&p.cluster.dns_lookup_family),

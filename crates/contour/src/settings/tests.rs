@@ -34,7 +34,12 @@ fn defaults_without_a_file_match_upstream() {
     assert_eq!(s.xds.to_string(), "127.0.0.1:8001");
     assert_eq!(s.metrics.to_string(), "0.0.0.0:8000");
     assert_eq!(s.debug.to_string(), "127.0.0.1:6060");
-    assert_eq!(s.translate, TranslateConfig::default());
+    // Upstream's built-in defaults give upstream TLS 1.2-1.3 with the default ciphers.
+    let want = TranslateConfig {
+        upstream_tls: Some(contour_envoy::TlsParams::default()),
+        ..Default::default()
+    };
+    assert_eq!(s.translate, want);
     assert_eq!(s.build, BuildConfig::default());
 }
 
@@ -105,8 +110,9 @@ fn every_key_file_resolves() {
         "  contour:\n    address: 0.0.0.0\n    port: 8000\n    server-certificate-path: /path/to/server-cert.pem\n    server-key-path: /path/to/server-private-key.pem\n    ca-certificate-path: /path/to/root-ca-for-client-validation.pem\n",
         "",
     );
-    // Envoy's health stays on --stats-port: it must differ from the TLS metrics port.
-    let s = with_file(&text, &["--stats-port", "8003"]).unwrap();
+    // Envoy's health stays on --stats-port: it must differ from the TLS metrics port (8002)
+    // and from omEnforcedHealthListener (8003).
+    let s = with_file(&text, &["--stats-port", "8005"]).unwrap();
     let t = &s.translate;
     assert_eq!(t.xff_num_trusted_hops, 1);
     assert!(t.strip_trailing_host_dot);

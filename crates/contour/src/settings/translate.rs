@@ -9,8 +9,8 @@ use contour_dag::BuildConfig;
 use contour_envoy::TranslateConfig;
 use contour_envoy::config::{
     AccessLogFormat, AccessLogLevel, AccessLogSettings, CircuitBreakerSettings, ClusterSettings,
-    Compression, DnsFamily, HcmTimeouts, HttpVersions, ListenerSettings, MetricsTls,
-    ServerHeaderTransformation,
+    Compression, DnsFamily, HcmTimeouts, HttpVersion, ListenerSettings, MetricsTls,
+    ServerHeaderTransformation, TlsParams,
 };
 
 /// The build settings of a spec.
@@ -29,6 +29,21 @@ pub fn build_config(spec: &ContourConfigurationSpec) -> BuildConfig {
             .map(|h| h.root_namespaces.clone())
             .unwrap_or_default(),
         enable_external_name_service: spec.enable_external_name_service.unwrap_or(false),
+        fallback_certificate: spec
+            .httpproxy
+            .as_ref()
+            .and_then(|h| h.fallback_certificate.as_ref())
+            .map(|n| (n.namespace.clone(), n.name.clone())),
+        envoy_client_certificate: spec
+            .envoy
+            .as_ref()
+            .and_then(|e| e.client_certificate.as_ref())
+            .map(|n| (n.namespace.clone(), n.name.clone())),
+        disable_permit_insecure: spec
+            .httpproxy
+            .as_ref()
+            .and_then(|h| h.disable_permit_insecure)
+            .unwrap_or(false),
     }
 }
 
@@ -96,7 +111,17 @@ pub fn translate_config(spec: &ContourConfigurationSpec) -> anyhow::Result<Trans
             _ => ServerHeaderTransformation::Overwrite,
         },
         compression: compression(listener.compression.as_ref()),
-        http_versions: http_versions(&envoy.default_http_versions),
+        default_http_versions: http_versions(&envoy.default_http_versions),
+        tls: listener
+            .tls
+            .as_ref()
+            .map(|t| tls_params(&t.protocol))
+            .unwrap_or_default(),
+        upstream_tls: envoy
+            .cluster
+            .as_ref()
+            .and_then(|c| c.upstream_tls.as_ref())
+            .map(tls_params),
         use_proxy_protocol: listener.use_proxy_proto.unwrap_or(false),
         listener: listener_settings(&listener),
         cluster: cluster_settings(envoy.cluster.as_ref()),
@@ -138,16 +163,62 @@ fn compression(c: Option<&crd::EnvoyCompression>) -> Compression {
     }
 }
 
-fn http_versions(list: &[String]) -> HttpVersions {
-    use contour_api::config::HttpVersion;
-    let parsed: Vec<HttpVersion> = list.iter().filter_map(|v| HttpVersion::parse(v)).collect();
-    if parsed.is_empty() {
-        return HttpVersions::default();
+/// `defaultHTTPVersions`; both (the default) is written as an empty list.
+fn http_versions(list: &[String]) -> Vec<HttpVersion> {
+    use contour_api::config::HttpVersion as V;
+    let mut out: Vec<HttpVersion> = list
+        .iter()
+        .filter_map(|v| V::parse(v))
+        .map(|v| match v {
+            V::Http1 => HttpVersion::Http1,
+            V::Http2 => HttpVersion::Http2,
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    if out.len() == 2 {
+        out.clear();
     }
-    HttpVersions {
-        http1: parsed.contains(&HttpVersion::Http1),
-        http2: parsed.contains(&HttpVersion::Http2),
+    out
+}
+
+/// TLS parameters with upstream's defaults for what is left empty.
+fn tls_params(t: &crd::EnvoyTls) -> TlsParams {
+    let defaults = TlsParams::default();
+    let or = |v: &str, d: &str| {
+        if v.is_empty() {
+            d.to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    TlsParams {
+        minimum_protocol_version: or(
+            &t.minimum_protocol_version,
+            &defaults.minimum_protocol_version,
+        ),
+        maximum_protocol_version: or(
+            &t.maximum_protocol_version,
+            &defaults.maximum_protocol_version,
+        ),
+        cipher_suites: if t.cipher_suites.is_empty() {
+            defaults.cipher_suites
+        } else {
+            dedup(&t.cipher_suites)
+        },
+        ecdh_curves: dedup(&t.ecdh_curves),
     }
+}
+
+/// Duplicates dropped, order kept (upstream's `Sanitized*`).
+fn dedup(list: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in list {
+        if !out.contains(v) {
+            out.push(v.clone());
+        }
+    }
+    out
 }
 
 fn listener_settings(l: &crd::EnvoyListenerConfig) -> ListenerSettings {

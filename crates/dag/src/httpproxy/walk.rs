@@ -6,11 +6,12 @@ use contour_api::v1::{HTTPProxy, Include, MatchCondition, Route as ApiRoute};
 
 use super::conditions::{merge_path, validate_path};
 use super::key_of;
-use crate::builder::DagBuilder;
+use crate::builder::{BuildConfig, DagBuilder};
 use crate::cache::Cache;
 use crate::model::{Cluster, Forward, ObjectRef, Route, RouteAction, WeightedCluster};
 use crate::services::{self, PortRef};
 use crate::status::{ProxyKey, StatusSet, error_type};
+use crate::upstream_tls;
 
 /// Status code upstream answers for the conditions of an include that cannot be followed.
 const BROKEN_INCLUDE_STATUS: u32 = 502;
@@ -19,6 +20,7 @@ const NO_SERVICE_STATUS: u32 = 503;
 
 pub struct Walk<'a> {
     cache: &'a Cache,
+    cfg: &'a BuildConfig,
     fqdn: &'a str,
     builder: &'a mut DagBuilder,
     status: &'a mut StatusSet,
@@ -30,6 +32,7 @@ pub struct Walk<'a> {
 impl<'a> Walk<'a> {
     pub fn new(
         cache: &'a Cache,
+        cfg: &'a BuildConfig,
         fqdn: &'a str,
         builder: &'a mut DagBuilder,
         status: &'a mut StatusSet,
@@ -37,6 +40,7 @@ impl<'a> Walk<'a> {
     ) -> Self {
         Walk {
             cache,
+            cfg,
             fqdn,
             builder,
             status,
@@ -114,7 +118,7 @@ impl<'a> Walk<'a> {
         };
         let source = ObjectRef::new("HTTPProxy", &key.0, &key.1);
         let _ = proxy;
-        self.builder.add_http_route(
+        self.builder.add_proxy_route(
             self.fqdn,
             Route {
                 path: merge_path(&conds),
@@ -122,6 +126,7 @@ impl<'a> Walk<'a> {
                 action,
                 source,
             },
+            route.permit_insecure == Some(true),
         );
     }
 
@@ -143,13 +148,27 @@ impl<'a> Walk<'a> {
             }
             let found = self.cache.service(&key.0, &svc.name);
             match services::resolve(found, &key.0, &svc.name, PortRef::Number(svc.port)) {
-                Ok(service) => out.push(WeightedCluster {
-                    cluster: Cluster {
+                Ok(service) => {
+                    let mut cluster = Cluster {
                         service,
                         ..Default::default()
-                    },
-                    weight: svc.weight.unwrap_or(0).clamp(0, u32::MAX as i64) as u32,
-                }),
+                    };
+                    let tls = upstream_tls::apply_to_proxy_service(
+                        self.cache,
+                        self.cfg,
+                        &key.0,
+                        svc,
+                        &mut cluster,
+                    );
+                    if let Err((ty, reason, msg)) = tls {
+                        self.status.error(key, ty, reason, msg);
+                        continue;
+                    }
+                    out.push(WeightedCluster {
+                        cluster,
+                        weight: svc.weight.unwrap_or(0).clamp(0, u32::MAX as i64) as u32,
+                    })
+                }
                 Err(e) => self.status.error(
                     key,
                     error_type::SERVICE,
@@ -225,7 +244,8 @@ impl<'a> Walk<'a> {
 
     /// Requests for the conditions of an include that cannot be followed get a 502.
     fn broken_include_route(&mut self, key: &ProxyKey, conds: &[&MatchCondition]) {
-        self.builder.add_http_route(
+        // Upstream never upgrades these to https: they answer 502 on both listeners.
+        self.builder.add_proxy_route(
             self.fqdn,
             Route {
                 path: merge_path(conds),
@@ -236,6 +256,7 @@ impl<'a> Walk<'a> {
                 },
                 source: ObjectRef::new("HTTPProxy", &key.0, &key.1),
             },
+            true,
         );
     }
 }

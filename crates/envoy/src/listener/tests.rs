@@ -124,7 +124,7 @@ fn config_knobs_reach_the_hcm() {
 
 #[test]
 fn timeouts_codec_and_server_header() {
-    use crate::config::{HcmTimeouts, HttpVersions};
+    use crate::config::{HcmTimeouts, HttpVersion};
     use std::time::Duration;
     let cfg = TranslateConfig {
         connection_idle_timeout: TimeoutSetting::Disabled,
@@ -133,10 +133,7 @@ fn timeouts_codec_and_server_header() {
             max_connection_duration: TimeoutSetting::Disabled,
             ..Default::default()
         },
-        http_versions: HttpVersions {
-            http1: false,
-            http2: true,
-        },
+        default_http_versions: vec![HttpVersion::Http2],
         server_header_transformation: ServerHeaderTransformation::PassThrough,
         strip_trailing_host_dot: true,
         ..Default::default()
