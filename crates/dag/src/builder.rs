@@ -9,6 +9,7 @@ use crate::model::{
     VirtualHost,
 };
 use crate::status::StatusSet;
+use crate::vhost_policy::VhostPolicies;
 use crate::{httpproxy, ingress, service_policy};
 
 /// Build settings that come from flags and contour.yaml.
@@ -72,16 +73,30 @@ pub struct ProxyTls {
 }
 
 impl DagBuilder {
-    /// Adds (or replaces, by match key) a route on the insecure virtual host `fqdn`.
-    pub fn add_http_route(&mut self, fqdn: &str, route: Route) {
-        let vhost = self
-            .http_vhosts
+    fn http_vhost(&mut self, fqdn: &str) -> &mut VirtualHost {
+        self.http_vhosts
             .entry(fqdn.to_string())
             .or_insert_with(|| VirtualHost {
                 fqdn: fqdn.to_string(),
                 ..Default::default()
-            });
-        vhost.routes.insert(route.match_key(), route);
+            })
+    }
+
+    /// Adds (or replaces, by match key) a route on the insecure virtual host `fqdn`.
+    pub fn add_http_route(&mut self, fqdn: &str, route: Route) {
+        self.http_vhost(fqdn)
+            .routes
+            .insert(route.match_key(), route);
+    }
+
+    /// Sets the host-wide policies (CORS, IP filter, local rate limit) of virtual host `fqdn`,
+    /// on the secure host too when the proxy's routes go there (as upstream).
+    pub fn set_vhost_policies(&mut self, fqdn: &str, policies: VhostPolicies) {
+        let secure = self.proxy_tls.get(fqdn).is_some_and(|t| t.secure_routes);
+        if secure {
+            self.secure_vhost(fqdn).virtual_host.policies = policies.clone();
+        }
+        self.http_vhost(fqdn).policies = policies;
     }
 
     /// The secure virtual host `fqdn`, created if needed.

@@ -84,9 +84,14 @@ fn process_one(
                 path: path_match,
                 headers: wildcard_authority(host).into_iter().collect(),
                 action: RouteAction::Forward(Forward {
-                    clusters: vec![WeightedCluster { cluster, weight: 1 }],
+                    clusters: vec![WeightedCluster {
+                        cluster,
+                        weight: 1,
+                        ..Default::default()
+                    }],
                 }),
                 source: source.clone(),
+                ..Default::default()
             };
             if host != "*" && builder.has_secure_vhost(host) {
                 builder.add_https_route(host, route.clone());

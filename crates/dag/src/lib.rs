@@ -8,6 +8,7 @@
 pub mod builder;
 pub mod cache;
 pub mod endpoints;
+mod go_duration;
 pub mod httpproxy;
 pub mod ingress;
 pub mod ingress_class;
@@ -23,6 +24,7 @@ pub mod status;
 mod testutil;
 pub mod tls;
 pub mod upstream_tls;
+pub mod vhost_policy;
 
 pub use builder::{BuildConfig, BuildOutput, build};
 pub use cache::Cache;
@@ -31,3 +33,4 @@ pub use ingress_class::ClassFilter;
 pub use model::*;
 pub use object::{Kind, Object, ObjectKey};
 pub use status::{ProxyStatus, StatusSet};
+pub use vhost_policy::*;

@@ -9,6 +9,7 @@ pub use crate::model_tls::{
     ClientValidation, ForwardClientCertificate, Secret, SecureVirtualHost, TcpProxy, TlsVersion,
     UpstreamValidation,
 };
+use crate::vhost_policy::{CookieRewrite, RoutePolicies, VhostPolicies};
 
 /// Upstream's listener names.
 pub const HTTP_LISTENER_NAME: &str = "ingress_http";
@@ -81,6 +82,8 @@ pub struct VirtualHost {
     /// Routes keyed by their match conditions (see [`Route::match_key`]), so a later
     /// processor replaces an earlier route with the same match.
     pub routes: BTreeMap<String, Route>,
+    /// CORS, IP filter and local rate limit of the whole host (HTTPProxy roots only).
+    pub policies: VhostPolicies,
 }
 
 /// Path match of a route.
@@ -150,7 +153,7 @@ impl ObjectRef {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Route {
     pub path: PathMatch,
     /// Header conditions, sorted.
@@ -158,6 +161,8 @@ pub struct Route {
     pub action: RouteAction,
     /// The object this route came from.
     pub source: ObjectRef,
+    /// IP filter, local rate limit and cookie rewrites of this route.
+    pub policies: RoutePolicies,
 }
 
 impl Route {
@@ -188,6 +193,13 @@ pub enum RouteAction {
     HttpsRedirect,
 }
 
+impl Default for RouteAction {
+    /// A forward without clusters, which answers 503 like a route without valid services.
+    fn default() -> Self {
+        RouteAction::Forward(Forward::default())
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Forward {
     /// Clusters with their weights, in declaration order. When every weight is zero the
@@ -195,10 +207,12 @@ pub struct Forward {
     pub clusters: Vec<WeightedCluster>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WeightedCluster {
     pub cluster: Cluster,
     pub weight: u32,
+    /// Set-Cookie rewrites declared on this service (merged over the route's).
+    pub cookie_rewrites: Vec<CookieRewrite>,
 }
 
 /// An upstream cluster: a Service port plus the policies that make clusters differ.

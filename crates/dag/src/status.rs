@@ -22,6 +22,8 @@ pub const STATUS_ORPHANED: &str = "orphaned";
 
 /// Error sub-condition types (`errors[].type`).
 pub mod error_type {
+    pub const CORS: &str = "CORSError";
+    pub const IP_FILTER: &str = "IPFilterError";
     pub const INCLUDE: &str = "IncludeError";
     pub const ORPHANED: &str = "Orphaned";
     pub const ROOT_NAMESPACE: &str = "RootNamespaceError";

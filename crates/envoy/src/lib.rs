@@ -16,6 +16,7 @@ pub mod bootstrap;
 pub mod cluster;
 pub mod config;
 pub mod endpoint;
+pub mod filters;
 pub mod listener;
 pub mod names;
 pub mod pb;

@@ -34,6 +34,7 @@ pub use https::{
 use crate::config::{
     Compression, HttpVersion, ServerHeaderTransformation, TimeoutSetting, TranslateConfig,
 };
+use crate::filters::lua::lua_filter;
 use crate::names::{HTTP_LISTENER_NAME, HTTPS_LISTENER_NAME};
 use crate::pb::{boolv, contour_config_source, duration, socket_address, to_any, u32v};
 use crate::stats::static_listeners;
@@ -48,6 +49,7 @@ pub const GRPC_WEB_FILTER: &str = "envoy.filters.http.grpc_web";
 pub const GRPC_STATS_FILTER: &str = "envoy.filters.http.grpc_stats";
 pub const CORS_FILTER: &str = "envoy.filters.http.cors";
 pub const LOCAL_RATELIMIT_FILTER: &str = "envoy.filters.http.local_ratelimit";
+pub const LUA_FILTER: &str = "envoy.filters.http.lua";
 pub const RBAC_FILTER: &str = "envoy.filters.http.rbac";
 /// Upstream names the router of the default chain just `router`...
 pub const ROUTER_FILTER: &str = "router";
@@ -298,8 +300,8 @@ fn server_header_transformation(
     }
 }
 
-/// Upstream's default HTTP filters in order, router last. The Lua cookie-rewrite filter is
-/// left out until cookie rewriting exists (it only acts with per-route config).
+/// Upstream's default HTTP filters in order, router last. The Lua filter only carries the
+/// fixed cookie-rewrite script, which runs on routes that select it (see [`crate::filters::lua`]).
 pub fn default_http_filters(cfg: &TranslateConfig) -> Vec<HttpFilter> {
     let mut filters = Vec::new();
     if let Some(c) = compressor_filter(cfg.compression) {
@@ -318,6 +320,7 @@ pub fn default_http_filters(cfg: &TranslateConfig) -> Vec<HttpFilter> {
         ..Default::default()
     };
     filters.push(http_filter(LOCAL_RATELIMIT_FILTER, to_any(&local_rl)));
+    filters.push(http_filter(LUA_FILTER, to_any(&lua_filter())));
     filters.push(http_filter(RBAC_FILTER, to_any(&Rbac::default())));
     filters.push(router_filter(ROUTER_FILTER));
     filters

@@ -29,6 +29,7 @@ pub(crate) fn forward_to(services: &[(&ServiceCluster, u32)]) -> RouteAction {
                     ..Default::default()
                 },
                 weight: *w,
+                ..Default::default()
             })
             .collect(),
     })
@@ -40,6 +41,7 @@ pub(crate) fn route(path: PathMatch, action: RouteAction) -> Route {
         headers: vec![],
         action,
         source: ObjectRef::new("Ingress", "default", "web"),
+        ..Default::default()
     }
 }
 
@@ -47,6 +49,7 @@ pub(crate) fn vhost(fqdn: &str, routes: Vec<Route>) -> VirtualHost {
     VirtualHost {
         fqdn: fqdn.into(),
         routes: routes.into_iter().map(|r| (r.match_key(), r)).collect(),
+        ..Default::default()
     }
 }
 

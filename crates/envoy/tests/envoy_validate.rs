@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use contour_dag::{
-    Cluster, Dag, Forward, HeaderMatch, HeaderMatchKind, Listener, ObjectRef, PathMatch, Route,
-    RouteAction, ServiceCluster, VirtualHost, WeightedCluster,
+    Cluster, CookieRewrite, CorsOrigin, CorsPolicy, Dag, Forward, HeaderMatch, HeaderMatchKind,
+    IpFilter, IpRule, Listener, LocalRateLimit, MaxAge, ObjectRef, PathMatch, Route, RouteAction,
+    RoutePolicies, ServiceCluster, VhostPolicies, VirtualHost, WeightedCluster,
 };
 use contour_envoy::{
     BootstrapConfig, BootstrapMode, TranslateConfig, XdsTls, bootstrap_json, bootstrap_sds_files,
@@ -165,12 +166,14 @@ fn sample_dag() -> Dag {
             ..Default::default()
         },
         weight,
+        cookie_rewrites: vec![],
     };
     let route = |path: PathMatch, headers: Vec<HeaderMatch>, action: RouteAction| Route {
         path,
         headers,
         action,
         source: ObjectRef::new("HTTPProxy", "default", "web"),
+        policies: RoutePolicies::default(),
     };
     let hdr = |name: &str, kind: HeaderMatchKind| HeaderMatch {
         name: name.into(),
@@ -228,9 +231,12 @@ fn sample_dag() -> Dag {
             },
         ),
     ];
+    let mut routes = routes;
+    add_route_policies(&mut routes[0]);
     let vhost = |fqdn: &str| VirtualHost {
         fqdn: fqdn.into(),
         routes: routes.iter().map(|r| (r.match_key(), r.clone())).collect(),
+        policies: sample_vhost_policies(),
     };
     let mut dag = Dag::default();
     dag.listeners.insert(
@@ -248,6 +254,68 @@ fn sample_dag() -> Dag {
         https_listener(vhost("secure.example.com")),
     );
     dag
+}
+
+/// Every host policy, so Envoy checks their per-filter configuration.
+fn sample_vhost_policies() -> VhostPolicies {
+    VhostPolicies {
+        cors: Some(CorsPolicy {
+            allow_credentials: true,
+            allow_origin: vec![
+                CorsOrigin::Exact("*".into()),
+                CorsOrigin::Regex(r"https://.*\.example\.com".into()),
+            ],
+            allow_methods: vec!["GET".into(), "POST".into()],
+            allow_headers: vec!["x-a".into()],
+            expose_headers: vec!["x-b".into()],
+            max_age: MaxAge::Nanos(600_000_000_000),
+            allow_private_network: true,
+        }),
+        local_rate_limit: Some(LocalRateLimit {
+            max_tokens: 5,
+            tokens_per_fill: 3,
+            fill_interval_secs: 60,
+            response_status_code: Some(503),
+            response_headers_to_add: vec![("X-Limited".into(), "%HOSTNAME%".into())],
+        }),
+        ip_filter: Some(IpFilter {
+            allow: false,
+            rules: vec![IpRule {
+                remote: true,
+                address_prefix: "2001:db8::".into(),
+                prefix_len: 32,
+            }],
+        }),
+    }
+}
+
+/// Route policies and a cookie rewrite holding Lua-looking text (it is data, not code).
+fn add_route_policies(route: &mut Route) {
+    let hostile = CookieRewrite {
+        name: "x']]..os.exit(1)--".into(),
+        path: Some("/\"]] end os.exit(1) --[[".into()),
+        domain: Some("example.com".into()),
+        secure: Some(false),
+        same_site: Some("Lax".into()),
+    };
+    route.policies = RoutePolicies {
+        local_rate_limit: Some(LocalRateLimit {
+            max_tokens: 1,
+            tokens_per_fill: 1,
+            fill_interval_secs: 1,
+            response_status_code: None,
+            response_headers_to_add: vec![],
+        }),
+        ip_filter: Some(IpFilter {
+            allow: true,
+            rules: vec![IpRule {
+                remote: false,
+                address_prefix: "127.0.0.0".into(),
+                prefix_len: 8,
+            }],
+        }),
+        cookie_rewrites: vec![hostile],
+    };
 }
 
 /// An HTTPS listener with every kind of secure virtual host: terminated with client
@@ -309,6 +377,7 @@ fn https_listener(routed: VirtualHost) -> Listener {
         clusters: vec![WeightedCluster {
             cluster: tls_cluster,
             weight: 1,
+            ..Default::default()
         }],
     });
     let mut passthrough = SecureVirtualHost::new("passthrough.example.com");

@@ -25,6 +25,10 @@ use crate::ports::bind_unique;
 /// Response header naming the backend that answered.
 pub const ECHO_HEADER: &str = "x-echo-backend";
 
+/// Request header asking the backend to add a response header: `name: value`, repeatable
+/// (e.g. `x-echo-response-header: set-cookie: sid=1; Path=/`).
+pub const RESPONSE_HEADER_REQUEST: &str = "x-echo-response-header";
+
 /// The JSON body of every echo response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EchoReply {
@@ -180,6 +184,20 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
+/// Adds the response headers asked for with [`RESPONSE_HEADER_REQUEST`].
+fn add_requested_headers(request: &hyper::HeaderMap, response: &mut hyper::HeaderMap) {
+    for wanted in request.get_all(RESPONSE_HEADER_REQUEST) {
+        let Some((name, value)) = wanted.to_str().ok().and_then(|w| w.split_once(':')) else {
+            continue;
+        };
+        let name = hyper::header::HeaderName::from_bytes(name.trim().as_bytes());
+        let value = hyper::header::HeaderValue::from_str(value.trim_start());
+        if let (Ok(name), Ok(value)) = (name, value) {
+            response.append(name, value);
+        }
+    }
+}
+
 pub(crate) async fn handle(
     shared: Arc<Shared>,
     req: Request<Incoming>,
@@ -233,5 +251,6 @@ pub(crate) async fn handle(
     if let Ok(v) = hyper::header::HeaderValue::from_str(&shared.name) {
         h.insert(ECHO_HEADER, v);
     }
+    add_requested_headers(&parts.headers, h);
     Ok(response)
 }

@@ -23,7 +23,7 @@ pub mod tls;
 mod wait;
 
 pub use admin::AdminAddress;
-pub use echo::{ECHO_HEADER, EchoBackend, EchoReply};
+pub use echo::{ECHO_HEADER, EchoBackend, EchoReply, RESPONSE_HEADER_REQUEST};
 pub use envoy::{Envoy, EnvoyOptions};
 pub use envoy_bin::{envoy_bin, workspace_root};
 pub use http::{

@@ -53,6 +53,8 @@ pub struct TlsRequest {
     pub client_cert: Option<Leaf>,
     /// Only TLS 1.2 (to check minimum versions); default both 1.2 and 1.3.
     pub tls12_only: bool,
+    /// Extra request headers.
+    pub headers: Vec<(String, String)>,
 }
 
 impl TlsRequest {
@@ -65,7 +67,14 @@ impl TlsRequest {
             alpn: vec!["http/1.1".to_string()],
             client_cert: None,
             tls12_only: false,
+            headers: Vec::new(),
         }
+    }
+
+    #[must_use]
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
     }
 
     #[must_use]
@@ -157,10 +166,13 @@ impl TlsRequest {
     }
 
     fn request(&self, uri: &str) -> anyhow::Result<hyper::Request<Full<Bytes>>> {
-        Ok(hyper::Request::builder()
+        let mut builder = hyper::Request::builder()
             .uri(uri)
-            .header(hyper::header::HOST, &self.host)
-            .body(Full::new(Bytes::new()))?)
+            .header(hyper::header::HOST, &self.host);
+        for (name, value) in &self.headers {
+            builder = builder.header(name, value);
+        }
+        Ok(builder.body(Full::new(Bytes::new()))?)
     }
 
     async fn http1(

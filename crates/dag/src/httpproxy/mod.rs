@@ -5,8 +5,11 @@
 //! proxies never reached from a root are reported orphaned.
 
 mod conditions;
+mod cookie_rewrite;
+pub mod envoy_vars;
 mod tcpproxy;
 mod tls;
+pub mod vhost_policies;
 mod walk;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,11 +37,31 @@ pub fn process(cache: &Cache, cfg: &BuildConfig, builder: &mut DagBuilder, statu
             continue;
         }
         let root = roots[0];
+        let key = key_of(root);
+        let Some(vh) = &root.spec.virtualhost else {
+            continue;
+        };
+        // Upstream rejects a root with both IP lists before its TLS and its includes.
+        if let Some(e) = vhost_policies::vhost_ip_filters_conflict(vh) {
+            status.error(&key, e.type_, e.reason, e.message);
+            continue;
+        }
         if !secure_root(cache, cfg, root, &fqdn, builder, status, &mut reached) {
             continue;
         }
+        let (policies, errors) = vhost_policies::vhost_policies(vh);
         let mut walk = walk::Walk::new(cache, cfg, &fqdn, builder, status, &mut reached);
+        if policies.is_err() {
+            walk.suppress_all();
+        }
         walk.visit_root(root);
+        // Reported after the routes' errors, as upstream checks host policies last.
+        for e in errors {
+            status.error(&key, e.type_, e.reason, e.message);
+        }
+        if let Ok(p) = policies {
+            builder.set_vhost_policies(&fqdn, p);
+        }
     }
     for proxy in cache.proxies.values() {
         let key = key_of(proxy);

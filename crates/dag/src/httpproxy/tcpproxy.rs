@@ -148,7 +148,11 @@ impl TcpWalk<'_> {
                 return None;
             }
             let weight = svc.weight.unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32;
-            clusters.push(WeightedCluster { cluster, weight });
+            clusters.push(WeightedCluster {
+                cluster,
+                weight,
+                ..Default::default()
+            });
         }
         Some(TcpProxy { clusters })
     }
