@@ -45,10 +45,12 @@ fn dag() -> Dag {
                         ..Default::default()
                     },
                     weight: 1,
+                    ..Default::default()
                 })
                 .collect(),
         }),
         source: ObjectRef::new("Ingress", "default", "web"),
+        ..Default::default()
     };
     let mut dag = Dag::default();
     dag.listeners.insert(
@@ -60,6 +62,7 @@ fn dag() -> Dag {
             virtual_hosts: vec![VirtualHost {
                 fqdn: "*".into(),
                 routes: BTreeMap::from([(route.match_key(), route)]),
+                ..Default::default()
             }],
             ..Default::default()
         },
