@@ -62,13 +62,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     // Every configuration error ends the process here, before anything listens.
     let settings = settings::resolve(&args)?;
-    if !settings.insecure {
-        bail!(
-            "xDS over mTLS is not implemented yet: pass --insecure (or xdsServer.tls.insecure) \
-             to serve plaintext gRPC (--contour-cafile/--contour-cert-file/--contour-key-file \
-             are not supported yet)"
-        );
-    }
+    let xds_tls = xds_tls_files(&args, &settings)?;
     warn_unimplemented(&args);
     let (xds_addr, metrics_addr, health_addr, debug_addr) = (
         settings.xds,
@@ -128,7 +122,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     let loop_task = tokio::spawn(event_loop.run(rx));
     count_nacks(&store, metrics);
-    let xds_task = tokio::spawn(serve_xds(store, xds_addr, first_rx));
+    let xds_task = tokio::spawn(serve_xds(store, xds_addr, xds_tls, first_rx));
     tokio::select! {
         r = xds_task => r.context("xDS server task")??,
         r = loop_task => r.context("event loop task")?,
@@ -159,6 +153,7 @@ async fn spawn_http(
 async fn serve_xds(
     store: SnapshotStore,
     addr: SocketAddr,
+    tls: Option<contour_xds::TlsFiles>,
     mut first_build: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     first_build
@@ -168,9 +163,71 @@ async fn serve_xds(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the xDS server on {addr}"))?;
-    info!(address = %addr, insecure = true, "started xDS server");
-    contour_xds::serve(store, listener, std::future::pending()).await?;
+    info!(address = %addr, insecure = tls.is_none(), "started xDS server");
+    let config = contour_xds::ServerConfig {
+        tls,
+        ..Default::default()
+    };
+    contour_xds::serve_with_config(store, listener, config, std::future::pending()).await?;
     Ok(())
+}
+
+/// Upstream's defaults when no TLS flag is given (the files of the example deployment).
+const DEFAULT_XDS_TLS: [&str; 3] = ["/certs/ca.crt", "/certs/tls.crt", "/certs/tls.key"];
+
+/// The xDS server's mTLS files, or `None` with `--insecure`. All three flags or none (then
+/// upstream's `/certs/...` defaults); the files are loaded once here so that a missing or bad
+/// file stops startup with a clear message.
+fn xds_tls_files(
+    args: &ServeArgs,
+    settings: &settings::Settings,
+) -> anyhow::Result<Option<contour_xds::TlsFiles>> {
+    if settings.insecure {
+        return Ok(None);
+    }
+    let given = |p: &Option<std::path::PathBuf>| p.clone().filter(|p| !p.as_os_str().is_empty());
+    // With --contour-config-name the files come from `xdsServer.tls`, as upstream.
+    let from_crd = settings.contour_configuration.as_ref().map(|_| {
+        let tls = settings
+            .spec
+            .xds_server
+            .as_ref()
+            .and_then(|x| x.tls.clone())
+            .unwrap_or_default();
+        let path = |s: &str| Some(std::path::PathBuf::from(s)).filter(|_| !s.is_empty());
+        (
+            path(&tls.ca_file),
+            path(&tls.cert_file),
+            path(&tls.key_file),
+        )
+    });
+    let (ca, cert, key) = from_crd.unwrap_or_else(|| {
+        (
+            given(&args.contour_cafile),
+            given(&args.contour_cert_file),
+            given(&args.contour_key_file),
+        )
+    });
+    let files = match (ca, cert, key) {
+        (Some(ca_file), Some(cert_file), Some(key_file)) => contour_xds::TlsFiles {
+            ca_file,
+            cert_file,
+            key_file,
+        },
+        (None, None, None) => contour_xds::TlsFiles {
+            ca_file: DEFAULT_XDS_TLS[0].into(),
+            cert_file: DEFAULT_XDS_TLS[1].into(),
+            key_file: DEFAULT_XDS_TLS[2].into(),
+        },
+        _ => bail!(
+            "you must supply all TLS parameters - \"--contour-cafile\", \"--contour-cert-file\", \"--contour-key-file\", or none of them"
+        ),
+    };
+    contour_xds::load_server_config(&files).with_context(|| {
+        "xDS TLS is required unless --insecure is given; \
+         set --contour-cafile/--contour-cert-file/--contour-key-file (see `contour certgen`)"
+    })?;
+    Ok(Some(files))
 }
 
 /// Counts Envoy's rejections by type (the xDS server logs each one as "Envoy rejected").

@@ -34,7 +34,6 @@ pub struct ConfigSource {
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The merged spec (defaults + user settings).
-    #[cfg_attr(not(test), allow(dead_code))]
     pub spec: ContourConfigurationSpec,
     pub build: BuildConfig,
     pub translate: TranslateConfig,
