@@ -7,14 +7,14 @@ mod manifests;
 mod metrics;
 mod serve;
 mod settings;
+mod validate;
 mod version;
 
 use tracing_subscriber::EnvFilter;
 
 use cli::{Cli, Command, LogFormat};
 
-fn init_logging(format: LogFormat, debug: bool) {
-    let default = if debug { "debug" } else { "info" };
+fn init_logging(format: LogFormat, default: &str) {
     let filter = EnvFilter::try_from_env("CONTOUR_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -36,9 +36,15 @@ fn file_debug(args: &cli::ServeArgs) -> bool {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse_with_sources();
-    let debug = matches!(&cli.command, Command::Serve(a) if a.debug || file_debug(a));
-    init_logging(cli.log_format, debug);
+    // `validate` reports problems itself; its log only shows errors unless CONTOUR_LOG says.
+    let level = match &cli.command {
+        Command::Serve(a) if a.debug || file_debug(a) => "debug",
+        Command::Validate(_) => "error",
+        _ => "info",
+    };
+    init_logging(cli.log_format, level);
     let result = match cli.command {
+        Command::Validate(args) => return validate::run(*args),
         Command::Version => {
             println!("{}", version::build_info_json());
             Ok(())

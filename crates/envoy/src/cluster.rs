@@ -1,5 +1,7 @@
 //! CDS: one EDS cluster per distinct DAG cluster.
 
+pub mod policies;
+
 use contour_dag::{Dag, ServicePolicy};
 use envoy_types::pb::envoy::config::cluster::v3::cluster;
 use envoy_types::pb::envoy::config::cluster::v3::{CircuitBreakers, Cluster, circuit_breakers};
@@ -11,6 +13,7 @@ use envoy_types::pb::envoy::extensions::upstreams::http::v3::{
     HttpProtocolOptions, http_protocol_options,
 };
 use envoy_types::pb::envoy::r#type::v3::Percent;
+use prost::Message;
 
 use envoy_types::pb::envoy::config::core::v3::Http2ProtocolOptions;
 
@@ -47,6 +50,13 @@ pub fn clusters(dag: &Dag, cfg: &TranslateConfig) -> Vec<Cluster> {
 /// An EDS cluster for a Service port: endpoints from the contour gRPC config source under the
 /// port's EDS name, 2s connect timeout, healthy panic threshold disabled.
 pub fn cluster(c: &contour_dag::Cluster) -> Cluster {
+    let mut out = plain_cluster(c);
+    policies::apply_cluster_policy(&mut out, c);
+    out
+}
+
+/// The cluster without its policies.
+fn plain_cluster(c: &contour_dag::Cluster) -> Cluster {
     Cluster {
         name: cluster_name(c),
         alt_stat_name: alt_stat_name(&c.service),
@@ -76,15 +86,16 @@ pub fn apply_settings(
     out.connect_timeout = Some(duration(cfg.connect_timeout));
     out.per_connection_buffer_limit_bytes = settings.per_connection_buffer_limit_bytes.map(u32v);
     if let Some(n) = settings.max_requests_per_connection {
-        let mut options = if matches!(c.protocol.as_str(), "h2" | "h2c") {
-            http2_protocol_options()
-        } else {
-            http1_protocol_options()
-        };
-        options.common_http_protocol_options = Some(CommonHttpProtocolOptions {
-            max_requests_per_connection: Some(u32v(n)),
-            ..Default::default()
-        });
+        // Added to the protocol options the cluster policy set (HTTP/2, idle timeout), if any.
+        let mut options = out
+            .typed_extension_protocol_options
+            .get(HTTP_PROTOCOL_OPTIONS)
+            .and_then(|a| HttpProtocolOptions::decode(a.value.as_slice()).ok())
+            .unwrap_or_else(http1_protocol_options);
+        options
+            .common_http_protocol_options
+            .get_or_insert_with(CommonHttpProtocolOptions::default)
+            .max_requests_per_connection = Some(u32v(n));
         out.typed_extension_protocol_options =
             det_map([(HTTP_PROTOCOL_OPTIONS.to_string(), to_any(&options))]);
     }
@@ -166,12 +177,8 @@ pub fn apply_protocol(out: &mut Cluster, c: &contour_dag::Cluster, cfg: &Transla
         let ctx = upstream_tls_context(c, cfg.upstream_tls.as_ref(), alpn);
         out.transport_socket = Some(tls_transport_socket(&ctx));
     }
-    if matches!(c.protocol.as_str(), "h2" | "h2c") {
-        out.typed_extension_protocol_options = det_map([(
-            HTTP_PROTOCOL_OPTIONS.to_string(),
-            to_any(&http2_protocol_options()),
-        )]);
-    }
+    // Explicit HTTP/2 for h2/h2c comes with the cluster policies (policies::protocol_options),
+    // which also carry the idle connection timeout.
 }
 
 /// Explicit HTTP/1.1 towards the backend.
