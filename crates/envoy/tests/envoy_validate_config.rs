@@ -48,6 +48,7 @@ fn dag() -> Dag {
                     ..Default::default()
                 })
                 .collect(),
+            ..Default::default()
         }),
         source: ObjectRef::new("Ingress", "default", "web"),
         ..Default::default()
