@@ -135,6 +135,9 @@ fn route_text(r: &Route) -> String {
     for h in &r.headers {
         let _ = write!(text, " header {}", h.name);
     }
+    for q in &r.query_params {
+        let _ = write!(text, " query {}", q.name);
+    }
     match &r.action {
         RouteAction::Forward(f) if f.clusters.is_empty() => text.push_str(" → 503"),
         RouteAction::Forward(_) => {}
@@ -143,7 +146,12 @@ fn route_text(r: &Route) -> String {
         }
         RouteAction::HttpsRedirect => text.push_str(" → https"),
         RouteAction::Redirect(r) => {
-            let _ = write!(text, " → redirect {}", r.status_code);
+            let code = if r.status_code == 0 {
+                301
+            } else {
+                r.status_code
+            };
+            let _ = write!(text, " → redirect {code}");
         }
     }
     text
