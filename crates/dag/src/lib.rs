@@ -7,17 +7,25 @@
 
 pub mod builder;
 pub mod cache;
+pub mod duration;
 pub mod endpoints;
+mod go_duration;
 pub mod httpproxy;
 pub mod ingress;
 pub mod ingress_class;
+mod ingress_tls;
 pub mod model;
+mod model_tls;
 pub mod object;
+pub mod policy;
 mod references;
 pub mod services;
 pub mod status;
 #[cfg(test)]
 mod testutil;
+pub mod tls;
+pub mod upstream_tls;
+pub mod vhost_policy;
 
 pub use builder::{BuildConfig, BuildOutput, build};
 pub use cache::Cache;
@@ -25,4 +33,6 @@ pub use endpoints::EndpointStore;
 pub use ingress_class::ClassFilter;
 pub use model::*;
 pub use object::{Kind, Object, ObjectKey};
+pub use policy::*;
 pub use status::{ProxyStatus, StatusSet};
+pub use vhost_policy::*;

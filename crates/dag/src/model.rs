@@ -5,6 +5,13 @@
 
 use std::collections::BTreeMap;
 
+pub use crate::model_tls::{
+    ClientValidation, ForwardClientCertificate, Secret, SecureVirtualHost, TcpProxy, TlsVersion,
+    UpstreamValidation,
+};
+use crate::policy::{ClusterPolicy, HeadersPolicy, MirrorPolicy, Redirect, RoutePolicy};
+use crate::vhost_policy::{CookieRewrite, RoutePolicies, VhostPolicies};
+
 /// Upstream's listener names.
 pub const HTTP_LISTENER_NAME: &str = "ingress_http";
 pub const HTTPS_LISTENER_NAME: &str = "ingress_https";
@@ -17,28 +24,59 @@ pub struct Dag {
 }
 
 impl Dag {
-    /// Every distinct cluster a route forwards to, ordered by service, port and policy.
+    /// Every distinct cluster a route or TCP proxy forwards to, ordered by service, port and
+    /// policy.
     pub fn clusters(&self) -> Vec<&Cluster> {
         let mut out: BTreeMap<(String, String, u16, String), &Cluster> = BTreeMap::new();
-        for listener in self.listeners.values() {
-            for vhost in &listener.virtual_hosts {
-                for route in vhost.routes.values() {
-                    if let RouteAction::Forward(fwd) = &route.action {
-                        for wc in &fwd.clusters {
-                            let c = &wc.cluster;
-                            let key = (
-                                c.service.namespace.clone(),
-                                c.service.name.clone(),
-                                c.service.port,
-                                c.policy_key(),
-                            );
-                            out.entry(key).or_insert(c);
-                        }
-                    }
-                }
-            }
+        let mirrors = self.mirror_clusters();
+        for c in self
+            .weighted_clusters()
+            .map(|wc| &wc.cluster)
+            .chain(mirrors)
+        {
+            let key = (
+                c.service.namespace.clone(),
+                c.service.name.clone(),
+                c.service.port,
+                c.policy_key(),
+            );
+            out.entry(key).or_insert(c);
         }
         out.into_values().collect()
+    }
+
+    /// Every weighted cluster of every route (plain and secure) and TCP proxy.
+    /// The clusters routes mirror traffic to.
+    fn mirror_clusters(&self) -> impl Iterator<Item = &Cluster> {
+        self.listeners.values().flat_map(|l| {
+            let secure = l.secure_virtual_hosts.iter().map(|s| &s.virtual_host);
+            l.virtual_hosts
+                .iter()
+                .chain(secure)
+                .flat_map(|v| v.routes.values())
+                .filter_map(|r| match &r.action {
+                    RouteAction::Forward(fwd) => fwd.mirror.as_deref().map(|m| &m.cluster),
+                    _ => None,
+                })
+        })
+    }
+
+    fn weighted_clusters(&self) -> impl Iterator<Item = &WeightedCluster> {
+        self.listeners.values().flat_map(|l| {
+            let secure = l.secure_virtual_hosts.iter();
+            let vhosts = l
+                .virtual_hosts
+                .iter()
+                .chain(secure.clone().map(|s| &s.virtual_host));
+            let routed = vhosts
+                .flat_map(|v| v.routes.values())
+                .flat_map(|r| match &r.action {
+                    RouteAction::Forward(fwd) => fwd.clusters.iter(),
+                    _ => [].iter(),
+                });
+            let tcp = secure.flat_map(|s| s.tcp_proxy.iter().flat_map(|t| t.clusters.iter()));
+            routed.chain(tcp)
+        })
     }
 }
 
@@ -50,6 +88,8 @@ pub struct Listener {
     pub port: u16,
     /// Virtual hosts sorted by fqdn.
     pub virtual_hosts: Vec<VirtualHost>,
+    /// TLS virtual hosts (one filter chain each), sorted by fqdn. Only on `ingress_https`.
+    pub secure_virtual_hosts: Vec<SecureVirtualHost>,
 }
 
 /// An HTTP virtual host. `fqdn` is `*` for rules without a host.
@@ -59,6 +99,8 @@ pub struct VirtualHost {
     /// Routes keyed by their match conditions (see [`Route::match_key`]), so a later
     /// processor replaces an earlier route with the same match.
     pub routes: BTreeMap<String, Route>,
+    /// CORS, IP filter and local rate limit of the whole host (HTTPProxy roots only).
+    pub policies: VhostPolicies,
 }
 
 /// Path match of a route.
@@ -128,14 +170,38 @@ impl ObjectRef {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How a query parameter is matched (HTTPProxy `queryParameter` conditions).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum QueryMatchKind {
+    Exact(String),
+    Prefix(String),
+    Suffix(String),
+    Regex(String),
+    Contains(String),
+    Present,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct QueryParamMatch {
+    pub name: String,
+    pub kind: QueryMatchKind,
+    pub ignore_case: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Route {
     pub path: PathMatch,
     /// Header conditions, sorted.
     pub headers: Vec<HeaderMatch>,
+    /// Query parameter conditions, in declaration order down the include chain.
+    pub query_params: Vec<QueryParamMatch>,
     pub action: RouteAction,
     /// The object this route came from.
     pub source: ObjectRef,
+    /// Timeouts, retries, header changes, rewrites... (HTTPProxy route policies).
+    pub policy: RoutePolicy,
+    /// IP filter, local rate limit and cookie rewrites of this route.
+    pub policies: RoutePolicies,
 }
 
 impl Route {
@@ -151,6 +217,9 @@ impl Route {
         for h in &self.headers {
             key.push_str(&format!("|header:{h:?}"));
         }
+        for q in &self.query_params {
+            key.push_str(&format!("|query:{q:?}"));
+        }
         key
     }
 }
@@ -161,6 +230,18 @@ pub enum RouteAction {
     Forward(Forward),
     /// Answer directly (503 for a route without valid services, 502 for a missing include).
     DirectResponse { status: u32, body: Option<String> },
+    /// Answer with a redirect (`requestRedirectPolicy`).
+    Redirect(Redirect),
+    /// 301 to the same URL over https: the plain-HTTP side of a route of a TLS virtual host
+    /// (unless `permitInsecure`), or of an Ingress with `force-ssl-redirect`.
+    HttpsRedirect,
+}
+
+impl Default for RouteAction {
+    /// A forward without clusters, which answers 503 like a route without valid services.
+    fn default() -> Self {
+        RouteAction::Forward(Forward::default())
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -168,12 +249,19 @@ pub struct Forward {
     /// Clusters with their weights, in declaration order. When every weight is zero the
     /// translator splits traffic evenly.
     pub clusters: Vec<WeightedCluster>,
+    /// A service marked `mirror: true`: requests are copied to it.
+    pub mirror: Option<Box<MirrorPolicy>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WeightedCluster {
     pub cluster: Cluster,
     pub weight: u32,
+    /// Service-level header changes (on the weighted cluster, not the cluster).
+    pub request_headers: Option<HeadersPolicy>,
+    pub response_headers: Option<HeadersPolicy>,
+    /// Set-Cookie rewrites declared on this service (merged over the route's).
+    pub cookie_rewrites: Vec<CookieRewrite>,
 }
 
 /// An upstream cluster: a Service port plus the policies that make clusters differ.
@@ -182,13 +270,37 @@ pub struct Cluster {
     pub service: ServiceCluster,
     /// Load-balancing strategy name as upstream spells it (empty = default RoundRobin).
     pub lb_strategy: String,
+    /// Upstream protocol: "" (HTTP/1.1), `h2`, `h2c` or `tls`.
+    pub protocol: String,
+    /// SNI sent to a TLS backend ("" for none).
+    pub sni: String,
+    /// Backend certificate validation (only with `tls`/`h2`).
+    pub upstream_validation: Option<UpstreamValidation>,
+    /// Certificate Envoy presents to TLS backends (`tls.envoy-client-certificate`).
+    pub client_certificate: Option<Secret>,
+    /// Health check, protocol, idle timeout, slow start...
+    pub policy: ClusterPolicy,
 }
 
 impl Cluster {
     /// The policy part of the cluster identity: upstream hashes these strings into the
-    /// cluster name's suffix. Empty for a default cluster.
+    /// cluster name's suffix, in upstream's order. Empty for a default cluster.
     pub fn policy_key(&self) -> String {
-        self.lb_strategy.clone()
+        let mut key = self.lb_strategy.clone();
+        key.push_str(&self.policy.health_hash());
+        if let Some(uv) = &self.upstream_validation {
+            key.push_str(&uv.ca_secret_name);
+            key.push_str(uv.subject_names.first().map_or("", String::as_str));
+        }
+        key.push_str(&self.protocol);
+        key.push_str(&self.sni);
+        key.push_str(&self.policy.tail_hash());
+        key
+    }
+
+    /// Whether Envoy speaks TLS to this cluster.
+    pub fn is_tls(&self) -> bool {
+        matches!(self.protocol.as_str(), "tls" | "h2")
     }
 }
 

@@ -25,11 +25,13 @@ pub(crate) fn forward_to(services: &[(&ServiceCluster, u32)]) -> RouteAction {
             .map(|(s, w)| WeightedCluster {
                 cluster: Cluster {
                     service: (*s).clone(),
-                    lb_strategy: String::new(),
+                    ..Default::default()
                 },
                 weight: *w,
+                ..Default::default()
             })
             .collect(),
+        ..Default::default()
     })
 }
 
@@ -37,8 +39,10 @@ pub(crate) fn route(path: PathMatch, action: RouteAction) -> Route {
     Route {
         path,
         headers: vec![],
+        query_params: vec![],
         action,
         source: ObjectRef::new("Ingress", "default", "web"),
+        ..Default::default()
     }
 }
 
@@ -46,6 +50,7 @@ pub(crate) fn vhost(fqdn: &str, routes: Vec<Route>) -> VirtualHost {
     VirtualHost {
         fqdn: fqdn.into(),
         routes: routes.into_iter().map(|r| (r.match_key(), r)).collect(),
+        ..Default::default()
     }
 }
 
@@ -58,6 +63,7 @@ pub(crate) fn http_dag(vhosts: Vec<VirtualHost>) -> Dag {
             address: "0.0.0.0".into(),
             port: 8080,
             virtual_hosts: vhosts,
+            ..Default::default()
         },
     );
     dag
