@@ -82,9 +82,9 @@ impl Metrics {
         let m = Metrics {
             dag_rebuild_total: Counter::default(),
             dag_rebuild_timestamp: Gauge::default(),
-            dag_rebuild_seconds: Histogram::new(
-                [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5],
-            ),
+            dag_rebuild_seconds: Histogram::new([
+                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
             dag_cache_object: Family::default(),
             eventhandler_operation_total: Family::default(),
             httpproxy: Family::default(),

@@ -24,5 +24,5 @@ pub use cache::Cache;
 pub use endpoints::EndpointStore;
 pub use ingress_class::ClassFilter;
 pub use model::*;
-pub use object::{Kind, Object, ObjectKey};
+pub use object::{Kind, Object, ObjectKey, SourceEvent};
 pub use status::{ProxyStatus, StatusSet};
