@@ -63,6 +63,11 @@ pub struct LeaderHandle {
 }
 
 impl LeaderHandle {
+    /// Stops campaigning without releasing the lease, as a crashed process would.
+    pub fn abort(self) {
+        self.task.abort();
+    }
+
     /// Stops campaigning and releases the lease so another replica takes over at once.
     pub async fn release(mut self) {
         if let Some(stop) = self.stop.take() {

@@ -76,7 +76,11 @@ impl StatusWriter {
             let wait = retry.map(|r| tokio::time::sleep_until(r.into()));
             tokio::select! {
                 r = self.input.changed() => if r.is_err() { return },
-                r = self.leader.changed() => if r.is_err() { return },
+                r = self.leader.changed() => {
+                    if r.is_err() { return }
+                    // A new term (even one whose loss we never saw): re-send everything.
+                    written.clear();
+                }
                 r = self.lb.changed() => if r.is_err() { return },
                 _ = async { if let Some(w) = wait { w.await } }, if retry.is_some() => {}
             }
