@@ -3,6 +3,7 @@
 mod event_loop;
 mod holdoff;
 mod http;
+mod kubernetes;
 mod state;
 
 use std::net::SocketAddr;
@@ -28,14 +29,9 @@ fn socket_addr(address: &str, port: u16, flag: &str) -> anyhow::Result<SocketAdd
 
 /// Flags accepted for compatibility whose feature lands with a later issue: never silent.
 fn warn_unimplemented(args: &ServeArgs) {
-    let pending: [(&str, bool); 10] = [
+    let pending: [(&str, bool); 8] = [
         ("--config-path", args.config_path.is_some()),
         ("--contour-config-name", args.contour_config_name.is_some()),
-        (
-            "--ingress-status-address",
-            args.ingress_status_address.is_some(),
-        ),
-        ("--watch-namespaces", args.watch_namespaces.is_some()),
         ("--use-proxy-protocol", args.use_proxy_protocol),
         ("--accesslog-format", args.accesslog_format.is_some()),
         ("--disable-feature", !args.disable_feature.is_empty()),
@@ -60,15 +56,17 @@ fn warn_unimplemented(args: &ServeArgs) {
     if args.manifests.is_some() && (args.kubeconfig.is_some() || args.incluster) {
         warn!("--kubeconfig/--incluster have no effect with --manifests");
     }
+    if args.manifests.is_some()
+        && (args.watch_namespaces.is_some() || args.ingress_status_address.is_some())
+    {
+        warn!("--watch-namespaces/--ingress-status-address have no effect with --manifests");
+    }
     if args.manifests.is_some() && !args.disable_leader_election {
         info!("leader election does not apply to --manifests: this instance is the only writer");
     }
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let Some(dir) = args.manifests.clone() else {
-        bail!("Kubernetes mode is not implemented yet: run `contour serve --manifests DIR`");
-    };
     if !args.insecure {
         bail!(
             "xDS over mTLS is not implemented yet: pass --insecure to serve plaintext gRPC \
@@ -109,25 +107,26 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.ingress_class_name.as_deref(),
     )));
 
-    let metrics = Arc::new(Metrics::new());
+    let mut metrics = Metrics::new();
     let state = Arc::new(state::SharedState::default());
     let store = SnapshotStore::new();
+    let (tx, rx) = mpsc::channel(1024);
+    let source = start_source(&args, &mut metrics, tx).await?;
+    let metrics = Arc::new(metrics);
+    let health_client = match &source {
+        Source::Kubernetes(k, _) => Some(k.client.clone()),
+        Source::Manifests(_) => None,
+    };
     spawn_http(
         metrics.clone(),
         state.clone(),
-        metrics_addr,
-        health_addr,
-        debug_addr,
+        health_client,
+        [metrics_addr, health_addr, debug_addr],
     )
     .await?;
 
-    let (tx, rx) = mpsc::channel(1024);
-    let _source = ManifestSource::start(dir.clone(), tx)
-        .with_context(|| format!("reading manifests from {}", dir.display()))?;
-    info!(dir = %dir.display(), "reading manifests");
-
     let (first_tx, first_rx) = watch::channel(false);
-    let event_loop = event_loop::EventLoop::new(
+    let mut event_loop = event_loop::EventLoop::new(
         cache,
         build_cfg,
         translate_cfg,
@@ -136,30 +135,71 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         metrics.clone(),
         first_tx,
     );
+    let (kube, _manifests) = match source {
+        Source::Kubernetes(k, status_tx) => {
+            event_loop = event_loop.with_status(status_tx);
+            (Some(k), None)
+        }
+        // The handle keeps the directory watched for as long as we serve.
+        Source::Manifests(handle) => (None, Some(handle)),
+    };
     let loop_task = tokio::spawn(event_loop.run(rx));
     count_nacks(&store, metrics);
     let xds_task = tokio::spawn(serve_xds(store, xds_addr, first_rx));
-    tokio::select! {
-        r = xds_task => r.context("xDS server task")??,
-        r = loop_task => r.context("event loop task")?,
-        _ = shutdown_signal() => info!("shutting down"),
+    let result = tokio::select! {
+        r = xds_task => r.context("xDS server task").and_then(|r| r),
+        r = loop_task => r.context("event loop task"),
+        _ = shutdown_signal() => {
+            info!("shutting down");
+            Ok(())
+        }
+    };
+    if let Some(k) = kube {
+        k.shutdown().await;
     }
-    Ok(())
+    result
+}
+
+/// Where objects come from.
+enum Source {
+    Manifests(crate::manifests::ManifestSourceHandle),
+    Kubernetes(
+        kubernetes::Kubernetes,
+        watch::Sender<Arc<contour_k8s::status::StatusInput>>,
+    ),
+}
+
+async fn start_source(
+    args: &ServeArgs,
+    metrics: &mut Metrics,
+    tx: mpsc::Sender<contour_dag::SourceEvent>,
+) -> anyhow::Result<Source> {
+    match &args.manifests {
+        Some(dir) => {
+            let handle = ManifestSource::start(dir.clone(), tx)
+                .with_context(|| format!("reading manifests from {}", dir.display()))?;
+            info!(dir = %dir.display(), "reading manifests");
+            Ok(Source::Manifests(handle))
+        }
+        None => {
+            let (k, status_tx) = kubernetes::start(args, metrics, tx).await?;
+            Ok(Source::Kubernetes(k, status_tx))
+        }
+    }
 }
 
 async fn spawn_http(
     metrics: Arc<Metrics>,
     state: Arc<state::SharedState>,
-    metrics_addr: SocketAddr,
-    health_addr: SocketAddr,
-    debug_addr: SocketAddr,
+    client: Option<kube::Client>,
+    [metrics_addr, health_addr, debug_addr]: [SocketAddr; 3],
 ) -> anyhow::Result<()> {
     if metrics_addr == health_addr {
-        let router = http::metrics_router(metrics).merge(http::health_router());
+        let router = http::metrics_router(metrics).merge(http::health_router(client));
         http::spawn(metrics_addr, router, "metrics and health").await?;
     } else {
         http::spawn(metrics_addr, http::metrics_router(metrics), "metrics").await?;
-        http::spawn(health_addr, http::health_router(), "health").await?;
+        http::spawn(health_addr, http::health_router(client), "health").await?;
     }
     http::spawn(debug_addr, http::debug_router(state), "debug").await
 }
