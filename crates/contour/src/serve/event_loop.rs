@@ -201,7 +201,7 @@ impl EventLoop {
             "rebuilt configuration"
         );
         self.publish_status(&out);
-        self.state.publish(out);
+        self.state.publish(out, elapsed.as_secs_f64() * 1000.0);
         if !*self.first_build.borrow() {
             self.store.set_ready();
             let _ = self.first_build.send(true);

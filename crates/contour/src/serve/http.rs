@@ -10,7 +10,10 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
+use contour_xds::SnapshotStore;
+
 use super::state::SharedState;
+use super::xds_debug::XdsDebug;
 use crate::metrics::Metrics;
 
 pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
@@ -54,14 +57,36 @@ pub fn health_router(client: Option<kube::Client>) -> Router {
         .route("/healthz", get(check))
 }
 
-pub fn debug_router(state: Arc<SharedState>) -> Router {
-    Router::new().route(
-        "/debug/status",
-        get(move || {
-            let s = state.clone();
-            async move { axum::Json(s.status_json()).into_response() }
-        }),
-    )
+/// What the debug endpoints read.
+#[derive(Clone)]
+pub struct DebugContext {
+    pub state: Arc<SharedState>,
+    pub xds: Arc<XdsDebug>,
+    pub store: SnapshotStore,
+}
+
+pub fn debug_router(ctx: DebugContext) -> Router {
+    let status_state = ctx.state.clone();
+    Router::new()
+        .route(
+            "/debug/status",
+            get(move || {
+                let s = status_state.clone();
+                async move { axum::Json(s.status_json()).into_response() }
+            }),
+        )
+        .route(
+            "/debug/xds",
+            get(move || {
+                let c = ctx.clone();
+                async move {
+                    let mut v = c.xds.json(&c.store);
+                    v["first_build_ms"] = c.state.first_build_ms().into();
+                    v["build_ms"] = c.state.build_ms().into();
+                    axum::Json(v).into_response()
+                }
+            }),
+        )
 }
 
 /// Binds `addr` and serves `router` in the background.

@@ -5,6 +5,7 @@ mod holdoff;
 mod http;
 mod kubernetes;
 mod state;
+mod xds_debug;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -67,6 +68,7 @@ fn warn_unimplemented(args: &ServeArgs) {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     if !args.insecure {
         bail!(
             "xDS over mTLS is not implemented yet: pass --insecure to serve plaintext gRPC \
@@ -108,7 +110,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )));
 
     let mut metrics = Metrics::new();
-    let state = Arc::new(state::SharedState::default());
+    let state = Arc::new(state::SharedState::new(started));
     let store = SnapshotStore::new();
     let (tx, rx) = mpsc::channel(1024);
     let source = start_source(&args, &mut metrics, tx).await?;
@@ -117,9 +119,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Source::Kubernetes(k, _) => Some(k.client.clone()),
         Source::Manifests(_) => None,
     };
+    let debug = http::DebugContext {
+        state: state.clone(),
+        xds: xds_debug::XdsDebug::spawn(&store, started),
+        store: store.clone(),
+    };
     spawn_http(
         metrics.clone(),
-        state.clone(),
+        debug,
         health_client,
         [metrics_addr, health_addr, debug_addr],
     )
@@ -190,7 +197,7 @@ async fn start_source(
 
 async fn spawn_http(
     metrics: Arc<Metrics>,
-    state: Arc<state::SharedState>,
+    debug: http::DebugContext,
     client: Option<kube::Client>,
     [metrics_addr, health_addr, debug_addr]: [SocketAddr; 3],
 ) -> anyhow::Result<()> {
@@ -201,7 +208,7 @@ async fn spawn_http(
         http::spawn(metrics_addr, http::metrics_router(metrics), "metrics").await?;
         http::spawn(health_addr, http::health_router(client), "health").await?;
     }
-    http::spawn(debug_addr, http::debug_router(state), "debug").await
+    http::spawn(debug_addr, http::debug_router(debug), "debug").await
 }
 
 /// Starts listening for xDS only once the first build is published, as upstream does: an Envoy

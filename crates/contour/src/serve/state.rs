@@ -1,17 +1,55 @@
 //! What the debug endpoints show: the latest build's output.
 
-use std::sync::RwLock;
+use std::collections::VecDeque;
+use std::sync::{Mutex, OnceLock, RwLock};
+use std::time::Instant;
 
 use contour_dag::BuildOutput;
 use serde_json::{Value, json};
 
-#[derive(Default)]
 pub struct SharedState {
     latest: RwLock<Option<BuildOutput>>,
+    started: Instant,
+    first_build_ms: OnceLock<f64>,
+    /// Durations of the most recent builds (build + translate + publish), in milliseconds.
+    build_ms: Mutex<VecDeque<f64>>,
 }
 
+const BUILD_SAMPLES: usize = 256;
+
 impl SharedState {
-    pub fn publish(&self, out: BuildOutput) {
+    pub fn new(started: Instant) -> Self {
+        SharedState {
+            latest: RwLock::new(None),
+            started,
+            first_build_ms: OnceLock::new(),
+            build_ms: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Milliseconds from process start to the first published build.
+    pub fn first_build_ms(&self) -> Option<f64> {
+        self.first_build_ms.get().copied()
+    }
+
+    /// Durations of recent builds in milliseconds, oldest first.
+    pub fn build_ms(&self) -> Vec<f64> {
+        self.build_ms
+            .lock()
+            .map(|b| b.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn publish(&self, out: BuildOutput, build_ms: f64) {
+        if let Ok(mut b) = self.build_ms.lock() {
+            if b.len() == BUILD_SAMPLES {
+                b.pop_front();
+            }
+            b.push_back(build_ms);
+        }
+        let _ = self
+            .first_build_ms
+            .set(self.started.elapsed().as_secs_f64() * 1000.0);
         if let Ok(mut guard) = self.latest.write() {
             *guard = Some(out);
         }

@@ -1,0 +1,150 @@
+//! Lightweight ADS clients: each subscribes like an Envoy (LDS and CDS wildcard, RDS
+//! `ingress_http`), ACKs every response and records when each new route configuration arrives.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use envoy_types::pb::envoy::config::core::v3::Node;
+use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
+use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+const LISTENER: &str = "type.googleapis.com/envoy.config.listener.v3.Listener";
+const CLUSTER: &str = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+const ROUTE: &str = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+
+/// The latest route configuration version a client holds, and when it arrived.
+type RouteSeen = (String, Option<Instant>);
+
+/// Per client: the latest route configuration it received.
+#[derive(Clone, Default)]
+pub struct Clients {
+    routes: Arc<Mutex<Vec<RouteSeen>>>,
+}
+
+fn request(type_url: &str, names: &[&str], id: usize) -> DiscoveryRequest {
+    DiscoveryRequest {
+        type_url: type_url.to_string(),
+        resource_names: names.iter().map(|s| s.to_string()).collect(),
+        node: Some(Node {
+            id: format!("bench-client-{id}"),
+            cluster: "bench".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn ack(resp: &DiscoveryResponse, names: &[&str]) -> DiscoveryRequest {
+    DiscoveryRequest {
+        type_url: resp.type_url.clone(),
+        version_info: resp.version_info.clone(),
+        response_nonce: resp.nonce.clone(),
+        resource_names: names.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+impl Clients {
+    /// Connects `n` clients to `xds_port` and waits until each has a route configuration.
+    pub async fn start(n: usize, xds_port: u16) -> anyhow::Result<Clients> {
+        let clients = Clients {
+            routes: Arc::new(Mutex::new(vec![(String::new(), None); n])),
+        };
+        for id in 0..n {
+            let mut client =
+                AggregatedDiscoveryServiceClient::connect(format!("http://127.0.0.1:{xds_port}"))
+                    .await
+                    .context("connecting an ADS client")?
+                    .max_decoding_message_size(usize::MAX);
+            let (tx, rx) = mpsc::channel(16);
+            for (t, names) in [
+                (LISTENER, &[][..]),
+                (CLUSTER, &[][..]),
+                (ROUTE, &["ingress_http"][..]),
+            ] {
+                tx.send(request(t, names, id)).await?;
+            }
+            let mut stream = client
+                .stream_aggregated_resources(ReceiverStream::new(rx))
+                .await?
+                .into_inner();
+            let routes = clients.routes.clone();
+            tokio::spawn(async move {
+                while let Ok(Some(resp)) = stream.message().await {
+                    let names: &[&str] = if resp.type_url == ROUTE {
+                        &["ingress_http"]
+                    } else {
+                        &[]
+                    };
+                    if resp.type_url == ROUTE
+                        && let Ok(mut r) = routes.lock()
+                    {
+                        r[id] = (resp.version_info.clone(), Some(Instant::now()));
+                    }
+                    if tx.send(ack(&resp, names)).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let c = clients.clone();
+        contour_testkit::poll_until(
+            Duration::from_secs(60),
+            "every ADS client to get routes",
+            || {
+                let c = c.clone();
+                async move { c.all_have_routes().then_some(()) }
+            },
+        )
+        .await?;
+        Ok(clients)
+    }
+
+    fn all_have_routes(&self) -> bool {
+        self.routes
+            .lock()
+            .map(|r| r.iter().all(|(v, _)| !v.is_empty()))
+            .unwrap_or(false)
+    }
+
+    /// The current route versions.
+    pub fn versions(&self) -> Vec<String> {
+        self.routes
+            .lock()
+            .map(|r| r.iter().map(|(v, _)| v.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Waits until every client's route version differs from `before`; returns the time from
+    /// `since` until the last client got it.
+    pub async fn wait_all_changed(
+        &self,
+        before: &[String],
+        since: Instant,
+        timeout: Duration,
+    ) -> anyhow::Result<Duration> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let done = self.routes.lock().ok().and_then(|r| {
+                let mut last = since;
+                for ((v, at), old) in r.iter().zip(before) {
+                    if v == old {
+                        return None;
+                    }
+                    last = last.max(at.unwrap_or(since));
+                }
+                Some(last.duration_since(since))
+            });
+            if let Some(d) = done {
+                return Ok(d);
+            }
+            if Instant::now() > deadline {
+                anyhow::bail!("not every ADS client got the route change within {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+}

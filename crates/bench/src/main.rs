@@ -1,0 +1,277 @@
+//! `contour-bench scale`: generates a cluster into a manifests directory, runs the release
+//! `contour serve --manifests` with real Envoy, and prints what it measured beside the targets.
+//! See docs/performance.md.
+
+mod ads;
+mod env;
+mod probes;
+mod report;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use contour_bench::generate::{Shape, cluster};
+use serde_json::{Value, json};
+
+use env::{BenchEnv, all_acked, last_ack_ms, peak_rss_mb};
+use probes::Change;
+use report::{Report, ms, percentile};
+
+#[derive(Parser)]
+#[command(name = "contour-bench")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Measure cold start, propagation, build time and memory at scale.
+    Scale {
+        /// HTTPProxies (and Services, each with 3 endpoints) to generate.
+        #[arg(long, default_value_t = 1000)]
+        proxies: usize,
+        /// Unrelated Secrets to add in a second run, to measure what they cost in memory.
+        #[arg(long)]
+        secrets: Option<usize>,
+        /// Lightweight ADS clients to run beside the real Envoy (fan-out).
+        #[arg(long)]
+        envoys: Option<usize>,
+        /// Changes measured per probe.
+        #[arg(long, default_value_t = 100)]
+        changes: usize,
+        /// Print one JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+const LONG: Duration = Duration::from_secs(120);
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let Command::Scale {
+        proxies,
+        secrets,
+        envoys,
+        changes,
+        json,
+    } = Cli::parse().command;
+    let mut r = Report::default();
+    r.set("proxies", proxies as f64);
+    let files = cluster(Shape {
+        proxies,
+        unrelated_secrets: 0,
+    });
+    let mut env = cold_start(&files, &mut r).await?;
+    envoy_start(&mut env, &mut r).await?;
+    route_and_endpoint_changes(&env, changes, &mut r).await?;
+    if let Some(n) = envoys {
+        fanout(&env, n, &mut r).await?;
+    }
+    let xds = env.debug_xds().await?;
+    let builds: Vec<f64> = serde_json::from_value(xds["build_ms"].clone()).unwrap_or_default();
+    r.set("build_ms", percentile(&builds, 50.0));
+    r.set("build_max_ms", builds.iter().copied().fold(0.0, f64::max));
+    r.set(
+        "contour_rss_mb",
+        peak_rss_mb(env.contour.pid().unwrap_or(0)).unwrap_or(f64::NAN),
+    );
+    let envoy_pid = env.envoy.as_ref().and_then(|e| e.pid()).unwrap_or(0);
+    r.set("envoy_rss_mb", peak_rss_mb(envoy_pid).unwrap_or(f64::NAN));
+    drop(env);
+    if let Some(u) = secrets {
+        secrets_cost(proxies, u, &mut r).await?;
+    }
+    targets(&mut r, proxies);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r.json())?);
+    } else {
+        print!("{}", r.table());
+    }
+    Ok(())
+}
+
+async fn cold_start(files: &[(String, String)], r: &mut Report) -> anyhow::Result<BenchEnv> {
+    // The probes are part of the initial load.
+    let env = BenchEnv::start(files, true).await?;
+    let first = env
+        .wait_xds(LONG, "the first build", |x| x["first_build_ms"].as_f64())
+        .await?;
+    r.set("cold_start_ms", first);
+    r.set(
+        "contour_rss_after_start_mb",
+        peak_rss_mb(env.contour.pid().unwrap_or(0)).unwrap_or(f64::NAN),
+    );
+    Ok(env)
+}
+
+async fn envoy_start(env: &mut BenchEnv, r: &mut Report) -> anyhow::Result<()> {
+    env.start_envoy()?;
+    let xds = env
+        .wait_xds(LONG, "Envoy to ACK the full configuration", |x| {
+            all_acked(x).then(|| x.clone())
+        })
+        .await?;
+    let last = last_ack_ms(&xds).context("no ACK recorded")?;
+    let first_response = xds["first_response_ms"]
+        .as_f64()
+        .context("no response recorded")?;
+    let ready = xds["first_build_ms"].as_f64().unwrap_or(f64::NAN);
+    r.set("envoy_acked_ms", last);
+    r.set("envoy_own_ms", last - first_response);
+    r.set("envoy_connect_ms", first_response - ready);
+    r.set(
+        "envoy_ack_vs_own_ratio",
+        (last - ready) / (last - first_response).max(1.0),
+    );
+    Ok(())
+}
+
+fn summarize(changes: &[Change]) -> (Vec<f64>, f64, Value) {
+    let lat: Vec<f64> = changes.iter().map(|c| ms(c.latency)).collect();
+    let builds: f64 = changes.iter().map(|c| c.builds).sum();
+    let mut by_type: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for c in changes {
+        for (t, n, b) in &c.responses {
+            let e = by_type.entry(t.clone()).or_default();
+            e.0 += n;
+            e.1 += b;
+        }
+    }
+    let n = changes.len().max(1) as f64;
+    let per: BTreeMap<String, Value> = by_type
+        .into_iter()
+        .map(|(t, (resp, bytes))| (t, json!({"responses_per_change": resp as f64 / n, "bytes_per_change": bytes as f64 / n})))
+        .collect();
+    (lat, builds, json!(per))
+}
+
+fn rds_ack_floor(xds: &Value, samples: usize) -> Vec<f64> {
+    let all: Vec<f64> = xds["totals"]["type.googleapis.com/envoy.config.route.v3.RouteConfiguration"]["ack_latency_ms"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
+    all[all.len().saturating_sub(samples)..].to_vec()
+}
+
+async fn route_and_endpoint_changes(
+    env: &BenchEnv,
+    n: usize,
+    r: &mut Report,
+) -> anyhow::Result<()> {
+    let route = probes::route_changes(env, n, |_| {}).await?;
+    let (lat, builds, per_type) = summarize(&route);
+    let floor = rds_ack_floor(&env.debug_xds().await?, n);
+    r.set("route_p50_ms", percentile(&lat, 50.0));
+    r.set("route_p99_ms", percentile(&lat, 99.0));
+    r.set("route_builds_per_change", builds / n.max(1) as f64);
+    r.set("envoy_floor_p50_ms", percentile(&floor, 50.0));
+    r.set(
+        "route_vs_floor_ratio",
+        percentile(&lat, 50.0) / percentile(&floor, 50.0).max(0.001),
+    );
+    let non_rds: f64 = per_type
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(t, _)| *t != "RouteConfiguration")
+                .map(|(_, v)| v["responses_per_change"].as_f64().unwrap_or(0.0))
+                .sum()
+        })
+        .unwrap_or(0.0);
+    r.set("route_change_non_route_responses", non_rds);
+    r.set("route_change_xds", per_type);
+    let ep = probes::endpoint_changes(env, n).await?;
+    let (lat, builds, per_type) = summarize(&ep);
+    r.set("endpoint_p50_ms", percentile(&lat, 50.0));
+    r.set("endpoint_p99_ms", percentile(&lat, 99.0));
+    r.set("endpoint_change_builds", builds);
+    r.set("endpoint_change_xds", per_type);
+    let (builds, pushes) = probes::identical_rewrite(env, "a").await?;
+    r.set("identical_input_builds", builds);
+    r.set("identical_input_pushes", pushes as f64);
+    Ok(())
+}
+
+async fn fanout(env: &BenchEnv, n: usize, r: &mut Report) -> anyhow::Result<()> {
+    let clients = ads::Clients::start(n, env.ports.xds).await?;
+    let mut lat = Vec::new();
+    for _ in 0..10 {
+        let before = clients.versions();
+        let mut written = None;
+        probes::route_changes(env, 1, |t| written = Some(t)).await?;
+        let since = written.unwrap_or_else(Instant::now);
+        lat.push(ms(clients.wait_all_changed(&before, since, LONG).await?));
+    }
+    r.set("fanout_clients", n as f64);
+    r.set("fanout_ms", percentile(&lat, 50.0));
+    r.set("fanout_max_ms", lat.iter().copied().fold(0.0, f64::max));
+    Ok(())
+}
+
+/// A second, contour-only run with `u` unrelated Secrets added: the memory they cost.
+async fn secrets_cost(proxies: usize, u: usize, r: &mut Report) -> anyhow::Result<()> {
+    let files = cluster(Shape {
+        proxies,
+        unrelated_secrets: u,
+    });
+    let env = BenchEnv::start(&files, false).await?;
+    env.wait_xds(LONG, "the first build (with secrets)", |x| {
+        x["first_build_ms"].as_f64()
+    })
+    .await?;
+    let with = peak_rss_mb(env.contour.pid().unwrap_or(0)).unwrap_or(f64::NAN);
+    let base = r
+        .figures
+        .get("contour_rss_after_start_mb")
+        .and_then(Value::as_f64)
+        .unwrap_or(f64::NAN);
+    r.set("secrets", u as f64);
+    r.set("secrets_extra_rss_mb", with - base);
+    Ok(())
+}
+
+fn targets(r: &mut Report, n: usize) {
+    r.notes.push(format!(
+        "targets are set for N = 10,000; this run has N = {n}"
+    ));
+    r.target(
+        "cold_start_ms",
+        "cold start: built and serving <= 1500 ms",
+        1500.0,
+    );
+    r.target(
+        "envoy_ack_vs_own_ratio",
+        "Envoy ACKed all within its own time + 10% (ratio <= 1.1)",
+        1.1,
+    );
+    r.target("route_p50_ms", "route change p50 <= 150 ms", 150.0);
+    r.target("route_p99_ms", "route change p99 <= 500 ms", 500.0);
+    r.target("endpoint_p50_ms", "endpoint change p50 <= 50 ms", 50.0);
+    r.target("build_ms", "full build + translate <= 150 ms", 150.0);
+    r.target("contour_rss_mb", "contour peak RSS <= 200 MB", 200.0);
+    r.target(
+        "secrets_extra_rss_mb",
+        "unrelated Secrets add <= 20 MB",
+        20.0,
+    );
+    r.target(
+        "endpoint_change_builds",
+        "endpoint change triggers no build",
+        0.0,
+    );
+    r.target(
+        "route_change_non_route_responses",
+        "route change re-sends only route configurations",
+        0.0,
+    );
+    r.target("identical_input_pushes", "identical input: no push", 0.0);
+    r.target(
+        "fanout_ms",
+        "ADS clients all receive a route change <= 300 ms",
+        300.0,
+    );
+}
