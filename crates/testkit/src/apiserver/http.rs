@@ -97,14 +97,14 @@ fn json_response(v: &Value) -> Response {
 }
 
 /// A parsed resource path.
-struct Target_ {
+struct Addressed {
     rt: ResourceType,
     namespace: Option<String>,
     name: Option<String>,
     status: bool,
 }
 
-fn parse_path(store: &Store, path: &str) -> Option<Target_> {
+fn parse_path(store: &Store, path: &str) -> Option<Addressed> {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let (group, version, rest) = match segs.as_slice() {
         ["api", v, rest @ ..] => ("", *v, rest),
@@ -135,7 +135,7 @@ fn parse_path(store: &Store, path: &str) -> Option<Target_> {
         [name, "status"] => (Some((*name).to_string()), true),
         _ => return None,
     };
-    Some(Target_ {
+    Some(Addressed {
         rt,
         namespace,
         name,
@@ -211,16 +211,15 @@ async fn route(shared: &Arc<Shared>, req: Request) -> Response {
         Ok(b) => b,
         Err(e) => return status_response(400, "BadRequest", &e.to_string()),
     };
-    let body_json = || -> Result<Value, Response> {
-        serde_json::from_slice(&body)
-            .map_err(|e| status_response(400, "BadRequest", &format!("invalid JSON body: {e}")))
+    let body_json = || -> Result<Value, String> {
+        serde_json::from_slice(&body).map_err(|e| format!("invalid JSON body: {e}"))
     };
     match (method, target.name.clone()) {
         (Method::GET, None) => collection_get(shared, &target, &query),
         (Method::GET, Some(name)) => object(shared.lock().get(&target.rt, &key(&target, name))),
         (Method::POST, None) => match body_json() {
             Ok(v) => create(shared, &target, v),
-            Err(r) => r,
+            Err(m) => status_response(400, "BadRequest", &m),
         },
         (Method::PUT, Some(name)) => match body_json() {
             Ok(v) => object(shared.lock().replace(
@@ -229,7 +228,7 @@ async fn route(shared: &Arc<Shared>, req: Request) -> Response {
                 v,
                 which(&target),
             )),
-            Err(r) => r,
+            Err(m) => status_response(400, "BadRequest", &m),
         },
         (Method::PATCH, Some(name)) => {
             if content_type.starts_with("application/json-patch") {
@@ -246,7 +245,7 @@ async fn route(shared: &Arc<Shared>, req: Request) -> Response {
                     &v,
                     which(&target),
                 )),
-                Err(r) => r,
+                Err(m) => status_response(400, "BadRequest", &m),
             }
         }
         (Method::DELETE, Some(name)) => {
@@ -256,7 +255,7 @@ async fn route(shared: &Arc<Shared>, req: Request) -> Response {
     }
 }
 
-fn which(t: &Target_) -> Target {
+fn which(t: &Addressed) -> Target {
     if t.status {
         Target::Status
     } else {
@@ -264,7 +263,7 @@ fn which(t: &Target_) -> Target {
     }
 }
 
-fn key(t: &Target_, name: String) -> Name {
+fn key(t: &Addressed, name: String) -> Name {
     (t.namespace.clone().unwrap_or_default(), name)
 }
 
@@ -275,7 +274,7 @@ fn object(r: Result<Arc<Value>, StoreError>) -> Response {
     }
 }
 
-fn create(shared: &Shared, target: &Target_, v: Value) -> Response {
+fn create(shared: &Shared, target: &Addressed, v: Value) -> Response {
     let ns = target.namespace.clone().unwrap_or_default();
     if target.rt.namespaced && ns.is_empty() {
         return status_response(400, "BadRequest", "a namespace is required");
@@ -301,7 +300,11 @@ fn truthy(q: &HashMap<String, String>, k: &str) -> bool {
     q.get(k).is_some_and(|v| v == "true" || v == "1")
 }
 
-fn collection_get(shared: &Arc<Shared>, target: &Target_, q: &HashMap<String, String>) -> Response {
+fn collection_get(
+    shared: &Arc<Shared>,
+    target: &Addressed,
+    q: &HashMap<String, String>,
+) -> Response {
     let (fields, labels) = match (
         Selector::fields(q.get("fieldSelector").map(String::as_str)),
         Selector::labels(q.get("labelSelector").map(String::as_str)),

@@ -29,6 +29,9 @@ pub struct Change {
     pub object: Arc<Value>,
 }
 
+/// A watch's retained backlog and the receiver for later changes.
+pub type Opened = (Vec<Arc<Change>>, broadcast::Receiver<Arc<Change>>);
+
 /// Which part of an object a write replaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -209,10 +212,7 @@ impl Store {
     }
 
     /// The changes after `since` for a watch, and a receiver for those still to come.
-    pub fn watch_from(
-        &self,
-        since: u64,
-    ) -> Result<(Vec<Arc<Change>>, broadcast::Receiver<Arc<Change>>), StoreError> {
+    pub fn watch_from(&self, since: u64) -> Result<Opened, StoreError> {
         if since < self.compacted {
             return Err(StoreError::Gone(format!(
                 "too old resource version: {since} ({})",
