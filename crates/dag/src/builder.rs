@@ -4,8 +4,12 @@
 use std::collections::BTreeMap;
 
 use crate::cache::Cache;
-use crate::model::{Dag, HTTP_LISTENER_NAME, Listener, Route, VirtualHost};
+use crate::model::{
+    Dag, HTTP_LISTENER_NAME, HTTPS_LISTENER_NAME, Listener, Route, RouteAction, SecureVirtualHost,
+    VirtualHost,
+};
 use crate::status::StatusSet;
+use crate::vhost_policy::VhostPolicies;
 use crate::{httpproxy, ingress};
 
 /// Build settings that come from flags and contour.yaml.
@@ -17,6 +21,13 @@ pub struct BuildConfig {
     pub https_port: u16,
     /// HTTPProxy roots are allowed only in these namespaces (empty: everywhere).
     pub root_namespaces: Vec<String>,
+    /// contour.yaml `tls.fallback-certificate` as `(namespace, name)`.
+    pub fallback_certificate: Option<(String, String)>,
+    /// contour.yaml `tls.envoy-client-certificate` as `(namespace, name)`: presented to TLS
+    /// backends.
+    pub envoy_client_certificate: Option<(String, String)>,
+    /// contour.yaml `disablePermitInsecure`: ignore `permitInsecure` on HTTPProxy routes.
+    pub disable_permit_insecure: bool,
 }
 
 impl Default for BuildConfig {
@@ -27,6 +38,9 @@ impl Default for BuildConfig {
             https_address: "0.0.0.0".to_string(),
             https_port: 8443,
             root_namespaces: Vec::new(),
+            fallback_certificate: None,
+            envoy_client_certificate: None,
+            disable_permit_insecure: false,
         }
     }
 }
@@ -42,19 +56,90 @@ pub struct BuildOutput {
 #[derive(Debug, Default)]
 pub struct DagBuilder {
     http_vhosts: BTreeMap<String, VirtualHost>,
+    https_vhosts: BTreeMap<String, SecureVirtualHost>,
+    /// HTTPProxy FQDNs with TLS, and whether their routes also go to the secure host.
+    proxy_tls: BTreeMap<String, ProxyTls>,
+    disable_permit_insecure: bool,
+}
+
+/// How the routes of a TLS-enabled HTTPProxy are placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyTls {
+    /// Routes go to the secure virtual host too (TLS is terminated and there is no TCP proxy).
+    pub secure_routes: bool,
 }
 
 impl DagBuilder {
-    /// Adds (or replaces, by match key) a route on the insecure virtual host `fqdn`.
-    pub fn add_http_route(&mut self, fqdn: &str, route: Route) {
-        let vhost = self
-            .http_vhosts
+    fn http_vhost(&mut self, fqdn: &str) -> &mut VirtualHost {
+        self.http_vhosts
             .entry(fqdn.to_string())
             .or_insert_with(|| VirtualHost {
                 fqdn: fqdn.to_string(),
                 ..Default::default()
-            });
+            })
+    }
+
+    /// Adds (or replaces, by match key) a route on the insecure virtual host `fqdn`.
+    pub fn add_http_route(&mut self, fqdn: &str, route: Route) {
+        self.http_vhost(fqdn)
+            .routes
+            .insert(route.match_key(), route);
+    }
+
+    /// Sets the host-wide policies (CORS, IP filter, local rate limit) of virtual host `fqdn`,
+    /// on the secure host too when the proxy's routes go there (as upstream).
+    pub fn set_vhost_policies(&mut self, fqdn: &str, policies: VhostPolicies) {
+        let secure = self.proxy_tls.get(fqdn).is_some_and(|t| t.secure_routes);
+        if secure {
+            self.secure_vhost(fqdn).virtual_host.policies = policies.clone();
+        }
+        self.http_vhost(fqdn).policies = policies;
+    }
+
+    /// The secure virtual host `fqdn`, created if needed.
+    pub fn secure_vhost(&mut self, fqdn: &str) -> &mut SecureVirtualHost {
+        self.https_vhosts
+            .entry(fqdn.to_string())
+            .or_insert_with(|| SecureVirtualHost::new(fqdn))
+    }
+
+    pub fn has_secure_vhost(&self, fqdn: &str) -> bool {
+        self.https_vhosts.contains_key(fqdn)
+    }
+
+    /// Adds (or replaces, by match key) a route on the secure virtual host `fqdn`.
+    pub fn add_https_route(&mut self, fqdn: &str, route: Route) {
+        let vhost = &mut self.secure_vhost(fqdn).virtual_host;
         vhost.routes.insert(route.match_key(), route);
+    }
+
+    /// Marks HTTPProxy `fqdn` as TLS-enabled before its routes are added.
+    pub fn set_proxy_tls(&mut self, fqdn: &str, tls: ProxyTls) {
+        self.proxy_tls.insert(fqdn.to_string(), tls);
+    }
+
+    /// Adds an HTTPProxy route. Without TLS it goes to the insecure host only. With TLS, the
+    /// insecure host gets a 301 to https unless the route permits insecure traffic (and the
+    /// configuration does not forbid that), and the secure host gets the route itself.
+    /// Routes of a wildcard FQDN match a single DNS label.
+    pub fn add_proxy_route(&mut self, fqdn: &str, mut route: Route, permit_insecure: bool) {
+        if let Some(m) = crate::ingress::wildcard_authority(fqdn)
+            && !route.headers.contains(&m)
+        {
+            route.headers.push(m);
+            route.headers.sort();
+        }
+        let Some(tls) = self.proxy_tls.get(fqdn).copied() else {
+            self.add_http_route(fqdn, route);
+            return;
+        };
+        if tls.secure_routes {
+            self.add_https_route(fqdn, route.clone());
+        }
+        if !permit_insecure || self.disable_permit_insecure {
+            route.action = RouteAction::HttpsRedirect;
+        }
+        self.add_http_route(fqdn, route);
     }
 
     fn finish(self, cfg: &BuildConfig) -> Dag {
@@ -73,6 +158,25 @@ impl DagBuilder {
                     address: cfg.http_address.clone(),
                     port: cfg.http_port,
                     virtual_hosts: vhosts,
+                    ..Default::default()
+                },
+            );
+        }
+        // A secure virtual host needs a certificate and routes, or a TCP proxy.
+        let secure: Vec<SecureVirtualHost> = self
+            .https_vhosts
+            .into_values()
+            .filter(SecureVirtualHost::is_valid)
+            .collect();
+        if !secure.is_empty() {
+            dag.listeners.insert(
+                HTTPS_LISTENER_NAME.to_string(),
+                Listener {
+                    name: HTTPS_LISTENER_NAME.to_string(),
+                    address: cfg.https_address.clone(),
+                    port: cfg.https_port,
+                    secure_virtual_hosts: secure,
+                    ..Default::default()
                 },
             );
         }
@@ -82,11 +186,14 @@ impl DagBuilder {
 
 /// Builds the configuration graph and the statuses from the cache.
 pub fn build(cache: &Cache, cfg: &BuildConfig) -> BuildOutput {
-    let mut builder = DagBuilder::default();
+    let mut builder = DagBuilder {
+        disable_permit_insecure: cfg.disable_permit_insecure,
+        ..Default::default()
+    };
     let mut status = StatusSet::default();
     // Fixed order, as upstream: Ingress first, then HTTPProxy, so that an HTTPProxy route
     // replaces an Ingress route with the same match on the same host.
-    ingress::process(cache, &mut builder);
+    ingress::process(cache, cfg, &mut builder);
     httpproxy::process(cache, cfg, &mut builder, &mut status);
     BuildOutput {
         dag: builder.finish(cfg),

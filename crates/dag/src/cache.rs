@@ -3,7 +3,7 @@
 //! `insert`/`remove` answer whether the change can alter the built configuration, so that
 //! unreferenced objects (an unrelated Secret, a Service nobody routes to) never trigger a build.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use contour_api::v1::{HTTPProxy, TLSCertificateDelegation};
 use contour_api::v1alpha1::ExtensionService;
@@ -29,6 +29,9 @@ pub struct Cache {
     pub proxies: ByName<HTTPProxy>,
     pub delegations: ByName<TLSCertificateDelegation>,
     pub extension_services: ByName<ExtensionService>,
+    /// Secrets the configuration file names (fallback certificate, Envoy client certificate):
+    /// a change to one of them always matters.
+    pub config_secrets: BTreeSet<(String, String)>,
 }
 
 fn ns_name(key: &ObjectKey) -> (String, String) {
@@ -71,7 +74,10 @@ impl Cache {
             }
             Object::Secret(mut secret) => {
                 strip(&mut secret.metadata);
-                store(&mut self.secrets, k.clone(), secret) && self.secret_referenced(&k)
+                normalize_secret(&mut secret);
+                let has_ca = secret_has_ca(&secret);
+                store(&mut self.secrets, k.clone(), secret)
+                    && (has_ca || self.secret_referenced(&k))
             }
             Object::Ingress(mut ing) => {
                 strip(&mut ing.metadata);
@@ -110,7 +116,10 @@ impl Cache {
         match key.kind {
             Kind::Namespace => self.namespaces.remove(&key.name).is_some(),
             Kind::Service => self.services.remove(&k).is_some() && self.service_referenced(&k),
-            Kind::Secret => self.secrets.remove(&k).is_some() && self.secret_referenced(&k),
+            Kind::Secret => match self.secrets.remove(&k) {
+                Some(old) => secret_has_ca(&old) || self.secret_referenced(&k),
+                None => false,
+            },
             Kind::Ingress => self.ingresses.remove(&k).is_some(),
             Kind::HTTPProxy => self.proxies.remove(&k).is_some(),
             Kind::TLSCertificateDelegation => self.delegations.remove(&k).is_some(),
@@ -137,8 +146,10 @@ impl Cache {
             || references::proxies_reference_service(self.proxies_in(ns), name)
     }
 
-    fn secret_referenced(&self, (ns, name): &(String, String)) -> bool {
-        references::ingresses_reference_secret(self.ingresses.values(), ns, name)
+    fn secret_referenced(&self, key: &(String, String)) -> bool {
+        let (ns, name) = key;
+        self.config_secrets.contains(key)
+            || references::ingresses_reference_secret(self.ingresses.values(), ns, name)
             || references::proxies_reference_secret(self.proxies.values(), ns, name)
     }
 
@@ -159,6 +170,30 @@ impl Cache {
     pub fn proxy(&self, ns: &str, name: &str) -> Option<&HTTPProxy> {
         self.proxies.get(&(ns.to_string(), name.to_string()))
     }
+}
+
+/// Keeps certificate material only where it can be used: `stringData` is merged into `data`
+/// (as the API server does), and the data of Secrets that are neither `kubernetes.io/tls` nor
+/// `Opaque` (service-account tokens, Helm releases...) is dropped, as upstream's informer does.
+fn normalize_secret(secret: &mut Secret) {
+    if let Some(strings) = secret.string_data.take() {
+        let data = secret.data.get_or_insert_with(BTreeMap::new);
+        for (k, v) in strings {
+            data.insert(k, k8s_openapi::ByteString(v.into_bytes()));
+        }
+    }
+    if crate::tls::validate::check_type(secret.type_.as_deref()).is_err() {
+        secret.data = None;
+    }
+}
+
+/// A Secret holding a CA bundle may be referenced from places the cache does not track
+/// cheaply (upstream rebuilds for any such Secret).
+fn secret_has_ca(secret: &Secret) -> bool {
+    secret
+        .data
+        .as_ref()
+        .is_some_and(|d| d.contains_key(crate::tls::validate::CA_CERT_KEY))
 }
 
 fn in_namespace<'a, T>(map: &'a ByName<T>, ns: &'a str) -> impl Iterator<Item = &'a T> + 'a {

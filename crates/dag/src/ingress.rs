@@ -5,36 +5,44 @@
 use k8s_openapi::api::networking::v1::{Ingress, IngressBackend, IngressRule};
 use tracing::warn;
 
-use crate::builder::DagBuilder;
+use crate::builder::{BuildConfig, DagBuilder};
 use crate::cache::Cache;
+use crate::ingress_tls::{self, annotation};
 use crate::model::{
     Cluster, Forward, HeaderMatch, HeaderMatchKind, ObjectRef, PathMatch, Route, RouteAction,
-    WeightedCluster,
+    Secret, WeightedCluster,
 };
 use crate::services::{self, PortRef};
+use crate::upstream_tls;
 
 const ALLOW_HTTP_ANNOTATION: &str = "kubernetes.io/ingress.allow-http";
 
-pub fn process(cache: &Cache, builder: &mut DagBuilder) {
+pub fn process(cache: &Cache, cfg: &BuildConfig, builder: &mut DagBuilder) {
+    // Secure hosts first, so that routes know where they go.
     for ing in cache.ingresses.values() {
-        process_one(cache, ing, builder);
+        ingress_tls::secure_vhosts(cache, ing, builder);
+    }
+    let client_cert = match upstream_tls::envoy_client_certificate(cache, cfg) {
+        Ok(c) => c,
+        Err((_, _, message)) => {
+            warn!(%message, "ignoring every Ingress: tls.envoy-client-certificate contains unresolved secret reference");
+            return;
+        }
+    };
+    for ing in cache.ingresses.values() {
+        process_one(cache, ing, builder, client_cert.as_ref());
     }
 }
 
-fn annotation<'a>(ing: &'a Ingress, key: &str) -> Option<&'a str> {
-    ing.metadata
-        .annotations
-        .as_ref()?
-        .get(key)
-        .map(String::as_str)
-}
-
-fn process_one(cache: &Cache, ing: &Ingress, builder: &mut DagBuilder) {
+fn process_one(
+    cache: &Cache,
+    ing: &Ingress,
+    builder: &mut DagBuilder,
+    client_cert: Option<&Secret>,
+) {
     let Some(spec) = &ing.spec else { return };
-    if annotation(ing, ALLOW_HTTP_ANNOTATION) == Some("false") {
-        // HTTP is disallowed; the secure side comes with TLS support.
-        return;
-    }
+    let tls_required = ingress_tls::tls_required(ing);
+    let http_allowed = annotation(ing, ALLOW_HTTP_ANNOTATION) != Some("false");
     let ns = ing.metadata.namespace.as_deref().unwrap_or_default();
     let name = ing.metadata.name.as_deref().unwrap_or_default();
     let source = ObjectRef::new("Ingress", ns, name);
@@ -64,18 +72,41 @@ fn process_one(cache: &Cache, ing: &Ingress, builder: &mut DagBuilder) {
                       "ignoring Ingress path: invalid regular expression");
                 continue;
             };
-            let Some(cluster) = backend_cluster(cache, ns, &path.backend, &source) else {
+            let Some(mut cluster) = backend_cluster(cache, ns, &path.backend, &source) else {
                 continue;
             };
+            cluster.protocol = upstream_tls::service_port_protocol(
+                cache.service(ns, &cluster.service.name),
+                cluster.service.port,
+            );
+            cluster.client_certificate = client_cert.cloned();
             let route = Route {
                 path: path_match,
                 headers: wildcard_authority(host).into_iter().collect(),
                 action: RouteAction::Forward(Forward {
-                    clusters: vec![WeightedCluster { cluster, weight: 1 }],
+                    clusters: vec![WeightedCluster {
+                        cluster,
+                        weight: 1,
+                        ..Default::default()
+                    }],
                 }),
                 source: source.clone(),
+                ..Default::default()
             };
-            builder.add_http_route(host, route);
+            if host != "*" && builder.has_secure_vhost(host) {
+                builder.add_https_route(host, route.clone());
+            }
+            if tls_required {
+                builder.add_http_route(
+                    host,
+                    Route {
+                        action: RouteAction::HttpsRedirect,
+                        ..route
+                    },
+                );
+            } else if http_allowed {
+                builder.add_http_route(host, route);
+            }
         }
     }
 }

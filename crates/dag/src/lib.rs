@@ -8,16 +8,22 @@
 pub mod builder;
 pub mod cache;
 pub mod endpoints;
+mod go_duration;
 pub mod httpproxy;
 pub mod ingress;
 pub mod ingress_class;
+mod ingress_tls;
 pub mod model;
+mod model_tls;
 pub mod object;
 mod references;
 pub mod services;
 pub mod status;
 #[cfg(test)]
 mod testutil;
+pub mod tls;
+pub mod upstream_tls;
+pub mod vhost_policy;
 
 pub use builder::{BuildConfig, BuildOutput, build};
 pub use cache::Cache;
@@ -26,3 +32,4 @@ pub use ingress_class::ClassFilter;
 pub use model::*;
 pub use object::{Kind, Object, ObjectKey, SourceEvent};
 pub use status::{ProxyStatus, StatusSet};
+pub use vhost_policy::*;

@@ -5,6 +5,12 @@
 
 use std::collections::BTreeMap;
 
+pub use crate::model_tls::{
+    ClientValidation, ForwardClientCertificate, Secret, SecureVirtualHost, TcpProxy, TlsVersion,
+    UpstreamValidation,
+};
+use crate::vhost_policy::{CookieRewrite, RoutePolicies, VhostPolicies};
+
 /// Upstream's listener names.
 pub const HTTP_LISTENER_NAME: &str = "ingress_http";
 pub const HTTPS_LISTENER_NAME: &str = "ingress_https";
@@ -17,28 +23,40 @@ pub struct Dag {
 }
 
 impl Dag {
-    /// Every distinct cluster a route forwards to, ordered by service, port and policy.
+    /// Every distinct cluster a route or TCP proxy forwards to, ordered by service, port and
+    /// policy.
     pub fn clusters(&self) -> Vec<&Cluster> {
         let mut out: BTreeMap<(String, String, u16, String), &Cluster> = BTreeMap::new();
-        for listener in self.listeners.values() {
-            for vhost in &listener.virtual_hosts {
-                for route in vhost.routes.values() {
-                    if let RouteAction::Forward(fwd) = &route.action {
-                        for wc in &fwd.clusters {
-                            let c = &wc.cluster;
-                            let key = (
-                                c.service.namespace.clone(),
-                                c.service.name.clone(),
-                                c.service.port,
-                                c.policy_key(),
-                            );
-                            out.entry(key).or_insert(c);
-                        }
-                    }
-                }
-            }
+        for wc in self.weighted_clusters() {
+            let c = &wc.cluster;
+            let key = (
+                c.service.namespace.clone(),
+                c.service.name.clone(),
+                c.service.port,
+                c.policy_key(),
+            );
+            out.entry(key).or_insert(c);
         }
         out.into_values().collect()
+    }
+
+    /// Every weighted cluster of every route (plain and secure) and TCP proxy.
+    fn weighted_clusters(&self) -> impl Iterator<Item = &WeightedCluster> {
+        self.listeners.values().flat_map(|l| {
+            let secure = l.secure_virtual_hosts.iter();
+            let vhosts = l
+                .virtual_hosts
+                .iter()
+                .chain(secure.clone().map(|s| &s.virtual_host));
+            let routed = vhosts
+                .flat_map(|v| v.routes.values())
+                .flat_map(|r| match &r.action {
+                    RouteAction::Forward(fwd) => fwd.clusters.iter(),
+                    _ => [].iter(),
+                });
+            let tcp = secure.flat_map(|s| s.tcp_proxy.iter().flat_map(|t| t.clusters.iter()));
+            routed.chain(tcp)
+        })
     }
 }
 
@@ -50,6 +68,8 @@ pub struct Listener {
     pub port: u16,
     /// Virtual hosts sorted by fqdn.
     pub virtual_hosts: Vec<VirtualHost>,
+    /// TLS virtual hosts (one filter chain each), sorted by fqdn. Only on `ingress_https`.
+    pub secure_virtual_hosts: Vec<SecureVirtualHost>,
 }
 
 /// An HTTP virtual host. `fqdn` is `*` for rules without a host.
@@ -59,6 +79,8 @@ pub struct VirtualHost {
     /// Routes keyed by their match conditions (see [`Route::match_key`]), so a later
     /// processor replaces an earlier route with the same match.
     pub routes: BTreeMap<String, Route>,
+    /// CORS, IP filter and local rate limit of the whole host (HTTPProxy roots only).
+    pub policies: VhostPolicies,
 }
 
 /// Path match of a route.
@@ -128,7 +150,7 @@ impl ObjectRef {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Route {
     pub path: PathMatch,
     /// Header conditions, sorted.
@@ -136,6 +158,8 @@ pub struct Route {
     pub action: RouteAction,
     /// The object this route came from.
     pub source: ObjectRef,
+    /// IP filter, local rate limit and cookie rewrites of this route.
+    pub policies: RoutePolicies,
 }
 
 impl Route {
@@ -161,6 +185,16 @@ pub enum RouteAction {
     Forward(Forward),
     /// Answer directly (503 for a route without valid services, 502 for a missing include).
     DirectResponse { status: u32, body: Option<String> },
+    /// 301 to the same URL over https: the plain-HTTP side of a route of a TLS virtual host
+    /// (unless `permitInsecure`), or of an Ingress with `force-ssl-redirect`.
+    HttpsRedirect,
+}
+
+impl Default for RouteAction {
+    /// A forward without clusters, which answers 503 like a route without valid services.
+    fn default() -> Self {
+        RouteAction::Forward(Forward::default())
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -170,10 +204,12 @@ pub struct Forward {
     pub clusters: Vec<WeightedCluster>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WeightedCluster {
     pub cluster: Cluster,
     pub weight: u32,
+    /// Set-Cookie rewrites declared on this service (merged over the route's).
+    pub cookie_rewrites: Vec<CookieRewrite>,
 }
 
 /// An upstream cluster: a Service port plus the policies that make clusters differ.
@@ -182,13 +218,33 @@ pub struct Cluster {
     pub service: ServiceCluster,
     /// Load-balancing strategy name as upstream spells it (empty = default RoundRobin).
     pub lb_strategy: String,
+    /// Upstream protocol: "" (HTTP/1.1), `h2`, `h2c` or `tls`.
+    pub protocol: String,
+    /// SNI sent to a TLS backend ("" for none).
+    pub sni: String,
+    /// Backend certificate validation (only with `tls`/`h2`).
+    pub upstream_validation: Option<UpstreamValidation>,
+    /// Certificate Envoy presents to TLS backends (`tls.envoy-client-certificate`).
+    pub client_certificate: Option<Secret>,
 }
 
 impl Cluster {
     /// The policy part of the cluster identity: upstream hashes these strings into the
-    /// cluster name's suffix. Empty for a default cluster.
+    /// cluster name's suffix, in upstream's order. Empty for a default cluster.
     pub fn policy_key(&self) -> String {
-        self.lb_strategy.clone()
+        let mut key = self.lb_strategy.clone();
+        if let Some(uv) = &self.upstream_validation {
+            key.push_str(&uv.ca_secret_name);
+            key.push_str(uv.subject_names.first().map_or("", String::as_str));
+        }
+        key.push_str(&self.protocol);
+        key.push_str(&self.sni);
+        key
+    }
+
+    /// Whether Envoy speaks TLS to this cluster.
+    pub fn is_tls(&self) -> bool {
+        matches!(self.protocol.as_str(), "tls" | "h2")
     }
 }
 

@@ -72,9 +72,22 @@ pub fn proxies_reference_secret<'a>(
 ) -> bool {
     proxies.any(|p| {
         let own_ns = p.metadata.namespace.as_deref().unwrap_or_default();
-        let vhost_tls = p.spec.virtualhost.as_ref().and_then(|v| v.tls.as_ref());
-        vhost_tls
-            .and_then(|t| t.secret_name.as_deref())
-            .is_some_and(|s| split_ref(s, own_ns) == (ns, name))
+        proxy_secret_refs(p).any(|s| split_ref(s, own_ns) == (ns, name))
     })
+}
+
+/// Every Secret reference of a proxy: serving certificate, client CA and CRL, and the CA of
+/// upstream validation on route and TCP proxy services.
+fn proxy_secret_refs(p: &HTTPProxy) -> impl Iterator<Item = &str> {
+    let tls = p.spec.virtualhost.as_ref().and_then(|v| v.tls.as_ref());
+    let serving = tls.and_then(|t| t.secret_name.as_deref());
+    let client = tls.and_then(|t| t.client_validation.as_ref());
+    let ca = client.and_then(|c| c.ca_secret.as_deref());
+    let crl = client.and_then(|c| c.crl_secret.as_deref());
+    let routes = p.spec.routes.iter().flat_map(|r| r.services.iter());
+    let tcp = p.spec.tcpproxy.iter().flat_map(|t| t.services.iter());
+    let upstream = routes
+        .chain(tcp)
+        .filter_map(|s| s.validation.as_ref().map(|v| v.ca_secret.as_str()));
+    serving.into_iter().chain(ca).chain(crl).chain(upstream)
 }

@@ -22,6 +22,8 @@ pub const STATUS_ORPHANED: &str = "orphaned";
 
 /// Error sub-condition types (`errors[].type`).
 pub mod error_type {
+    pub const CORS: &str = "CORSError";
+    pub const IP_FILTER: &str = "IPFilterError";
     pub const INCLUDE: &str = "IncludeError";
     pub const ORPHANED: &str = "Orphaned";
     pub const ROOT_NAMESPACE: &str = "RootNamespaceError";
@@ -29,6 +31,9 @@ pub mod error_type {
     pub const SERVICE: &str = "ServiceError";
     pub const SPEC: &str = "SpecError";
     pub const VIRTUAL_HOST: &str = "VirtualHostError";
+    pub const TLS: &str = "TLSError";
+    pub const TCP_PROXY: &str = "TCPProxyError";
+    pub const TCP_PROXY_INCLUDE: &str = "TCPProxyIncludeError";
 }
 
 /// `(namespace, name)` of an HTTPProxy.
@@ -117,6 +122,26 @@ impl StatusSet {
         let e = self.entry(key);
         if !e.errors.contains(&sub) {
             e.errors.push(sub);
+        }
+    }
+
+    /// Adds a warning sub-condition; warnings do not make a proxy invalid.
+    pub fn warning(
+        &mut self,
+        key: &ProxyKey,
+        type_: &str,
+        reason: &str,
+        message: impl Into<String>,
+    ) {
+        let sub = SubCondition {
+            type_: type_.to_string(),
+            status: "True".to_string(),
+            reason: reason.to_string(),
+            message: message.into(),
+        };
+        let e = self.entry(key);
+        if !e.warnings.contains(&sub) {
+            e.warnings.push(sub);
         }
     }
 

@@ -4,16 +4,33 @@ use contour_dag::Dag;
 use envoy_types::pb::envoy::config::cluster::v3::{Cluster, cluster};
 use envoy_types::pb::envoy::r#type::v3::Percent;
 
+use envoy_types::pb::envoy::config::core::v3::Http2ProtocolOptions;
+use envoy_types::pb::envoy::extensions::upstreams::http::v3::{
+    HttpProtocolOptions, http_protocol_options,
+};
+
+use crate::auth::{tls_transport_socket, upstream_tls_context};
 use crate::config::TranslateConfig;
 use crate::names::{alt_stat_name, cluster_name, eds_service_name};
-use crate::pb::{contour_config_source, millis};
+use crate::pb::{contour_config_source, det_map, millis, to_any};
 
 /// Upstream's default cluster connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 2000;
 
+/// Name under which `typed_extension_protocol_options` holds the upstream HTTP options.
+pub const HTTP_PROTOCOL_OPTIONS: &str = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
 /// Every cluster the DAG's routes forward to, sorted by name, equal names once.
-pub fn clusters(dag: &Dag, _cfg: &TranslateConfig) -> Vec<Cluster> {
-    let mut out: Vec<Cluster> = dag.clusters().into_iter().map(cluster).collect();
+pub fn clusters(dag: &Dag, cfg: &TranslateConfig) -> Vec<Cluster> {
+    let mut out: Vec<Cluster> = dag
+        .clusters()
+        .into_iter()
+        .map(|c| {
+            let mut out = cluster(c);
+            apply_protocol(&mut out, c, cfg);
+            out
+        })
+        .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out.dedup_by(|a, b| a.name == b.name);
     out
@@ -35,6 +52,42 @@ pub fn cluster(c: &contour_dag::Cluster) -> Cluster {
         connect_timeout: Some(millis(DEFAULT_CONNECT_TIMEOUT_MS)),
         common_lb_config: Some(common_lb_config()),
         lb_policy: lb_policy(&c.lb_strategy) as i32,
+        ..Default::default()
+    }
+}
+
+/// Upstream protocol: `tls` and `h2` get a TLS transport socket (ALPN `h2` for `h2`); `h2` and
+/// `h2c` get explicit HTTP/2.
+pub fn apply_protocol(out: &mut Cluster, c: &contour_dag::Cluster, cfg: &TranslateConfig) {
+    let alpn: &[&str] = match c.protocol.as_str() {
+        "h2" => &["h2"],
+        _ => &[],
+    };
+    if c.is_tls() {
+        let ctx = upstream_tls_context(c, cfg.upstream_tls.as_ref(), alpn);
+        out.transport_socket = Some(tls_transport_socket(&ctx));
+    }
+    if matches!(c.protocol.as_str(), "h2" | "h2c") {
+        out.typed_extension_protocol_options = det_map([(
+            HTTP_PROTOCOL_OPTIONS.to_string(),
+            to_any(&http2_protocol_options()),
+        )]);
+    }
+}
+
+/// Explicit HTTP/2 towards the backend.
+pub fn http2_protocol_options() -> HttpProtocolOptions {
+    use http_protocol_options::{
+        ExplicitHttpConfig, UpstreamProtocolOptions, explicit_http_config,
+    };
+    HttpProtocolOptions {
+        upstream_protocol_options: Some(UpstreamProtocolOptions::ExplicitHttpConfig(
+            ExplicitHttpConfig {
+                protocol_config: Some(explicit_http_config::ProtocolConfig::Http2ProtocolOptions(
+                    Http2ProtocolOptions::default(),
+                )),
+            },
+        )),
         ..Default::default()
     }
 }
@@ -84,7 +137,7 @@ mod tests {
                 port: 443,
                 port_name: "http".into(),
             },
-            lb_strategy: String::new(),
+            ..Default::default()
         };
         let got = cluster(&c);
         assert_eq!(got.name, "default/kuard/443/da39a3ee5e");

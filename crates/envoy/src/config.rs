@@ -27,6 +27,52 @@ pub struct TranslateConfig {
     pub compression: Compression,
     /// Extra Envoy runtime keys for the `dynamic` RTDS layer (contour.yaml `runtime-settings`).
     pub runtime_settings: BTreeMap<String, String>,
+    /// contour.yaml `default-http-versions`: HCM codec and downstream ALPN. Empty = both.
+    pub default_http_versions: Vec<HttpVersion>,
+    /// contour.yaml `tls.*`: downstream TLS parameters of `ingress_https`.
+    pub tls: TlsParams,
+    /// contour.yaml `cluster.upstream-tls.*`: TLS parameters towards backends. `None` leaves
+    /// Envoy's defaults.
+    pub upstream_tls: Option<TlsParams>,
+}
+
+/// An HTTP version of `default-http-versions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HttpVersion {
+    Http1,
+    Http2,
+}
+
+/// TLS protocol versions, cipher suites and ECDH curves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsParams {
+    /// `"1.2"` or `"1.3"`.
+    pub minimum_protocol_version: String,
+    pub maximum_protocol_version: String,
+    pub cipher_suites: Vec<String>,
+    pub ecdh_curves: Vec<String>,
+}
+
+/// Upstream's default cipher suites (BoringSSL names, `[a|b]` = equal preference).
+pub const DEFAULT_CIPHER_SUITES: &[&str] = &[
+    "[ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]",
+    "[ECDHE-RSA-AES128-GCM-SHA256|ECDHE-RSA-CHACHA20-POLY1305]",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+];
+
+impl Default for TlsParams {
+    fn default() -> Self {
+        TlsParams {
+            minimum_protocol_version: "1.2".to_string(),
+            maximum_protocol_version: "1.3".to_string(),
+            cipher_suites: DEFAULT_CIPHER_SUITES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            ecdh_curves: Vec::new(),
+        }
+    }
 }
 
 /// Response compression algorithm of the default HTTP filter chain.
@@ -50,6 +96,9 @@ impl Default for TranslateConfig {
             xff_num_trusted_hops: 0,
             compression: Compression::Gzip,
             runtime_settings: BTreeMap::new(),
+            default_http_versions: Vec::new(),
+            tls: TlsParams::default(),
+            upstream_tls: None,
         }
     }
 }

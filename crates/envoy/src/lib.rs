@@ -10,15 +10,18 @@
 //! deterministic: an identical DAG gives byte-identical resources (within one process; see
 //! [`pb::det_map`]).
 
+pub mod auth;
 pub mod bootstrap;
 pub mod cluster;
 pub mod config;
 pub mod endpoint;
+pub mod filters;
 pub mod listener;
 pub mod names;
 pub mod pb;
 pub mod route;
 pub mod runtime;
+pub mod secret;
 pub mod stats;
 
 use std::collections::BTreeMap;
@@ -31,7 +34,7 @@ pub use bootstrap::{
     bootstrap_sds_files,
 };
 pub use cluster::clusters;
-pub use config::{Compression, TranslateConfig};
+pub use config::{Compression, HttpVersion, TlsParams, TranslateConfig};
 pub use endpoint::cluster_load_assignment;
 pub use listener::listeners;
 pub use pb::to_any;
@@ -54,7 +57,7 @@ pub struct Resources {
     pub listeners: BTreeMap<String, Any>,
     pub routes: BTreeMap<String, Any>,
     pub clusters: BTreeMap<String, Any>,
-    /// Always empty until TLS virtual hosts exist in the DAG.
+    /// Certificates referenced by secure virtual hosts and TLS clusters.
     pub secrets: BTreeMap<String, Any>,
     pub runtimes: BTreeMap<String, Any>,
 }
@@ -65,7 +68,7 @@ pub fn translate(dag: &Dag, cfg: &TranslateConfig) -> Resources {
         listeners: keyed(listeners(dag, cfg), |l| l.name.clone()),
         routes: keyed(route_configurations(dag), |r| r.name.clone()),
         clusters: keyed(clusters(dag, cfg), |c| c.name.clone()),
-        secrets: BTreeMap::new(),
+        secrets: keyed(secret::secrets(dag), |s| s.name.clone()),
         runtimes: keyed(vec![runtime::runtime_with(&cfg.runtime_settings)], |r| {
             r.name.clone()
         }),

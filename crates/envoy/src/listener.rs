@@ -20,8 +20,16 @@ use envoy_types::pb::envoy::extensions::filters::network::http_connection_manage
     HttpConnectionManager, HttpFilter, Rds, http_connection_manager, http_filter,
 };
 
-use crate::config::{Compression, TranslateConfig};
-use crate::names::HTTP_LISTENER_NAME;
+mod https;
+
+pub use https::{
+    MISDIRECTED_REQUEST_LUA, fallback_filter_chain, https_listener, misdirected_request_filter,
+    secure_filter_chain, set_forward_client_cert, tcp_proxy_filter, tls_inspector,
+};
+
+use crate::config::{Compression, HttpVersion, TranslateConfig};
+use crate::filters::lua::lua_filter;
+use crate::names::{HTTP_LISTENER_NAME, HTTPS_LISTENER_NAME};
 use crate::pb::{boolv, contour_config_source, duration, socket_address, to_any};
 use crate::stats::stats_health_listener;
 
@@ -33,6 +41,7 @@ pub const GRPC_WEB_FILTER: &str = "envoy.filters.http.grpc_web";
 pub const GRPC_STATS_FILTER: &str = "envoy.filters.http.grpc_stats";
 pub const CORS_FILTER: &str = "envoy.filters.http.cors";
 pub const LOCAL_RATELIMIT_FILTER: &str = "envoy.filters.http.local_ratelimit";
+pub const LUA_FILTER: &str = "envoy.filters.http.lua";
 pub const RBAC_FILTER: &str = "envoy.filters.http.rbac";
 /// Upstream names the router of the default chain just `router`...
 pub const ROUTER_FILTER: &str = "router";
@@ -85,6 +94,9 @@ pub fn listeners(dag: &Dag, cfg: &TranslateConfig) -> Vec<Listener> {
     {
         out.push(http_listener(&l.name, &l.address, l.port, cfg));
     }
+    if let Some(l) = dag.listeners.get(HTTPS_LISTENER_NAME) {
+        out.extend(https_listener(l, cfg));
+    }
     out.push(stats_health_listener(cfg));
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
@@ -124,6 +136,7 @@ pub fn http_connection_manager(
     cfg: &TranslateConfig,
 ) -> HttpConnectionManager {
     HttpConnectionManager {
+        codec_type: codec_type(&cfg.default_http_versions) as i32,
         stat_prefix: stat_prefix.to_string(),
         route_specifier: Some(http_connection_manager::RouteSpecifier::Rds(Rds {
             route_config_name: route_config_name.to_string(),
@@ -149,8 +162,21 @@ pub fn http_connection_manager(
     }
 }
 
-/// Upstream's default HTTP filters in order, router last. The Lua cookie-rewrite filter is
-/// left out until cookie rewriting exists (it only acts with per-route config).
+/// The HCM codec for `default-http-versions`: exactly one version pins the codec; both (or
+/// none configured) auto-detect, ALPN deciding on TLS.
+pub fn codec_type(versions: &[HttpVersion]) -> http_connection_manager::CodecType {
+    use http_connection_manager::CodecType;
+    let h1 = versions.contains(&HttpVersion::Http1);
+    let h2 = versions.contains(&HttpVersion::Http2);
+    match (h1, h2) {
+        (true, false) => CodecType::Http1,
+        (false, true) => CodecType::Http2,
+        _ => CodecType::Auto,
+    }
+}
+
+/// Upstream's default HTTP filters in order, router last. The Lua filter only carries the
+/// fixed cookie-rewrite script, which runs on routes that select it (see [`crate::filters::lua`]).
 pub fn default_http_filters(cfg: &TranslateConfig) -> Vec<HttpFilter> {
     let mut filters = Vec::new();
     if cfg.compression == Compression::Gzip {
@@ -169,6 +195,7 @@ pub fn default_http_filters(cfg: &TranslateConfig) -> Vec<HttpFilter> {
         ..Default::default()
     };
     filters.push(http_filter(LOCAL_RATELIMIT_FILTER, to_any(&local_rl)));
+    filters.push(http_filter(LUA_FILTER, to_any(&lua_filter())));
     filters.push(http_filter(RBAC_FILTER, to_any(&Rbac::default())));
     filters.push(router_filter(ROUTER_FILTER));
     filters

@@ -91,6 +91,17 @@ pub fn cluster_name_from_parts(service: &ServiceCluster, policy_buf: &str) -> St
     )
 }
 
+/// SDS name of a certificate: `hashname(60, ns, name, sha1(cert chain PEM)[..5 bytes] hex)`,
+/// so a renewed certificate gets a new name (Envoy then swaps it atomically).
+pub fn secret_name(secret: &contour_dag::Secret) -> String {
+    let digest = Sha1::digest(&secret.cert_chain);
+    let suffix = hex::encode(&digest[..5]);
+    hashname(NAME_LIMIT, &[&secret.namespace, &secret.name, &suffix])
+}
+
+/// Name of the fallback-certificate filter chain on `ingress_https`.
+pub const FALLBACK_CERT_FILTER_CHAIN_NAME: &str = "fallback-certificate";
+
 /// Cluster `alt_stat_name`: `<ns>_<svc>_<port>`.
 pub fn alt_stat_name(service: &ServiceCluster) -> String {
     format!("{}_{}_{}", service.namespace, service.name, service.port)

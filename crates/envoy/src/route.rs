@@ -4,36 +4,79 @@ mod order;
 
 pub use order::{header_cmp, route_cmp};
 
-use contour_dag::{Dag, Forward, HeaderMatch, HeaderMatchKind, ObjectRef, PathMatch, RouteAction};
+use contour_dag::{
+    CookieRewrite, Dag, Forward, HeaderMatch, HeaderMatchKind, ObjectRef, PathMatch, RouteAction,
+};
 use envoy_types::pb::envoy::config::core::v3::{
     DataSource, HeaderValue, HeaderValueOption, Metadata, data_source,
     header_value_option::HeaderAppendAction,
 };
 use envoy_types::pb::envoy::config::route::v3::{
-    DirectResponseAction, HeaderMatcher, Route, RouteConfiguration, RouteMatch, VirtualHost,
-    WeightedCluster, header_matcher, route, route_action, route_match, weighted_cluster,
+    DirectResponseAction, HeaderMatcher, RedirectAction, Route, RouteConfiguration, RouteMatch,
+    VirtualHost, WeightedCluster, header_matcher, redirect_action, route, route_action,
+    route_match, weighted_cluster,
 };
 use envoy_types::pb::envoy::r#type::matcher::v3::{RegexMatcher, StringMatcher, string_matcher};
 use envoy_types::pb::google::protobuf::{Struct, Value, value};
 
-use crate::names::{HTTP_LISTENER_NAME, cluster_name, virtual_host_name};
+use crate::filters::{lua, route_filter_configs, vhost_filter_configs};
+use crate::names::{
+    FALLBACK_CERT_ROUTE_CONFIG_NAME, HTTP_LISTENER_NAME, HTTPS_LISTENER_NAME, cluster_name,
+    https_route_config_name, virtual_host_name,
+};
 use crate::pb::{det_map, u32v};
 
 /// Filter metadata namespace upstream puts the route's source object under, so access-log
 /// formats can use `%METADATA(ROUTE:envoy.access_loggers.file:io.projectcontour.kind)%`.
 pub const ROUTE_METADATA_NAMESPACE: &str = "envoy.access_loggers.file";
 
-/// Every route configuration, sorted by name. `ingress_http` is always present, even empty.
+/// Every route configuration, sorted by name. `ingress_http` is always present, even empty;
+/// then `https/<fqdn>` per secure virtual host with routes, and `ingress_fallbackcert` when a
+/// host enables the fallback certificate.
 pub fn route_configurations(dag: &Dag) -> Vec<RouteConfiguration> {
     let vhosts = dag
         .listeners
         .get(HTTP_LISTENER_NAME)
         .map(|l| l.virtual_hosts.as_slice())
         .unwrap_or_default();
-    vec![route_configuration(
+    let mut out = vec![route_configuration(
         HTTP_LISTENER_NAME,
         vhosts.iter().filter_map(virtual_host).collect(),
-    )]
+    )];
+    out.extend(secure_route_configurations(dag));
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// `https/<fqdn>` for each secure virtual host with routes, plus `ingress_fallbackcert`
+/// aggregating the hosts that enable the fallback certificate.
+pub fn secure_route_configurations(dag: &Dag) -> Vec<RouteConfiguration> {
+    let svhs = dag
+        .listeners
+        .get(HTTPS_LISTENER_NAME)
+        .map(|l| l.secure_virtual_hosts.as_slice())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    let mut fallback = Vec::new();
+    for svh in svhs.iter().filter(|s| s.tcp_proxy.is_none()) {
+        let Some(vh) = virtual_host(&svh.virtual_host) else {
+            continue;
+        };
+        if svh.fallback_certificate.is_some() {
+            fallback.push(vh.clone());
+        }
+        out.push(route_configuration(
+            &https_route_config_name(svh.fqdn()),
+            vec![vh],
+        ));
+    }
+    if !fallback.is_empty() {
+        out.push(route_configuration(
+            FALLBACK_CERT_ROUTE_CONFIG_NAME,
+            fallback,
+        ));
+    }
+    out
 }
 
 /// A route configuration with upstream's fixed settings: `x-request-start` added to every
@@ -71,21 +114,38 @@ pub fn virtual_host(vh: &contour_dag::VirtualHost) -> Option<VirtualHost> {
     Some(VirtualHost {
         name: virtual_host_name(&vh.fqdn),
         domains: vec![vh.fqdn.clone()],
-        routes: routes.into_iter().map(self::route).collect(),
+        routes: routes
+            .into_iter()
+            .map(|r| vhost_route(r, &vh.fqdn))
+            .collect(),
+        typed_per_filter_config: vhost_filter_configs(&vh.policies, &vh.fqdn),
         ..Default::default()
     })
+}
+
+/// [`route`] plus, for a forwarding route, the per-filter configuration of its policies (IP
+/// filter, local rate limit), which needs the virtual host's name for stat prefixes.
+pub fn vhost_route(r: &contour_dag::Route, fqdn: &str) -> Route {
+    let mut out = route(r);
+    if matches!(&r.action, RouteAction::Forward(fwd) if !fwd.clusters.is_empty()) {
+        out.typed_per_filter_config = route_filter_configs(&r.policies, fqdn);
+    }
+    out
 }
 
 /// One Envoy route: match, source metadata and action.
 pub fn route(r: &contour_dag::Route) -> Route {
     let action = match &r.action {
-        RouteAction::Forward(fwd) if !fwd.clusters.is_empty() => forward_action(fwd),
+        RouteAction::Forward(fwd) if !fwd.clusters.is_empty() => {
+            forward_action(fwd, &r.policies.cookie_rewrites)
+        }
         // A forward without clusters cannot be expressed; answer as upstream does for a route
         // without valid services.
         RouteAction::Forward(_) => direct_response_action(503, None),
         RouteAction::DirectResponse { status, body } => {
             direct_response_action(*status, body.as_deref())
         }
+        RouteAction::HttpsRedirect => https_redirect_action(),
     };
     Route {
         r#match: Some(route_match(&r.path, &r.headers)),
@@ -192,11 +252,16 @@ pub fn route_metadata(source: &ObjectRef) -> Option<Metadata> {
     })
 }
 
-/// `cluster` for a single cluster, `weighted_clusters` for several.
-pub fn forward_action(fwd: &Forward) -> route::Action {
+/// `cluster` for a single plain cluster; `weighted_clusters` for several, or when cookie
+/// rewrites (of the route, `route_cookies`, or of a service) need per-cluster configuration.
+pub fn forward_action(fwd: &Forward, route_cookies: &[CookieRewrite]) -> route::Action {
     let specifier = match fwd.clusters.as_slice() {
-        [only] => route_action::ClusterSpecifier::Cluster(cluster_name(&only.cluster)),
-        _ => route_action::ClusterSpecifier::WeightedClusters(weighted_clusters(fwd)),
+        [only] if route_cookies.is_empty() && only.cookie_rewrites.is_empty() => {
+            route_action::ClusterSpecifier::Cluster(cluster_name(&only.cluster))
+        }
+        _ => {
+            route_action::ClusterSpecifier::WeightedClusters(weighted_clusters(fwd, route_cookies))
+        }
     };
     route::Action::Route(envoy_types::pb::envoy::config::route::v3::RouteAction {
         cluster_specifier: Some(specifier),
@@ -205,8 +270,8 @@ pub fn forward_action(fwd: &Forward) -> route::Action {
 }
 
 /// Weighted clusters sorted by name then weight. When every weight is zero, traffic is split
-/// evenly (each weight becomes 1), as upstream.
-pub fn weighted_clusters(fwd: &Forward) -> WeightedCluster {
+/// evenly (each weight becomes 1), as upstream. Each carries its cookie rewrites.
+pub fn weighted_clusters(fwd: &Forward, route_cookies: &[CookieRewrite]) -> WeightedCluster {
     let all_zero = fwd.clusters.iter().all(|wc| wc.weight == 0);
     let mut clusters: Vec<weighted_cluster::ClusterWeight> = fwd
         .clusters
@@ -214,6 +279,10 @@ pub fn weighted_clusters(fwd: &Forward) -> WeightedCluster {
         .map(|wc| weighted_cluster::ClusterWeight {
             name: cluster_name(&wc.cluster),
             weight: Some(u32v(if all_zero { 1 } else { wc.weight })),
+            typed_per_filter_config: lua::cluster_filter_configs(
+                route_cookies,
+                &wc.cookie_rewrites,
+            ),
             ..Default::default()
         })
         .collect();
@@ -225,6 +294,16 @@ pub fn weighted_clusters(fwd: &Forward) -> WeightedCluster {
         clusters,
         ..Default::default()
     }
+}
+
+/// 301 to the same host and path over https.
+pub fn https_redirect_action() -> route::Action {
+    route::Action::Redirect(RedirectAction {
+        scheme_rewrite_specifier: Some(redirect_action::SchemeRewriteSpecifier::HttpsRedirect(
+            true,
+        )),
+        ..Default::default()
+    })
 }
 
 /// A direct response with a status and, when given, an inline body.

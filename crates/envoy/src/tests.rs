@@ -26,8 +26,10 @@ pub(crate) fn forward_to(services: &[(&ServiceCluster, u32)]) -> RouteAction {
                 cluster: Cluster {
                     service: (*s).clone(),
                     lb_strategy: String::new(),
+                    ..Default::default()
                 },
                 weight: *w,
+                ..Default::default()
             })
             .collect(),
     })
@@ -39,6 +41,7 @@ pub(crate) fn route(path: PathMatch, action: RouteAction) -> Route {
         headers: vec![],
         action,
         source: ObjectRef::new("Ingress", "default", "web"),
+        ..Default::default()
     }
 }
 
@@ -46,6 +49,7 @@ pub(crate) fn vhost(fqdn: &str, routes: Vec<Route>) -> VirtualHost {
     VirtualHost {
         fqdn: fqdn.into(),
         routes: routes.into_iter().map(|r| (r.match_key(), r)).collect(),
+        ..Default::default()
     }
 }
 
@@ -58,6 +62,7 @@ pub(crate) fn http_dag(vhosts: Vec<VirtualHost>) -> Dag {
             address: "0.0.0.0".into(),
             port: 8080,
             virtual_hosts: vhosts,
+            ..Default::default()
         },
     );
     dag

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use contour_dag::{
-    Cluster, Dag, Forward, HeaderMatch, HeaderMatchKind, Listener, ObjectRef, PathMatch, Route,
-    RouteAction, ServiceCluster, VirtualHost, WeightedCluster,
+    Cluster, CookieRewrite, CorsOrigin, CorsPolicy, Dag, Forward, HeaderMatch, HeaderMatchKind,
+    IpFilter, IpRule, Listener, LocalRateLimit, MaxAge, ObjectRef, PathMatch, Route, RouteAction,
+    RoutePolicies, ServiceCluster, VhostPolicies, VirtualHost, WeightedCluster,
 };
 use contour_envoy::{
     BootstrapConfig, BootstrapMode, TranslateConfig, XdsTls, bootstrap_json, bootstrap_sds_files,
@@ -162,14 +163,17 @@ fn sample_dag() -> Dag {
         cluster: Cluster {
             service: s,
             lb_strategy: lb.into(),
+            ..Default::default()
         },
         weight,
+        cookie_rewrites: vec![],
     };
     let route = |path: PathMatch, headers: Vec<HeaderMatch>, action: RouteAction| Route {
         path,
         headers,
         action,
         source: ObjectRef::new("HTTPProxy", "default", "web"),
+        policies: RoutePolicies::default(),
     };
     let hdr = |name: &str, kind: HeaderMatchKind| HeaderMatch {
         name: name.into(),
@@ -227,9 +231,12 @@ fn sample_dag() -> Dag {
             },
         ),
     ];
+    let mut routes = routes;
+    add_route_policies(&mut routes[0]);
     let vhost = |fqdn: &str| VirtualHost {
         fqdn: fqdn.into(),
         routes: routes.iter().map(|r| (r.match_key(), r.clone())).collect(),
+        policies: sample_vhost_policies(),
     };
     let mut dag = Dag::default();
     dag.listeners.insert(
@@ -239,9 +246,149 @@ fn sample_dag() -> Dag {
             address: "0.0.0.0".into(),
             port: 8080,
             virtual_hosts: vec![vhost("*"), vhost("example.com"), vhost(&"a".repeat(70))],
+            ..Default::default()
         },
     );
+    dag.listeners.insert(
+        "ingress_https".into(),
+        https_listener(vhost("secure.example.com")),
+    );
     dag
+}
+
+/// Every host policy, so Envoy checks their per-filter configuration.
+fn sample_vhost_policies() -> VhostPolicies {
+    VhostPolicies {
+        cors: Some(CorsPolicy {
+            allow_credentials: true,
+            allow_origin: vec![
+                CorsOrigin::Exact("*".into()),
+                CorsOrigin::Regex(r"https://.*\.example\.com".into()),
+            ],
+            allow_methods: vec!["GET".into(), "POST".into()],
+            allow_headers: vec!["x-a".into()],
+            expose_headers: vec!["x-b".into()],
+            max_age: MaxAge::Nanos(600_000_000_000),
+            allow_private_network: true,
+        }),
+        local_rate_limit: Some(LocalRateLimit {
+            max_tokens: 5,
+            tokens_per_fill: 3,
+            fill_interval_secs: 60,
+            response_status_code: Some(503),
+            response_headers_to_add: vec![("X-Limited".into(), "%HOSTNAME%".into())],
+        }),
+        ip_filter: Some(IpFilter {
+            allow: false,
+            rules: vec![IpRule {
+                remote: true,
+                address_prefix: "2001:db8::".into(),
+                prefix_len: 32,
+            }],
+        }),
+    }
+}
+
+/// Route policies and a cookie rewrite holding Lua-looking text (it is data, not code).
+fn add_route_policies(route: &mut Route) {
+    let hostile = CookieRewrite {
+        name: "x']]..os.exit(1)--".into(),
+        path: Some("/\"]] end os.exit(1) --[[".into()),
+        domain: Some("example.com".into()),
+        secure: Some(false),
+        same_site: Some("Lax".into()),
+    };
+    route.policies = RoutePolicies {
+        local_rate_limit: Some(LocalRateLimit {
+            max_tokens: 1,
+            tokens_per_fill: 1,
+            fill_interval_secs: 1,
+            response_status_code: None,
+            response_headers_to_add: vec![],
+        }),
+        ip_filter: Some(IpFilter {
+            allow: true,
+            rules: vec![IpRule {
+                remote: false,
+                address_prefix: "127.0.0.0".into(),
+                prefix_len: 8,
+            }],
+        }),
+        cookie_rewrites: vec![hostile],
+    };
+}
+
+/// An HTTPS listener with every kind of secure virtual host: terminated with client
+/// validation and XFCC, fallback certificate, TCP proxy to a TLS cluster, passthrough.
+fn https_listener(routed: VirtualHost) -> Listener {
+    use contour_dag::{
+        ClientValidation, ForwardClientCertificate, SecureVirtualHost, TcpProxy, UpstreamValidation,
+    };
+    use contour_testkit::certs::TestCa;
+    let ca = TestCa::new("ca");
+    let leaf = ca.leaf("secure.example.com", &["secure.example.com"]);
+    let secret = contour_dag::Secret {
+        namespace: "default".into(),
+        name: "cert".into(),
+        cert_chain: leaf.cert_pem.clone().into_bytes(),
+        private_key: leaf.key_pem.clone().into_bytes(),
+    };
+    let mut terminated = SecureVirtualHost::new("secure.example.com");
+    terminated.virtual_host = routed.clone();
+    terminated.secret = Some(secret.clone());
+    terminated.client_validation = Some(ClientValidation {
+        ca: Some(ca.cert_pem.clone().into_bytes()),
+        crl: Some(ca.crl(&[]).into_bytes()),
+        forward: Some(ForwardClientCertificate {
+            subject: true,
+            cert: true,
+            chain: false,
+            dns: true,
+            uri: false,
+        }),
+        ..Default::default()
+    });
+    let mut fallback = SecureVirtualHost::new("fallback.example.com");
+    fallback.virtual_host = VirtualHost {
+        fqdn: "fallback.example.com".into(),
+        ..routed
+    };
+    fallback.secret = Some(secret.clone());
+    fallback.fallback_certificate = Some(secret.clone());
+    let tls_cluster = Cluster {
+        service: ServiceCluster {
+            namespace: "default".into(),
+            name: "tls".into(),
+            port: 443,
+            port_name: "https".into(),
+        },
+        protocol: "h2".into(),
+        upstream_validation: Some(UpstreamValidation {
+            ca_secret_name: "ca".into(),
+            ca: ca.cert_pem.clone().into_bytes(),
+            subject_names: vec!["backend.example.com".into()],
+        }),
+        client_certificate: Some(secret.clone()),
+        ..Default::default()
+    };
+    let mut tcp = SecureVirtualHost::new("tcp.example.com");
+    tcp.secret = Some(secret);
+    tcp.tcp_proxy = Some(TcpProxy {
+        clusters: vec![WeightedCluster {
+            cluster: tls_cluster,
+            weight: 1,
+            ..Default::default()
+        }],
+    });
+    let mut passthrough = SecureVirtualHost::new("passthrough.example.com");
+    passthrough.tcp_proxy = tcp.tcp_proxy.clone();
+    Listener {
+        name: "ingress_https".into(),
+        address: "0.0.0.0".into(),
+        port: 8443,
+        secure_virtual_hosts: vec![terminated, fallback, tcp, passthrough],
+        ..Default::default()
+    }
 }
 
 /// Loads the translated listeners and clusters as static resources of a binary (`.pb`)
@@ -261,8 +408,15 @@ fn envoy_accepts_translated_resources() {
         .values()
         .map(|a| EnvoyCluster::decode(a.value.as_slice()).unwrap())
         .collect();
-    // kuard/80 with three LB policies, echo/8080 with two.
-    assert_eq!(clusters.len(), 5);
+    // kuard/80 with three LB policies, echo/8080 with two, and the h2+TLS cluster.
+    assert_eq!(clusters.len(), 6);
+    assert_eq!(
+        res.secrets.len(),
+        1,
+        "one certificate, referenced four times"
+    );
+    assert!(res.routes.contains_key("https/secure.example.com"));
+    assert!(res.routes.contains_key("ingress_fallbackcert"));
     let static_part = Bootstrap {
         static_resources: Some(StaticResources {
             listeners: listeners.clone(),

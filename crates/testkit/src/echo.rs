@@ -25,6 +25,10 @@ use crate::ports::bind_unique;
 /// Response header naming the backend that answered.
 pub const ECHO_HEADER: &str = "x-echo-backend";
 
+/// Request header asking the backend to add a response header: `name: value`, repeatable
+/// (e.g. `x-echo-response-header: set-cookie: sid=1; Path=/`).
+pub const RESPONSE_HEADER_REQUEST: &str = "x-echo-response-header";
+
 /// The JSON body of every echo response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EchoReply {
@@ -38,7 +42,7 @@ pub struct EchoReply {
 }
 
 #[derive(Debug)]
-struct Shared {
+pub(crate) struct Shared {
     name: String,
     requests: AtomicU64,
     /// 0 means "answer normally with 200".
@@ -55,6 +59,43 @@ pub struct EchoBackend {
 }
 
 impl EchoBackend {
+    /// Starts a backend that serves HTTPS (HTTP/1.1, and HTTP/2 when the client offers `h2`)
+    /// with `cert`, requiring client certificates signed by `client_ca` when given.
+    ///
+    /// # Errors
+    /// When no local port can be bound or the certificate is unusable.
+    pub async fn start_tls(
+        name: &str,
+        cert: &crate::certs::Leaf,
+        client_ca: Option<&str>,
+    ) -> anyhow::Result<Self> {
+        let listener = bind_unique()?;
+        listener.set_nonblocking(true)?;
+        let port = listener.local_addr()?.port();
+        let listener = TcpListener::from_std(listener)?;
+        let shared = Self::shared(name);
+        let acceptor = crate::tls::server_acceptor(cert, client_ca)?;
+        let task = tokio::spawn(crate::tls::accept_loop_tls(
+            listener,
+            acceptor,
+            Arc::clone(&shared),
+        ));
+        Ok(Self {
+            shared,
+            port,
+            task: Some(task),
+        })
+    }
+
+    fn shared(name: &str) -> Arc<Shared> {
+        Arc::new(Shared {
+            name: name.to_string(),
+            requests: AtomicU64::new(0),
+            status: AtomicU16::new(0),
+            delay_ms: AtomicU64::new(0),
+        })
+    }
+
     /// Starts a backend called `name` on a fresh 127.0.0.1 port. Must be
     /// called inside a tokio runtime; the server runs on that runtime.
     ///
@@ -143,7 +184,21 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-async fn handle(
+/// Adds the response headers asked for with [`RESPONSE_HEADER_REQUEST`].
+fn add_requested_headers(request: &hyper::HeaderMap, response: &mut hyper::HeaderMap) {
+    for wanted in request.get_all(RESPONSE_HEADER_REQUEST) {
+        let Some((name, value)) = wanted.to_str().ok().and_then(|w| w.split_once(':')) else {
+            continue;
+        };
+        let name = hyper::header::HeaderName::from_bytes(name.trim().as_bytes());
+        let value = hyper::header::HeaderValue::from_str(value.trim_start());
+        if let (Ok(name), Ok(value)) = (name, value) {
+            response.append(name, value);
+        }
+    }
+}
+
+pub(crate) async fn handle(
     shared: Arc<Shared>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -196,5 +251,6 @@ async fn handle(
     if let Ok(v) = hyper::header::HeaderValue::from_str(&shared.name) {
         h.insert(ECHO_HEADER, v);
     }
+    add_requested_headers(&parts.headers, h);
     Ok(response)
 }

@@ -13,6 +13,7 @@
 
 mod admin;
 pub mod apiserver;
+pub mod certs;
 mod echo;
 mod envoy;
 mod envoy_bin;
@@ -20,11 +21,12 @@ mod http;
 mod manifests;
 mod ports;
 mod process;
+pub mod tls;
 mod wait;
 
 pub use admin::AdminAddress;
 pub use apiserver::{ApiServer, ApiServerOptions};
-pub use echo::{ECHO_HEADER, EchoBackend, EchoReply};
+pub use echo::{ECHO_HEADER, EchoBackend, EchoReply, RESPONSE_HEADER_REQUEST};
 pub use envoy::{Envoy, EnvoyOptions};
 pub use envoy_bin::{envoy_bin, workspace_root};
 pub use http::{
@@ -34,4 +36,5 @@ pub use http::{
 pub use manifests::{ManifestDir, endpointslice_doc, endpointslice_yaml, service_yaml};
 pub use ports::free_port;
 pub use process::{Process, ProcessSpec};
+pub use tls::{TlsRequest, TlsResponse};
 pub use wait::{POLL_INTERVAL, poll_until};

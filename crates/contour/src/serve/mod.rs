@@ -97,6 +97,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         https_address: args.envoy_service_https_address.clone(),
         https_port: args.envoy_service_https_port,
         root_namespaces: comma_list(args.root_namespaces.as_deref()),
+        ..Default::default()
     };
     let translate_cfg = TranslateConfig {
         stats_address: args.stats_address.clone(),
@@ -105,9 +106,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         https_access_log_path: args.envoy_https_access_log.clone(),
         ..Default::default()
     };
-    let cache = Cache::new(ClassFilter::new(comma_list(
+    let mut cache = Cache::new(ClassFilter::new(comma_list(
         args.ingress_class_name.as_deref(),
     )));
+    cache.config_secrets = build_cfg
+        .fallback_certificate
+        .iter()
+        .chain(build_cfg.envoy_client_certificate.iter())
+        .cloned()
+        .collect();
 
     let mut metrics = Metrics::new();
     let state = Arc::new(state::SharedState::new(started));

@@ -15,6 +15,7 @@ pub const CONVERGE: Duration = Duration::from_secs(20);
 
 pub struct Ports {
     pub http: u16,
+    pub https: u16,
     pub xds: u16,
     pub metrics: u16,
     pub debug: u16,
@@ -30,6 +31,7 @@ impl Ports {
     fn new() -> Self {
         Ports {
             http: free_port(),
+            https: free_port(),
             xds: free_port(),
             metrics: free_port(),
             debug: free_port(),
@@ -71,6 +73,9 @@ pub fn serve_args(dir: &std::path::Path, p: &Ports) -> Vec<String> {
         ("--xds-port", p.xds.to_string()),
         ("--envoy-service-http-address", "127.0.0.1".into()),
         ("--envoy-service-http-port", p.http.to_string()),
+        ("--envoy-service-https-address", "127.0.0.1".into()),
+        ("--envoy-service-https-port", p.https.to_string()),
+        ("--envoy-https-access-log", "/dev/null".into()),
         ("--stats-address", "127.0.0.1".into()),
         ("--stats-port", p.stats.to_string()),
         ("--http-address", "127.0.0.1".into()),
@@ -206,6 +211,79 @@ impl Env {
             .expect("debug status");
         r.json().expect("debug status json")
     }
+}
+
+impl Env {
+    /// Polls until `req` on the HTTPS port gives a response `accept` likes; returns it.
+    pub async fn wait_tls(
+        &self,
+        req: &contour_testkit::TlsRequest,
+        what: &str,
+        accept: impl Fn(&contour_testkit::TlsResponse) -> bool,
+    ) -> contour_testkit::TlsResponse {
+        let port = self.ports.https;
+        let accept = &accept;
+        poll_until(CONVERGE, what, || async move {
+            req.send(port).await.ok().filter(|r| accept(r))
+        })
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e}\ncontour log:\n{}\nEnvoy log:\n{}",
+                self.contour.log_tail(40),
+                tail(&self.envoy.log(), 30)
+            )
+        })
+    }
+
+    /// Polls until `req` on the HTTPS port is answered by echo backend `backend`.
+    pub async fn wait_tls_backend(
+        &self,
+        req: &contour_testkit::TlsRequest,
+        backend: &str,
+    ) -> contour_testkit::TlsResponse {
+        let what = format!("https {} (SNI {:?}) to reach {backend}", req.host, req.sni);
+        self.wait_tls(req, &what, |r| r.backend() == Some(backend))
+            .await
+    }
+
+    /// The status of `ns/name` from `/debug/status`, polled until `pred` holds.
+    pub async fn wait_proxy_status(
+        &self,
+        ns: &str,
+        name: &str,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let port = self.ports.debug;
+        let pred = &pred;
+        let what = format!("status of {ns}/{name}");
+        poll_until(CONVERGE, &what, || async move {
+            let r = http_get(port, "127.0.0.1", "/debug/status").await.ok()?;
+            let list = r.json().ok()?;
+            let found = list
+                .as_array()?
+                .iter()
+                .find(|s| s["namespace"] == ns && s["name"] == name)?;
+            pred(&found["status"]).then(|| found["status"].clone())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}\ncontour log:\n{}", self.contour.log_tail(40)))
+    }
+}
+
+/// The error sub-conditions of a status as `(type, reason)` pairs.
+pub fn status_errors(status: &serde_json::Value) -> Vec<(String, String)> {
+    status["conditions"][0]["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap_or_default().to_string(),
+                e["reason"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
 }
 
 /// An HTTPProxy manifest; `spec` is the YAML under `spec:`, indented two spaces.

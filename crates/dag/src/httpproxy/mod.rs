@@ -5,6 +5,11 @@
 //! proxies never reached from a root are reported orphaned.
 
 mod conditions;
+mod cookie_rewrite;
+pub mod envoy_vars;
+mod tcpproxy;
+mod tls;
+pub mod vhost_policies;
 mod walk;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,8 +37,31 @@ pub fn process(cache: &Cache, cfg: &BuildConfig, builder: &mut DagBuilder, statu
             continue;
         }
         let root = roots[0];
-        let mut walk = walk::Walk::new(cache, &fqdn, builder, status, &mut reached);
+        let key = key_of(root);
+        let Some(vh) = &root.spec.virtualhost else {
+            continue;
+        };
+        // Upstream rejects a root with both IP lists before its TLS and its includes.
+        if let Some(e) = vhost_policies::vhost_ip_filters_conflict(vh) {
+            status.error(&key, e.type_, e.reason, e.message);
+            continue;
+        }
+        if !secure_root(cache, cfg, root, &fqdn, builder, status, &mut reached) {
+            continue;
+        }
+        let (policies, errors) = vhost_policies::vhost_policies(vh);
+        let mut walk = walk::Walk::new(cache, cfg, &fqdn, builder, status, &mut reached);
+        if policies.is_err() {
+            walk.suppress_all();
+        }
         walk.visit_root(root);
+        // Reported after the routes' errors, as upstream checks host policies last.
+        for e in errors {
+            status.error(&key, e.type_, e.reason, e.message);
+        }
+        if let Ok(p) = policies {
+            builder.set_vhost_policies(&fqdn, p);
+        }
     }
     for proxy in cache.proxies.values() {
         let key = key_of(proxy);
@@ -43,6 +71,65 @@ pub fn process(cache: &Cache, cfg: &BuildConfig, builder: &mut DagBuilder, statu
         status.touch(&key, proxy.metadata.generation, None);
         status.error(&key, error_type::ORPHANED, "Orphaned", ORPHANED_MESSAGE);
     }
+}
+
+/// Sets up the TLS side of a root before its routes are walked: the secure virtual host (with
+/// its certificate, client validation or TCP proxy) and how routes are placed. Returns false
+/// when the root is invalid and must serve nothing.
+fn secure_root(
+    cache: &Cache,
+    cfg: &BuildConfig,
+    root: &HTTPProxy,
+    fqdn: &str,
+    builder: &mut DagBuilder,
+    status: &mut StatusSet,
+    reached: &mut BTreeSet<ProxyKey>,
+) -> bool {
+    let key = key_of(root);
+    let mut errors = Vec::new();
+    let outcome = tls::root_tls(cache, cfg, root, fqdn, &mut errors);
+    for (reason, message) in errors {
+        status.error(&key, tls::TLS_ERROR_TYPE, reason, message);
+    }
+    let Ok(root_tls) = outcome else {
+        return false;
+    };
+    let tcp = match (&root_tls, &root.spec.tcpproxy) {
+        (_, None) => None,
+        (tls::RootTls::None, Some(_)) => {
+            status.error(
+                &key,
+                error_type::TCP_PROXY,
+                "TLSMustBeConfigured",
+                "Spec.TCPProxy requires that either Spec.TLS.Passthrough or Spec.TLS.SecretName be set",
+            );
+            return false;
+        }
+        (_, Some(_)) => {
+            let mut walk = tcpproxy::TcpWalk {
+                cache,
+                cfg,
+                status,
+                reached,
+                fqdn,
+            };
+            match walk.resolve(root, &mut Vec::new()) {
+                Some(t) => Some(t),
+                None => return false,
+            }
+        }
+    };
+    let secure_routes = matches!(root_tls, tls::RootTls::Terminate(_)) && tcp.is_none();
+    match root_tls {
+        tls::RootTls::None => return true,
+        tls::RootTls::Terminate(svh) => *builder.secure_vhost(fqdn) = *svh,
+        tls::RootTls::Passthrough => {
+            builder.secure_vhost(fqdn);
+        }
+    }
+    builder.secure_vhost(fqdn).tcp_proxy = tcp;
+    builder.set_proxy_tls(fqdn, crate::builder::ProxyTls { secure_routes });
+    true
 }
 
 /// Roots that may serve, grouped by lower-cased FQDN. Roots rejected here get their status.

@@ -32,6 +32,7 @@ fn routes(out: &crate::BuildOutput, fqdn: &str) -> Vec<(PathMatch, String)> {
                     .collect::<Vec<_>>()
                     .join(","),
                 RouteAction::DirectResponse { status, .. } => status.to_string(),
+                RouteAction::HttpsRedirect => "301".to_string(),
             };
             (r.path.clone(), action)
         })

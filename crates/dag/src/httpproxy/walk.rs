@@ -6,11 +6,13 @@ use contour_api::v1::{HTTPProxy, Include, MatchCondition, Route as ApiRoute};
 
 use super::conditions::{merge_path, validate_path};
 use super::key_of;
-use crate::builder::DagBuilder;
+use super::vhost_policies::{RouteExtras, route_policies};
+use crate::builder::{BuildConfig, DagBuilder};
 use crate::cache::Cache;
 use crate::model::{Cluster, Forward, ObjectRef, Route, RouteAction, WeightedCluster};
 use crate::services::{self, PortRef};
 use crate::status::{ProxyKey, StatusSet, error_type};
+use crate::upstream_tls;
 
 /// Status code upstream answers for the conditions of an include that cannot be followed.
 const BROKEN_INCLUDE_STATUS: u32 = 502;
@@ -19,17 +21,23 @@ const NO_SERVICE_STATUS: u32 = 503;
 
 pub struct Walk<'a> {
     cache: &'a Cache,
+    cfg: &'a BuildConfig,
     fqdn: &'a str,
     builder: &'a mut DagBuilder,
     status: &'a mut StatusSet,
     reached: &'a mut BTreeSet<ProxyKey>,
     /// The include chain from the root to the proxy being visited (cycle detection).
     chain: Vec<ProxyKey>,
+    /// While non-zero, routes are computed (and statuses reported) but not served: upstream
+    /// drops every route of a proxy with an invalid route policy, and every route of a host
+    /// with an invalid host policy.
+    suppress: usize,
 }
 
 impl<'a> Walk<'a> {
     pub fn new(
         cache: &'a Cache,
+        cfg: &'a BuildConfig,
         fqdn: &'a str,
         builder: &'a mut DagBuilder,
         status: &'a mut StatusSet,
@@ -37,12 +45,43 @@ impl<'a> Walk<'a> {
     ) -> Self {
         Walk {
             cache,
+            cfg,
             fqdn,
             builder,
             status,
             reached,
             chain: Vec::new(),
+            suppress: 0,
         }
+    }
+
+    /// Computes routes without serving them (the host's own policies are invalid).
+    pub fn suppress_all(&mut self) {
+        self.suppress += 1;
+    }
+
+    fn emit(&mut self, route: Route, permit_insecure: bool) {
+        if self.suppress == 0 {
+            self.builder
+                .add_proxy_route(self.fqdn, route, permit_insecure);
+        }
+    }
+
+    /// The policies of every route of `proxy`, or `None` (errors reported) when one is invalid.
+    fn proxy_route_policies(
+        &mut self,
+        proxy: &HTTPProxy,
+        key: &ProxyKey,
+    ) -> Option<Vec<RouteExtras>> {
+        let mut out = Vec::with_capacity(proxy.spec.routes.len());
+        for route in &proxy.spec.routes {
+            let (result, errors) = route_policies(route);
+            for e in errors {
+                self.status.error(key, e.type_, e.reason, e.message);
+            }
+            out.push(result.ok()?);
+        }
+        Some(out)
     }
 
     pub fn visit_root(&mut self, root: &HTTPProxy) {
@@ -59,11 +98,19 @@ impl<'a> Walk<'a> {
             self.chain.pop();
             return;
         }
-        for route in &proxy.spec.routes {
-            self.add_route(proxy, &key, route, inherited);
+        let policies = self.proxy_route_policies(proxy, &key);
+        if let Some(policies) = &policies {
+            for (route, extras) in proxy.spec.routes.iter().zip(policies) {
+                self.add_route(proxy, &key, route, inherited, extras);
+            }
+        } else {
+            self.suppress += 1;
         }
         for include in &proxy.spec.includes {
             self.follow(proxy, &key, include, inherited);
+        }
+        if policies.is_none() {
+            self.suppress -= 1;
         }
         self.chain.pop();
     }
@@ -91,6 +138,7 @@ impl<'a> Walk<'a> {
         key: &ProxyKey,
         route: &ApiRoute,
         inherited: &[&MatchCondition],
+        extras: &RouteExtras,
     ) {
         if let Err(msg) = validate_path(&route.conditions, true) {
             self.status.error(
@@ -103,7 +151,7 @@ impl<'a> Walk<'a> {
         }
         let conds: Vec<&MatchCondition> =
             inherited.iter().copied().chain(&route.conditions).collect();
-        let clusters = self.route_clusters(key, route);
+        let clusters = self.route_clusters(key, route, extras);
         let action = if clusters.is_empty() {
             RouteAction::DirectResponse {
                 status: NO_SERVICE_STATUS,
@@ -114,21 +162,26 @@ impl<'a> Walk<'a> {
         };
         let source = ObjectRef::new("HTTPProxy", &key.0, &key.1);
         let _ = proxy;
-        self.builder.add_http_route(
-            self.fqdn,
-            Route {
-                path: merge_path(&conds),
-                headers: Vec::new(),
-                action,
-                source,
-            },
-        );
+        let dag_route = Route {
+            path: merge_path(&conds),
+            headers: Vec::new(),
+            action,
+            source,
+            policies: extras.policies.clone(),
+        };
+        self.emit(dag_route, route.permit_insecure == Some(true));
     }
 
     /// The valid services of a route as weighted clusters; invalid ones are reported.
-    fn route_clusters(&mut self, key: &ProxyKey, route: &ApiRoute) -> Vec<WeightedCluster> {
+    fn route_clusters(
+        &mut self,
+        key: &ProxyKey,
+        route: &ApiRoute,
+        extras: &RouteExtras,
+    ) -> Vec<WeightedCluster> {
         let mut out = Vec::new();
-        for svc in route.services.iter().filter(|s| s.mirror != Some(true)) {
+        let services = route.services.iter().zip(&extras.service_cookies);
+        for (svc, cookies) in services.filter(|(s, _)| s.mirror != Some(true)) {
             if !(1..=65535).contains(&svc.port) {
                 self.status.error(
                     key,
@@ -143,13 +196,28 @@ impl<'a> Walk<'a> {
             }
             let found = self.cache.service(&key.0, &svc.name);
             match services::resolve(found, &key.0, &svc.name, PortRef::Number(svc.port)) {
-                Ok(service) => out.push(WeightedCluster {
-                    cluster: Cluster {
+                Ok(service) => {
+                    let mut cluster = Cluster {
                         service,
                         ..Default::default()
-                    },
-                    weight: svc.weight.unwrap_or(0).clamp(0, u32::MAX as i64) as u32,
-                }),
+                    };
+                    let tls = upstream_tls::apply_to_proxy_service(
+                        self.cache,
+                        self.cfg,
+                        &key.0,
+                        svc,
+                        &mut cluster,
+                    );
+                    if let Err((ty, reason, msg)) = tls {
+                        self.status.error(key, ty, reason, msg);
+                        continue;
+                    }
+                    out.push(WeightedCluster {
+                        cluster,
+                        weight: svc.weight.unwrap_or(0).clamp(0, u32::MAX as i64) as u32,
+                        cookie_rewrites: cookies.clone(),
+                    })
+                }
                 Err(e) => self.status.error(
                     key,
                     error_type::SERVICE,
@@ -225,17 +293,17 @@ impl<'a> Walk<'a> {
 
     /// Requests for the conditions of an include that cannot be followed get a 502.
     fn broken_include_route(&mut self, key: &ProxyKey, conds: &[&MatchCondition]) {
-        self.builder.add_http_route(
-            self.fqdn,
-            Route {
-                path: merge_path(conds),
-                headers: Vec::new(),
-                action: RouteAction::DirectResponse {
-                    status: BROKEN_INCLUDE_STATUS,
-                    body: None,
-                },
-                source: ObjectRef::new("HTTPProxy", &key.0, &key.1),
+        // Upstream never upgrades these to https: they answer 502 on both listeners.
+        let route = Route {
+            path: merge_path(conds),
+            headers: Vec::new(),
+            action: RouteAction::DirectResponse {
+                status: BROKEN_INCLUDE_STATUS,
+                body: None,
             },
-        );
+            source: ObjectRef::new("HTTPProxy", &key.0, &key.1),
+            ..Default::default()
+        };
+        self.emit(route, true);
     }
 }

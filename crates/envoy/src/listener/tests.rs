@@ -83,6 +83,7 @@ fn http_filters_in_upstream_order_router_last() {
             "envoy.filters.http.grpc_stats",
             "envoy.filters.http.cors",
             "envoy.filters.http.local_ratelimit",
+            "envoy.filters.http.lua",
             "envoy.filters.http.rbac",
             "router",
         ]

@@ -64,11 +64,13 @@ fn cluster_name_default_policy() {
     let c = Cluster {
         service: svc("default", "kuard", 80, ""),
         lb_strategy: String::new(),
+        ..Default::default()
     };
     assert_eq!(cluster_name(&c), "default/kuard/80/da39a3ee5e");
     let c = Cluster {
         service: svc("default", "backend", 80, "http"),
         lb_strategy: String::new(),
+        ..Default::default()
     };
     assert_eq!(cluster_name(&c), "default/backend/80/da39a3ee5e");
 }
@@ -83,6 +85,7 @@ fn cluster_name_far_too_long() {
             "http",
         ),
         lb_strategy: String::new(),
+        ..Default::default()
     };
     assert_eq!(
         cluster_name(&c),
@@ -106,6 +109,7 @@ fn cluster_name_hashes_policy_buffer() {
     let random = Cluster {
         service: s.clone(),
         lb_strategy: "Random".into(),
+        ..Default::default()
     };
     assert_ne!(cluster_name(&random), "default/backend/80/da39a3ee5e");
 }

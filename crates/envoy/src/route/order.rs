@@ -118,6 +118,7 @@ mod tests {
                 body: None,
             },
             source: ObjectRef::default(),
+            ..Default::default()
         }
     }
 

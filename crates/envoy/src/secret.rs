@@ -1,0 +1,55 @@
+//! SDS: the serving and client certificates the DAG references, by their hashed names.
+//!
+//! Only certificates a valid DAG object points at are here: serving certificates of secure
+//! virtual hosts, the fallback certificate, and the Envoy client certificate of TLS clusters.
+//! CA bundles and CRLs are inlined in validation contexts instead.
+
+use std::collections::BTreeMap;
+
+use contour_dag::Dag;
+use envoy_types::pb::envoy::config::core::v3::{DataSource, data_source};
+use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
+    Secret, TlsCertificate, secret,
+};
+
+use crate::names::secret_name;
+
+/// Every referenced certificate as an SDS `Secret`, sorted by name, each once.
+pub fn secrets(dag: &Dag) -> Vec<Secret> {
+    let mut out: BTreeMap<String, &contour_dag::Secret> = BTreeMap::new();
+    let svhs = dag
+        .listeners
+        .values()
+        .flat_map(|l| l.secure_virtual_hosts.iter());
+    for svh in svhs {
+        for s in svh.secret.iter().chain(svh.fallback_certificate.iter()) {
+            out.entry(secret_name(s)).or_insert(s);
+        }
+    }
+    for c in dag.clusters() {
+        if c.is_tls()
+            && let Some(s) = &c.client_certificate
+        {
+            out.entry(secret_name(s)).or_insert(s);
+        }
+    }
+    out.into_iter()
+        .map(|(name, s)| tls_secret(name, s))
+        .collect()
+}
+
+/// One certificate: chain and key inline.
+pub fn tls_secret(name: String, s: &contour_dag::Secret) -> Secret {
+    let inline = |bytes: &[u8]| DataSource {
+        specifier: Some(data_source::Specifier::InlineBytes(bytes.to_vec())),
+        ..Default::default()
+    };
+    Secret {
+        name,
+        r#type: Some(secret::Type::TlsCertificate(TlsCertificate {
+            certificate_chain: Some(inline(&s.cert_chain)),
+            private_key: Some(inline(&s.private_key)),
+            ..Default::default()
+        })),
+    }
+}
