@@ -27,6 +27,8 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Generate bootstrap configuration.
     Bootstrap(Box<BootstrapArgs>),
+    /// Generate new TLS certs for bootstrapping gRPC over TLS.
+    Certgen(Box<CertgenArgs>),
     /// Build information for Contour.
     Version,
 }
@@ -246,6 +248,43 @@ pub struct BootstrapArgs {
     /// How Envoy asks for its configuration: `ads` (default) or upstream's per-type `grpc` streams.
     #[arg(long, value_enum, default_value_t = XdsMode::Ads)]
     pub xds_mode: XdsMode,
+}
+
+#[derive(Debug, Args)]
+pub struct CertgenArgs {
+    /// Directory to write output files into.
+    #[arg(default_value = "certs")]
+    pub outputdir: PathBuf,
+    /// Generated certificate lifetime (in days).
+    #[arg(long, default_value_t = 365)]
+    pub certificate_lifetime: u32,
+    /// Use in cluster configuration.
+    #[arg(long)]
+    pub incluster: bool,
+    /// Apply the generated certs directly to the current Kubernetes cluster.
+    #[arg(long)]
+    pub kube: bool,
+    /// Path to kubeconfig (if not in running inside a cluster).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubernetes namespace, used for Kube objects.
+    #[arg(long, env = "CONTOUR_NAMESPACE", default_value = "projectcontour")]
+    pub namespace: String,
+    /// Overwrite existing files or Secrets.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Render the generated certs as individual PEM files to the current directory.
+    #[arg(long)]
+    pub pem: bool,
+    /// Specify how to format the generated Kubernetes Secrets.
+    #[arg(long, default_value = "legacy")]
+    pub secrets_format: String,
+    /// Specify a suffix to be appended to the generated Kubernetes secrets' names.
+    #[arg(long, default_value = "")]
+    pub secrets_name_suffix: String,
+    /// Render the generated certs as Kubernetes Secrets in YAML form to the current directory.
+    #[arg(long)]
+    pub yaml: bool,
 }
 
 /// Splits a comma separated flag value, dropping empty entries.

@@ -1,6 +1,7 @@
 //! The `contour` binary.
 
 mod bootstrap;
+mod certgen;
 mod cli;
 mod manifests;
 mod metrics;
@@ -34,6 +35,7 @@ fn main() -> std::process::ExitCode {
             Ok(())
         }
         Command::Bootstrap(args) => bootstrap::run(*args),
+        Command::Certgen(args) => certgen::run(*args),
         Command::Serve(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

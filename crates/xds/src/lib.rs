@@ -17,11 +17,13 @@ pub mod service;
 pub mod sotw;
 pub mod store;
 mod stream;
+pub mod tls;
 pub mod type_url;
 
 pub use server::{ServerConfig, router, serve, serve_with_config};
 pub use service::XdsService;
 pub use store::{Snapshot, SnapshotStore, StreamKind, TypeSnapshot, XdsEvent, XdsStats};
+pub use tls::{TlsConfigError, TlsFiles, load_server_config};
 
 /// Errors returned by this crate.
 #[derive(Debug, thiserror::Error)]

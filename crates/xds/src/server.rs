@@ -4,9 +4,8 @@
 //! large number of concurrent streams, and a decode limit far above gRPC's 4 MiB default (an EDS
 //! request can name thousands of clusters).
 //!
-//! mTLS goes here later: `ServerConfig` will gain a TLS section, and `serve_with_config` will
-//! wrap each accepted `TcpStream` in a rustls acceptor (TLS 1.3 minimum, client certificates
-//! required, certificate/key/CA re-read on every handshake) before handing it to tonic.
+//! With `ServerConfig::tls` set, every connection is mTLS ([`crate::tls`]): TLS 1.3, client
+//! certificates required, certificate/key/CA re-read on every handshake.
 
 use std::future::Future;
 use std::time::Duration;
@@ -21,7 +20,7 @@ use envoy_types::pb::envoy::service::secret::v3::secret_discovery_service_server
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::TcpListenerStream;
+use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tonic::transport::Server;
 use tonic::transport::server::Router;
 
@@ -45,6 +44,8 @@ pub struct ServerConfig {
     /// After shutdown is requested and streams are closed, how long to wait for connections to
     /// drain before returning anyway.
     pub shutdown_grace: Duration,
+    /// mTLS identity; `None` serves plaintext gRPC (`--insecure`).
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +57,7 @@ impl Default for ServerConfig {
             keepalive_timeout: Duration::from_secs(20),
             max_concurrent_streams: 1 << 20,
             shutdown_grace: Duration::from_secs(5),
+            tls: None,
         }
     }
 }
@@ -109,20 +111,36 @@ pub async fn serve_with_config(
         closer.close_streams();
         let _ = stopping_tx.send(());
     };
-    let incoming = TcpListenerStream::new(listener).map(|conn| {
-        conn.inspect(|stream| {
-            // Small responses (ACK round trips) must not wait for Nagle.
-            let _ = stream.set_nodelay(true);
-        })
-    });
-    tracing::info!(%addr, "xDS server listening");
-    let serving = router(service, &config).serve_with_incoming_shutdown(incoming, signal);
+    tracing::info!(%addr, tls = config.tls.is_some(), "xDS server listening");
     let grace = async {
         if stopping_rx.await.is_err() {
             std::future::pending::<()>().await;
         }
         tokio::time::sleep(config.shutdown_grace).await;
     };
+    let router = router(service, &config);
+    match config.tls.clone() {
+        Some(files) => {
+            let incoming = ReceiverStream::new(crate::tls::accept_tls(listener, files));
+            drive(router.serve_with_incoming_shutdown(incoming, signal), grace).await
+        }
+        None => {
+            let incoming = TcpListenerStream::new(listener).map(|conn| {
+                conn.inspect(|stream| {
+                    // Small responses (ACK round trips) must not wait for Nagle.
+                    let _ = stream.set_nodelay(true);
+                })
+            });
+            drive(router.serve_with_incoming_shutdown(incoming, signal), grace).await
+        }
+    }
+}
+
+/// Runs the server until it ends, or until the drain grace after shutdown runs out.
+async fn drive(
+    serving: impl Future<Output = Result<(), tonic::transport::Error>>,
+    grace: impl Future<Output = ()>,
+) -> Result<(), XdsError> {
     tokio::select! {
         res = serving => Ok(res?),
         _ = grace => {

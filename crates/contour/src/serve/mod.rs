@@ -69,12 +69,7 @@ fn warn_unimplemented(args: &ServeArgs) {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    if !args.insecure {
-        bail!(
-            "xDS over mTLS is not implemented yet: pass --insecure to serve plaintext gRPC \
-             (--contour-cafile/--contour-cert-file/--contour-key-file are not supported yet)"
-        );
-    }
+    let xds_tls = xds_tls_files(&args)?;
     warn_unimplemented(&args);
     let xds_addr = socket_addr(&args.xds_address, args.xds_port, "xds-address")?;
     let metrics_addr = socket_addr(&args.http_address, args.http_port, "http-address")?;
@@ -159,7 +154,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let loop_task = tokio::spawn(event_loop.run(rx));
     count_nacks(&store, metrics);
-    let xds_task = tokio::spawn(serve_xds(store, xds_addr, first_rx));
+    let xds_task = tokio::spawn(serve_xds(store, xds_addr, xds_tls, first_rx));
     let result = tokio::select! {
         r = xds_task => r.context("xDS server task").and_then(|r| r),
         r = loop_task => r.context("event loop task"),
@@ -223,6 +218,7 @@ async fn spawn_http(
 async fn serve_xds(
     store: SnapshotStore,
     addr: SocketAddr,
+    tls: Option<contour_xds::TlsFiles>,
     mut first_build: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     first_build
@@ -232,9 +228,50 @@ async fn serve_xds(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the xDS server on {addr}"))?;
-    info!(address = %addr, insecure = true, "started xDS server");
-    contour_xds::serve(store, listener, std::future::pending()).await?;
+    info!(address = %addr, insecure = tls.is_none(), "started xDS server");
+    let config = contour_xds::ServerConfig {
+        tls,
+        ..Default::default()
+    };
+    contour_xds::serve_with_config(store, listener, config, std::future::pending()).await?;
     Ok(())
+}
+
+/// Upstream's defaults when no TLS flag is given (the files of the example deployment).
+const DEFAULT_XDS_TLS: [&str; 3] = ["/certs/ca.crt", "/certs/tls.crt", "/certs/tls.key"];
+
+/// The xDS server's mTLS files, or `None` with `--insecure`. All three flags or none (then
+/// upstream's `/certs/...` defaults); the files are loaded once here so that a missing or bad
+/// file stops startup with a clear message.
+fn xds_tls_files(args: &ServeArgs) -> anyhow::Result<Option<contour_xds::TlsFiles>> {
+    if args.insecure {
+        return Ok(None);
+    }
+    let given = |p: &Option<std::path::PathBuf>| p.clone().filter(|p| !p.as_os_str().is_empty());
+    let files = match (
+        given(&args.contour_cafile),
+        given(&args.contour_cert_file),
+        given(&args.contour_key_file),
+    ) {
+        (Some(ca_file), Some(cert_file), Some(key_file)) => contour_xds::TlsFiles {
+            ca_file,
+            cert_file,
+            key_file,
+        },
+        (None, None, None) => contour_xds::TlsFiles {
+            ca_file: DEFAULT_XDS_TLS[0].into(),
+            cert_file: DEFAULT_XDS_TLS[1].into(),
+            key_file: DEFAULT_XDS_TLS[2].into(),
+        },
+        _ => bail!(
+            "you must supply all TLS parameters - \"--contour-cafile\", \"--contour-cert-file\", \"--contour-key-file\", or none of them"
+        ),
+    };
+    contour_xds::load_server_config(&files).with_context(|| {
+        "xDS TLS is required unless --insecure is given; \
+         set --contour-cafile/--contour-cert-file/--contour-key-file (see `contour certgen`)"
+    })?;
+    Ok(Some(files))
 }
 
 /// Counts Envoy's rejections by type (the xDS server logs each one as "Envoy rejected").
