@@ -165,6 +165,11 @@ async fn dropped_watches_resume_and_410_relists_without_dropping_live_objects() 
     // While the server is away an object is deleted and the history compacted: the resumed
     // watch gets 410 Gone, relists, and only the object that is really gone is deleted.
     f.server.set_outage(true);
+    contour_testkit::poll_until(WAIT, "every watch closed", || {
+        std::future::ready((f.server.open_watches() == 0).then_some(()))
+    })
+    .await
+    .unwrap();
     f.server.delete("v1", "Service", "default", "gone");
     f.server.compact();
     f.server.set_outage(false);
