@@ -31,6 +31,31 @@ pub enum Command {
     Certgen(Box<CertgenArgs>),
     /// Build information for Contour.
     Version,
+    /// Check a directory of manifests offline: build it as `serve --manifests` would and print
+    /// every HTTPProxy and Ingress with its status (exit 0 all valid, 1 invalid or orphaned,
+    /// 2 unreadable input).
+    Validate(Box<ValidateArgs>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ValidateOutput {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The manifests directory.
+    pub dir: PathBuf,
+    /// Output format: a table for people, or JSON.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ValidateOutput::Table)]
+    pub output: ValidateOutput,
+    /// Restrict contour to searching these namespaces for root ingress routes.
+    #[arg(long)]
+    pub root_namespaces: Option<String>,
+    /// Contour IngressClass name (comma separated list allowed).
+    #[arg(long)]
+    pub ingress_class_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -6,6 +6,7 @@ mod cli;
 mod manifests;
 mod metrics;
 mod serve;
+mod validate;
 mod version;
 
 use clap::Parser;
@@ -13,8 +14,7 @@ use tracing_subscriber::EnvFilter;
 
 use cli::{Cli, Command, LogFormat};
 
-fn init_logging(format: LogFormat, debug: bool) {
-    let default = if debug { "debug" } else { "info" };
+fn init_logging(format: LogFormat, default: &str) {
     let filter = EnvFilter::try_from_env("CONTOUR_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -27,9 +27,15 @@ fn init_logging(format: LogFormat, debug: bool) {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let debug = matches!(&cli.command, Command::Serve(a) if a.debug);
-    init_logging(cli.log_format, debug);
+    // `validate` reports problems itself; its log only shows errors unless CONTOUR_LOG says.
+    let level = match &cli.command {
+        Command::Serve(a) if a.debug => "debug",
+        Command::Validate(_) => "error",
+        _ => "info",
+    };
+    init_logging(cli.log_format, level);
     let result = match cli.command {
+        Command::Validate(args) => return validate::run(*args),
         Command::Version => {
             println!("{}", version::build_info_json());
             Ok(())

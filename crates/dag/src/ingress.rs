@@ -83,12 +83,14 @@ fn process_one(
             let route = Route {
                 path: path_match,
                 headers: wildcard_authority(host).into_iter().collect(),
+                query_params: Vec::new(),
                 action: RouteAction::Forward(Forward {
                     clusters: vec![WeightedCluster {
                         cluster,
                         weight: 1,
                         ..Default::default()
                     }],
+                    ..Default::default()
                 }),
                 source: source.clone(),
                 ..Default::default()

@@ -7,6 +7,7 @@
 
 pub mod builder;
 pub mod cache;
+pub mod duration;
 pub mod endpoints;
 mod go_duration;
 pub mod httpproxy;
@@ -16,6 +17,7 @@ mod ingress_tls;
 pub mod model;
 mod model_tls;
 pub mod object;
+pub mod policy;
 mod references;
 pub mod services;
 pub mod status;
@@ -31,5 +33,6 @@ pub use endpoints::EndpointStore;
 pub use ingress_class::ClassFilter;
 pub use model::*;
 pub use object::{Kind, Object, ObjectKey, SourceEvent};
+pub use policy::*;
 pub use status::{ProxyStatus, StatusSet};
 pub use vhost_policy::*;

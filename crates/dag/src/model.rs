@@ -9,6 +9,7 @@ pub use crate::model_tls::{
     ClientValidation, ForwardClientCertificate, Secret, SecureVirtualHost, TcpProxy, TlsVersion,
     UpstreamValidation,
 };
+use crate::policy::{ClusterPolicy, HeadersPolicy, MirrorPolicy, Redirect, RoutePolicy};
 use crate::vhost_policy::{CookieRewrite, RoutePolicies, VhostPolicies};
 
 /// Upstream's listener names.
@@ -27,8 +28,12 @@ impl Dag {
     /// policy.
     pub fn clusters(&self) -> Vec<&Cluster> {
         let mut out: BTreeMap<(String, String, u16, String), &Cluster> = BTreeMap::new();
-        for wc in self.weighted_clusters() {
-            let c = &wc.cluster;
+        let mirrors = self.mirror_clusters();
+        for c in self
+            .weighted_clusters()
+            .map(|wc| &wc.cluster)
+            .chain(mirrors)
+        {
             let key = (
                 c.service.namespace.clone(),
                 c.service.name.clone(),
@@ -41,6 +46,21 @@ impl Dag {
     }
 
     /// Every weighted cluster of every route (plain and secure) and TCP proxy.
+    /// The clusters routes mirror traffic to.
+    fn mirror_clusters(&self) -> impl Iterator<Item = &Cluster> {
+        self.listeners.values().flat_map(|l| {
+            let secure = l.secure_virtual_hosts.iter().map(|s| &s.virtual_host);
+            l.virtual_hosts
+                .iter()
+                .chain(secure)
+                .flat_map(|v| v.routes.values())
+                .filter_map(|r| match &r.action {
+                    RouteAction::Forward(fwd) => fwd.mirror.as_deref().map(|m| &m.cluster),
+                    _ => None,
+                })
+        })
+    }
+
     fn weighted_clusters(&self) -> impl Iterator<Item = &WeightedCluster> {
         self.listeners.values().flat_map(|l| {
             let secure = l.secure_virtual_hosts.iter();
@@ -150,14 +170,36 @@ impl ObjectRef {
     }
 }
 
+/// How a query parameter is matched (HTTPProxy `queryParameter` conditions).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum QueryMatchKind {
+    Exact(String),
+    Prefix(String),
+    Suffix(String),
+    Regex(String),
+    Contains(String),
+    Present,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct QueryParamMatch {
+    pub name: String,
+    pub kind: QueryMatchKind,
+    pub ignore_case: bool,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Route {
     pub path: PathMatch,
     /// Header conditions, sorted.
     pub headers: Vec<HeaderMatch>,
+    /// Query parameter conditions, in declaration order down the include chain.
+    pub query_params: Vec<QueryParamMatch>,
     pub action: RouteAction,
     /// The object this route came from.
     pub source: ObjectRef,
+    /// Timeouts, retries, header changes, rewrites... (HTTPProxy route policies).
+    pub policy: RoutePolicy,
     /// IP filter, local rate limit and cookie rewrites of this route.
     pub policies: RoutePolicies,
 }
@@ -175,6 +217,9 @@ impl Route {
         for h in &self.headers {
             key.push_str(&format!("|header:{h:?}"));
         }
+        for q in &self.query_params {
+            key.push_str(&format!("|query:{q:?}"));
+        }
         key
     }
 }
@@ -185,6 +230,8 @@ pub enum RouteAction {
     Forward(Forward),
     /// Answer directly (503 for a route without valid services, 502 for a missing include).
     DirectResponse { status: u32, body: Option<String> },
+    /// Answer with a redirect (`requestRedirectPolicy`).
+    Redirect(Redirect),
     /// 301 to the same URL over https: the plain-HTTP side of a route of a TLS virtual host
     /// (unless `permitInsecure`), or of an Ingress with `force-ssl-redirect`.
     HttpsRedirect,
@@ -202,12 +249,17 @@ pub struct Forward {
     /// Clusters with their weights, in declaration order. When every weight is zero the
     /// translator splits traffic evenly.
     pub clusters: Vec<WeightedCluster>,
+    /// A service marked `mirror: true`: requests are copied to it.
+    pub mirror: Option<Box<MirrorPolicy>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WeightedCluster {
     pub cluster: Cluster,
     pub weight: u32,
+    /// Service-level header changes (on the weighted cluster, not the cluster).
+    pub request_headers: Option<HeadersPolicy>,
+    pub response_headers: Option<HeadersPolicy>,
     /// Set-Cookie rewrites declared on this service (merged over the route's).
     pub cookie_rewrites: Vec<CookieRewrite>,
 }
@@ -226,6 +278,8 @@ pub struct Cluster {
     pub upstream_validation: Option<UpstreamValidation>,
     /// Certificate Envoy presents to TLS backends (`tls.envoy-client-certificate`).
     pub client_certificate: Option<Secret>,
+    /// Health check, protocol, idle timeout, slow start...
+    pub policy: ClusterPolicy,
 }
 
 impl Cluster {
@@ -233,12 +287,14 @@ impl Cluster {
     /// cluster name's suffix, in upstream's order. Empty for a default cluster.
     pub fn policy_key(&self) -> String {
         let mut key = self.lb_strategy.clone();
+        key.push_str(&self.policy.health_hash());
         if let Some(uv) = &self.upstream_validation {
             key.push_str(&uv.ca_secret_name);
             key.push_str(uv.subject_names.first().map_or("", String::as_str));
         }
         key.push_str(&self.protocol);
         key.push_str(&self.sni);
+        key.push_str(&self.policy.tail_hash());
         key
     }
 

@@ -26,6 +26,7 @@ pub mod error_type {
     pub const IP_FILTER: &str = "IPFilterError";
     pub const INCLUDE: &str = "IncludeError";
     pub const ORPHANED: &str = "Orphaned";
+    pub const PREFIX_REPLACE: &str = "PrefixReplaceError";
     pub const ROOT_NAMESPACE: &str = "RootNamespaceError";
     pub const ROUTE: &str = "RouteError";
     pub const SERVICE: &str = "ServiceError";

@@ -1,5 +1,7 @@
 //! CDS: one EDS cluster per distinct DAG cluster.
 
+pub mod policies;
+
 use contour_dag::Dag;
 use envoy_types::pb::envoy::config::cluster::v3::{Cluster, cluster};
 use envoy_types::pb::envoy::r#type::v3::Percent;
@@ -12,7 +14,7 @@ use envoy_types::pb::envoy::extensions::upstreams::http::v3::{
 use crate::auth::{tls_transport_socket, upstream_tls_context};
 use crate::config::TranslateConfig;
 use crate::names::{alt_stat_name, cluster_name, eds_service_name};
-use crate::pb::{contour_config_source, det_map, millis, to_any};
+use crate::pb::{contour_config_source, millis};
 
 /// Upstream's default cluster connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 2000;
@@ -39,6 +41,13 @@ pub fn clusters(dag: &Dag, cfg: &TranslateConfig) -> Vec<Cluster> {
 /// An EDS cluster for a Service port: endpoints from the contour gRPC config source under the
 /// port's EDS name, 2s connect timeout, healthy panic threshold disabled.
 pub fn cluster(c: &contour_dag::Cluster) -> Cluster {
+    let mut out = plain_cluster(c);
+    policies::apply_cluster_policy(&mut out, c);
+    out
+}
+
+/// The cluster without its policies.
+fn plain_cluster(c: &contour_dag::Cluster) -> Cluster {
     Cluster {
         name: cluster_name(c),
         alt_stat_name: alt_stat_name(&c.service),
@@ -67,12 +76,8 @@ pub fn apply_protocol(out: &mut Cluster, c: &contour_dag::Cluster, cfg: &Transla
         let ctx = upstream_tls_context(c, cfg.upstream_tls.as_ref(), alpn);
         out.transport_socket = Some(tls_transport_socket(&ctx));
     }
-    if matches!(c.protocol.as_str(), "h2" | "h2c") {
-        out.typed_extension_protocol_options = det_map([(
-            HTTP_PROTOCOL_OPTIONS.to_string(),
-            to_any(&http2_protocol_options()),
-        )]);
-    }
+    // Explicit HTTP/2 for h2/h2c comes with the cluster policies (policies::protocol_options),
+    // which also carry the idle connection timeout.
 }
 
 /// Explicit HTTP/2 towards the backend.

@@ -1,6 +1,7 @@
 //! RDS: route configurations, virtual hosts and routes from the DAG.
 
 mod order;
+pub mod policies;
 
 pub use order::{header_cmp, route_cmp};
 
@@ -133,11 +134,30 @@ pub fn vhost_route(r: &contour_dag::Route, fqdn: &str) -> Route {
     out
 }
 
-/// One Envoy route: match, source metadata and action.
+/// One Envoy route: match, source metadata and action; forwarding routes also carry the
+/// route policies and header changes.
 pub fn route(r: &contour_dag::Route) -> Route {
-    let action = match &r.action {
+    let mut out = Route {
+        r#match: Some(route_match(&r.path, &r.headers)),
+        metadata: route_metadata(&r.source),
+        ..Default::default()
+    };
+    if let Some(m) = out.r#match.as_mut() {
+        m.query_parameters = r
+            .query_params
+            .iter()
+            .map(policies::query_parameter_matcher)
+            .collect();
+    }
+    out.action = Some(match &r.action {
         RouteAction::Forward(fwd) if !fwd.clusters.is_empty() => {
-            forward_action(fwd, &r.policies.cookie_rewrites)
+            let p = &r.policy;
+            policies::set_route_headers(
+                &mut out,
+                p.request_headers.as_ref(),
+                p.response_headers.as_ref(),
+            );
+            forward_action(fwd, p, &r.policies.cookie_rewrites)
         }
         // A forward without clusters cannot be expressed; answer as upstream does for a route
         // without valid services.
@@ -145,14 +165,10 @@ pub fn route(r: &contour_dag::Route) -> Route {
         RouteAction::DirectResponse { status, body } => {
             direct_response_action(*status, body.as_deref())
         }
+        RouteAction::Redirect(redirect) => policies::redirect_action(redirect),
         RouteAction::HttpsRedirect => https_redirect_action(),
-    };
-    Route {
-        r#match: Some(route_match(&r.path, &r.headers)),
-        metadata: route_metadata(&r.source),
-        action: Some(action),
-        ..Default::default()
-    }
+    });
+    out
 }
 
 /// Path and header conditions of a route; header matchers in [`header_cmp`] order.
@@ -252,21 +268,32 @@ pub fn route_metadata(source: &ObjectRef) -> Option<Metadata> {
     })
 }
 
-/// `cluster` for a single plain cluster; `weighted_clusters` for several, or when cookie
-/// rewrites (of the route, `route_cookies`, or of a service) need per-cluster configuration.
-pub fn forward_action(fwd: &Forward, route_cookies: &[CookieRewrite]) -> route::Action {
+/// `cluster` for a single plain cluster; `weighted_clusters` for several, or when service
+/// header changes or cookie rewrites (of the route, `route_cookies`, or of a service) need
+/// per-cluster configuration. The route's policies fill in the rest of the action.
+pub fn forward_action(
+    fwd: &Forward,
+    policy: &contour_dag::RoutePolicy,
+    route_cookies: &[CookieRewrite],
+) -> route::Action {
     let specifier = match fwd.clusters.as_slice() {
-        [only] if route_cookies.is_empty() && only.cookie_rewrites.is_empty() => {
+        [only]
+            if policies::is_simple_cluster(&fwd.clusters)
+                && route_cookies.is_empty()
+                && only.cookie_rewrites.is_empty() =>
+        {
             route_action::ClusterSpecifier::Cluster(cluster_name(&only.cluster))
         }
         _ => {
             route_action::ClusterSpecifier::WeightedClusters(weighted_clusters(fwd, route_cookies))
         }
     };
-    route::Action::Route(envoy_types::pb::envoy::config::route::v3::RouteAction {
+    let mut ra = envoy_types::pb::envoy::config::route::v3::RouteAction {
         cluster_specifier: Some(specifier),
         ..Default::default()
-    })
+    };
+    policies::apply_route_policy(&mut ra, policy, fwd.mirror.as_deref());
+    route::Action::Route(ra)
 }
 
 /// Weighted clusters sorted by name then weight. When every weight is zero, traffic is split
@@ -276,14 +303,18 @@ pub fn weighted_clusters(fwd: &Forward, route_cookies: &[CookieRewrite]) -> Weig
     let mut clusters: Vec<weighted_cluster::ClusterWeight> = fwd
         .clusters
         .iter()
-        .map(|wc| weighted_cluster::ClusterWeight {
-            name: cluster_name(&wc.cluster),
-            weight: Some(u32v(if all_zero { 1 } else { wc.weight })),
-            typed_per_filter_config: lua::cluster_filter_configs(
-                route_cookies,
-                &wc.cookie_rewrites,
-            ),
-            ..Default::default()
+        .map(|wc| {
+            let mut cw = weighted_cluster::ClusterWeight {
+                name: cluster_name(&wc.cluster),
+                weight: Some(u32v(if all_zero { 1 } else { wc.weight })),
+                typed_per_filter_config: lua::cluster_filter_configs(
+                    route_cookies,
+                    &wc.cookie_rewrites,
+                ),
+                ..Default::default()
+            };
+            policies::set_cluster_weight_headers(&mut cw, wc);
+            cw
         })
         .collect();
     clusters.sort_by(|a, b| {

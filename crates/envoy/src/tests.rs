@@ -25,13 +25,13 @@ pub(crate) fn forward_to(services: &[(&ServiceCluster, u32)]) -> RouteAction {
             .map(|(s, w)| WeightedCluster {
                 cluster: Cluster {
                     service: (*s).clone(),
-                    lb_strategy: String::new(),
                     ..Default::default()
                 },
                 weight: *w,
                 ..Default::default()
             })
             .collect(),
+        ..Default::default()
     })
 }
 
@@ -39,6 +39,7 @@ pub(crate) fn route(path: PathMatch, action: RouteAction) -> Route {
     Route {
         path,
         headers: vec![],
+        query_params: vec![],
         action,
         source: ObjectRef::new("Ingress", "default", "web"),
         ..Default::default()

@@ -152,6 +152,97 @@ fn envoy_accepts_tls_bootstraps() {
     }
 }
 
+/// A route with every route, service and cluster policy set, forwarding to `main` with `mirror`.
+fn policy_route(mut r: Route, mut main: WeightedCluster, mirror: WeightedCluster) -> Route {
+    use contour_dag::*;
+    use std::time::Duration;
+    let headers = |host: &str| HeadersPolicy {
+        set: [("X-A".to_string(), "%REQ(x-b)%".to_string())].into(),
+        remove: vec!["X-C".into()],
+        host_rewrite: host.into(),
+        host_rewrite_header: String::new(),
+    };
+    main.request_headers = Some(headers("svc.example.com"));
+    main.response_headers = Some(headers(""));
+    main.cluster.policy = ClusterPolicy {
+        health_check: Some(HealthCheck {
+            path: "/healthz".into(),
+            expected_statuses: vec![(200, 300)],
+            ..Default::default()
+        }),
+        idle_connection_timeout: Timeout::Set(Duration::from_secs(30)),
+        ..Default::default()
+    };
+    main.cluster.protocol = "h2c".into();
+    let mut tls = mirror.cluster.clone();
+    tls.protocol = "h2".into();
+    tls.sni = "echo.example.com".into();
+    tls.policy = ClusterPolicy {
+        slow_start: Some(SlowStart {
+            window: Duration::from_secs(10),
+            aggression_bits: 1.5f64.to_bits(),
+            min_weight_percent: 20,
+        }),
+        ..Default::default()
+    };
+    r.query_params = vec![QueryParamMatch {
+        name: "q".into(),
+        kind: QueryMatchKind::Suffix("x".into()),
+        ignore_case: true,
+    }];
+    r.policy = RoutePolicy {
+        response_timeout: Timeout::Set(Duration::from_secs(1)),
+        idle_timeout: Timeout::Disabled,
+        retry: Some(RetryPolicy {
+            retry_on: "5xx,retriable-status-codes".into(),
+            retriable_status_codes: vec![418],
+            num_retries: 3,
+            per_try_timeout: Timeout::Set(Duration::from_millis(250)),
+        }),
+        request_headers: Some(headers("route.example.com")),
+        response_headers: Some(headers("")),
+        hash_policies: vec![
+            HashPolicy {
+                terminal: true,
+                source: HashSource::Header("X-User".into()),
+            },
+            HashPolicy {
+                terminal: false,
+                source: HashSource::QueryParameter("u".into()),
+            },
+            HashPolicy {
+                terminal: false,
+                source: HashSource::SourceIp,
+            },
+            HashPolicy {
+                terminal: false,
+                source: HashSource::Cookie {
+                    name: "X-Contour-Session-Affinity".into(),
+                    path: "/".into(),
+                    ttl: Duration::ZERO,
+                },
+            },
+        ],
+        prefix_rewrite: Some("/v2".into()),
+        internal_redirect: Some(InternalRedirectPolicy {
+            max_internal_redirects: 2,
+            redirect_response_codes: vec![302, 307],
+            cross_scheme: CrossScheme::SafeOnly,
+            deny_repeated_route_redirect: true,
+        }),
+        websocket: true,
+        permit_insecure: false,
+    };
+    r.action = RouteAction::Forward(Forward {
+        clusters: vec![main],
+        mirror: Some(Box::new(MirrorPolicy {
+            cluster: tls,
+            percent: 50,
+        })),
+    });
+    r
+}
+
 fn sample_dag() -> Dag {
     let svc = |name: &str, port: u16, port_name: &str| ServiceCluster {
         namespace: "default".into(),
@@ -166,14 +257,15 @@ fn sample_dag() -> Dag {
             ..Default::default()
         },
         weight,
-        cookie_rewrites: vec![],
+        ..Default::default()
     };
     let route = |path: PathMatch, headers: Vec<HeaderMatch>, action: RouteAction| Route {
         path,
         headers,
+        query_params: vec![],
         action,
         source: ObjectRef::new("HTTPProxy", "default", "web"),
-        policies: RoutePolicies::default(),
+        ..Default::default()
     };
     let hdr = |name: &str, kind: HeaderMatchKind| HeaderMatch {
         name: name.into(),
@@ -182,11 +274,33 @@ fn sample_dag() -> Dag {
         treat_missing_as_empty: true,
     };
     let routes = [
+        policy_route(
+            route(
+                PathMatch::Prefix("/policies".into()),
+                vec![],
+                RouteAction::Forward(Forward::default()),
+            ),
+            wc(svc("kuard", 80, "http"), "RequestHash", 0),
+            wc(svc("echo", 8080, ""), "", 0),
+        ),
+        route(
+            PathMatch::Prefix("/redirect".into()),
+            vec![],
+            RouteAction::Redirect(contour_dag::Redirect {
+                scheme: "https".into(),
+                hostname: "example.com".into(),
+                port: 8443,
+                status_code: 307,
+                prefix: "/new".into(),
+                ..Default::default()
+            }),
+        ),
         route(
             PathMatch::Prefix("/".into()),
             vec![],
             RouteAction::Forward(Forward {
                 clusters: vec![wc(svc("kuard", 80, "http"), "", 0)],
+                ..Default::default()
             }),
         ),
         route(
@@ -202,6 +316,7 @@ fn sample_dag() -> Dag {
                     wc(svc("kuard", 80, "http"), "Random", 0),
                     wc(svc("echo", 8080, ""), "Cookie", 0),
                 ],
+                ..Default::default()
             }),
         ),
         route(
@@ -212,6 +327,7 @@ fn sample_dag() -> Dag {
                     wc(svc("kuard", 80, "http"), "WeightedLeastRequest", 30),
                     wc(svc("echo", 8080, ""), "", 70),
                 ],
+                ..Default::default()
             }),
         ),
         route(
@@ -408,8 +524,9 @@ fn envoy_accepts_translated_resources() {
         .values()
         .map(|a| EnvoyCluster::decode(a.value.as_slice()).unwrap())
         .collect();
-    // kuard/80 with three LB policies, echo/8080 with two, and the h2+TLS cluster.
-    assert_eq!(clusters.len(), 6);
+    // kuard/80 with four LB policies (one with health check and h2c), echo/8080 with three
+    // (one with TLS and slow start, the mirror), and the h2+TLS cluster.
+    assert_eq!(clusters.len(), 8);
     assert_eq!(
         res.secrets.len(),
         1,

@@ -17,6 +17,7 @@ mod admission;
 mod batch;
 mod decode;
 mod documents;
+pub mod oneshot;
 mod store;
 mod watch;
 

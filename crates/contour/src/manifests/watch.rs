@@ -235,7 +235,7 @@ impl Runner {
 
 /// Collects manifest files under `dir`, skipping hidden entries and symlinked directories.
 /// Directories that cannot be listed go to `unlisted` so their files are not taken as deleted.
-fn walk(dir: &Path, found: &mut BTreeSet<PathBuf>, unlisted: &mut Vec<PathBuf>) {
+pub(super) fn walk(dir: &Path, found: &mut BTreeSet<PathBuf>, unlisted: &mut Vec<PathBuf>) {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) if err.kind() == ErrorKind::NotFound => return,

@@ -67,7 +67,18 @@ pub struct DebugContext {
 
 pub fn debug_router(ctx: DebugContext) -> Router {
     let status_state = ctx.state.clone();
+    let dag_state = ctx.state.clone();
     Router::new()
+        .route(
+            "/debug/dag",
+            get(move || {
+                let s = dag_state.clone();
+                async move {
+                    let content_type = [(header::CONTENT_TYPE, "text/vnd.graphviz; charset=utf-8")];
+                    (content_type, s.dag_dot()).into_response()
+                }
+            }),
+        )
         .route(
             "/debug/status",
             get(move || {

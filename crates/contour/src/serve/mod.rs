@@ -1,5 +1,6 @@
 //! `contour serve`: wires the source, the event loop, the xDS server and the HTTP endpoints.
 
+mod dag_dot;
 mod event_loop;
 mod holdoff;
 mod http;

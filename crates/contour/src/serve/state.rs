@@ -55,6 +55,16 @@ impl SharedState {
         }
     }
 
+    /// `/debug/dag`: the latest build's graph in Graphviz dot (an empty graph before the first
+    /// build).
+    pub fn dag_dot(&self) -> String {
+        let empty = contour_dag::Dag::default();
+        match self.latest.read() {
+            Ok(guard) => super::dag_dot::dag_dot(guard.as_ref().map_or(&empty, |o| &o.dag)),
+            Err(_) => super::dag_dot::dag_dot(&empty),
+        }
+    }
+
     /// `/debug/status`: a list of `{kind, namespace, name, status}` in upstream's status shape.
     pub fn status_json(&self) -> Value {
         let guard = match self.latest.read() {

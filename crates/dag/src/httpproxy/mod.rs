@@ -7,6 +7,10 @@
 mod conditions;
 mod cookie_rewrite;
 pub mod envoy_vars;
+pub mod policies;
+mod prefix_expand;
+mod route_services;
+mod routes;
 mod tcpproxy;
 mod tls;
 pub mod vhost_policies;
@@ -31,7 +35,7 @@ fn key_of(p: &HTTPProxy) -> ProxyKey {
 
 pub fn process(cache: &Cache, cfg: &BuildConfig, builder: &mut DagBuilder, status: &mut StatusSet) {
     let mut reached: BTreeSet<ProxyKey> = BTreeSet::new();
-    for (fqdn, roots) in valid_roots(cache, cfg, status) {
+    for (fqdn, roots) in roots_by_fqdn(cache, status) {
         if roots.len() > 1 {
             report_duplicates(&fqdn, &roots, status);
             continue;
@@ -41,6 +45,9 @@ pub fn process(cache: &Cache, cfg: &BuildConfig, builder: &mut DagBuilder, statu
         let Some(vh) = &root.spec.virtualhost else {
             continue;
         };
+        if !root_allowed(root, cfg, status) {
+            continue;
+        }
         // Upstream rejects a root with both IP lists before its TLS and its includes.
         if let Some(e) = vhost_policies::vhost_ip_filters_conflict(vh) {
             status.error(&key, e.type_, e.reason, e.message);
@@ -50,17 +57,19 @@ pub fn process(cache: &Cache, cfg: &BuildConfig, builder: &mut DagBuilder, statu
             continue;
         }
         let (policies, errors) = vhost_policies::vhost_policies(vh);
-        let mut walk = walk::Walk::new(cache, cfg, &fqdn, builder, status, &mut reached);
-        if policies.is_err() {
-            walk.suppress_all();
-        }
-        walk.visit_root(root);
+        let mut walk = walk::Walk::new(cache, cfg, &vh.fqdn, status, &mut reached);
+        let routes = walk.routes(root, &[]);
         // Reported after the routes' errors, as upstream checks host policies last.
         for e in errors {
             status.error(&key, e.type_, e.reason, e.message);
         }
-        if let Ok(p) = policies {
-            builder.set_vhost_policies(&fqdn, p);
+        // An invalid host policy: the routes were computed (and their statuses reported) but
+        // nothing is served.
+        let Ok(p) = policies else { continue };
+        builder.set_vhost_policies(&fqdn, p);
+        for route in routes {
+            let permit_insecure = route.policy.permit_insecure;
+            builder.add_proxy_route(&fqdn, route, permit_insecure);
         }
     }
     for proxy in cache.proxies.values() {
@@ -132,10 +141,9 @@ fn secure_root(
     true
 }
 
-/// Roots that may serve, grouped by lower-cased FQDN. Roots rejected here get their status.
-fn valid_roots<'a>(
+/// Every root, grouped by lower-cased FQDN (a duplicate FQDN invalidates all its roots).
+fn roots_by_fqdn<'a>(
     cache: &'a Cache,
-    cfg: &BuildConfig,
     status: &mut StatusSet,
 ) -> BTreeMap<String, Vec<&'a HTTPProxy>> {
     let mut by_fqdn: BTreeMap<String, Vec<&HTTPProxy>> = BTreeMap::new();
@@ -143,30 +151,51 @@ fn valid_roots<'a>(
         let Some(vhost) = &proxy.spec.virtualhost else {
             continue;
         };
-        let key = key_of(proxy);
         let fqdn = vhost.fqdn.to_ascii_lowercase();
-        status.touch(&key, proxy.metadata.generation, Some(&fqdn));
-        if !cfg.root_namespaces.is_empty() && !cfg.root_namespaces.contains(&key.0) {
-            status.error(
-                &key,
-                error_type::ROOT_NAMESPACE,
-                "RootProxyNotAllowedInNamespace",
-                "root HTTPProxy cannot be defined in this namespace",
-            );
-            continue;
-        }
-        if fqdn.is_empty() {
-            status.error(
-                &key,
-                error_type::VIRTUAL_HOST,
-                "FQDNNotSpecified",
-                "Spec.VirtualHost.Fqdn must be specified",
-            );
-            continue;
-        }
+        status.touch(&key_of(proxy), proxy.metadata.generation, Some(&fqdn));
         by_fqdn.entry(fqdn).or_default().push(proxy);
     }
     by_fqdn
+}
+
+/// Upstream's checks on a root before its routes are computed, in upstream's order.
+fn root_allowed(proxy: &HTTPProxy, cfg: &BuildConfig, status: &mut StatusSet) -> bool {
+    let key = key_of(proxy);
+    let fqdn = proxy.spec.virtualhost.as_ref().map(|v| v.fqdn.as_str());
+    let (type_, reason, message) = if fqdn.unwrap_or_default().trim().is_empty() {
+        (
+            error_type::VIRTUAL_HOST,
+            "FQDNNotSpecified",
+            "Spec.VirtualHost.Fqdn must be specified",
+        )
+    } else if !cfg.root_namespaces.is_empty() && !cfg.root_namespaces.contains(&key.0) {
+        (
+            error_type::ROOT_NAMESPACE,
+            "RootProxyNotAllowedInNamespace",
+            "root HTTPProxy cannot be defined in this namespace",
+        )
+    } else if proxy.spec.routes.is_empty()
+        && proxy.spec.includes.is_empty()
+        && proxy.spec.tcpproxy.is_none()
+    {
+        (
+            error_type::SPEC,
+            "NothingDefined",
+            "HTTPProxy.Spec must have at least one Route, Include, or a TCPProxy",
+        )
+    } else {
+        return true;
+    };
+    status.error(&key, type_, reason, message);
+    false
+}
+
+/// Why `re` is not a valid (RE2-compatible) regular expression, if it is not.
+pub(crate) fn regex_error(re: &str) -> Result<(), String> {
+    regex::Regex::new(re).map(|_| ()).map_err(|e| match e {
+        regex::Error::Syntax(s) => s.lines().last().unwrap_or_default().trim().to_string(),
+        other => other.to_string(),
+    })
 }
 
 fn report_duplicates(fqdn: &str, roots: &[&HTTPProxy], status: &mut StatusSet) {

@@ -32,6 +32,7 @@ fn routes(out: &crate::BuildOutput, fqdn: &str) -> Vec<(PathMatch, String)> {
                     .collect::<Vec<_>>()
                     .join(","),
                 RouteAction::DirectResponse { status, .. } => status.to_string(),
+                RouteAction::Redirect(r) => format!("redirect:{}", r.status_code),
                 RouteAction::HttpsRedirect => "301".to_string(),
             };
             (r.path.clone(), action)
@@ -146,10 +147,11 @@ fn missing_include_and_cycle() {
     assert!(r.contains(&(PathMatch::Prefix("/c/x".into()), "default/app:0".into())));
     let root = out.status.get("default", "root").unwrap();
     assert_eq!(root.errors[0].reason, "IncludeNotFound");
-    let c2 = out.status.get("default", "c2").unwrap();
-    assert_eq!(c2.errors[0].reason, "IncludeCreatesCycle");
+    // Upstream reports the cycle on the proxy the cycle re-enters.
+    let c1 = out.status.get("default", "c1").unwrap();
+    assert_eq!(c1.errors[0].reason, "IncludeCreatesCycle");
     assert_eq!(
-        c2.errors[0].message,
+        c1.errors[0].message,
         "include creates an include cycle: default/root -> default/c1 -> default/c2 -> default/c1"
     );
 }

@@ -170,7 +170,7 @@ fn cookie_rewrites_are_filter_context_data() {
         secure: Some(true),
         ..Default::default()
     }];
-    if let RouteAction::Forward(Forward { clusters }) = &mut r.action {
+    if let RouteAction::Forward(Forward { clusters, .. }) = &mut r.action {
         clusters[0].cookie_rewrites = vec![CookieRewrite {
             name: hostile.into(),
             same_site: Some("Strict".into()),

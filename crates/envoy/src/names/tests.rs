@@ -63,13 +63,11 @@ fn svc(ns: &str, name: &str, port: u16, port_name: &str) -> ServiceCluster {
 fn cluster_name_default_policy() {
     let c = Cluster {
         service: svc("default", "kuard", 80, ""),
-        lb_strategy: String::new(),
         ..Default::default()
     };
     assert_eq!(cluster_name(&c), "default/kuard/80/da39a3ee5e");
     let c = Cluster {
         service: svc("default", "backend", 80, "http"),
-        lb_strategy: String::new(),
         ..Default::default()
     };
     assert_eq!(cluster_name(&c), "default/backend/80/da39a3ee5e");
@@ -84,7 +82,6 @@ fn cluster_name_far_too_long() {
             9999,
             "http",
         ),
-        lb_strategy: String::new(),
         ..Default::default()
     };
     assert_eq!(
@@ -112,6 +109,46 @@ fn cluster_name_hashes_policy_buffer() {
         ..Default::default()
     };
     assert_ne!(cluster_name(&random), "default/backend/80/da39a3ee5e");
+}
+
+// The same upstream cases, built from DAG policies rather than a hand-made buffer.
+#[test]
+fn cluster_name_from_policies_matches_upstream() {
+    use contour_dag::{ClusterPolicy, HealthCheck, UpstreamValidation};
+    use std::time::Duration;
+    let s = svc("default", "backend", 80, "http");
+    let hc = Cluster {
+        service: s.clone(),
+        lb_strategy: "Random".into(),
+        policy: ClusterPolicy {
+            health_check: Some(HealthCheck {
+                path: "/healthz".into(),
+                interval: Duration::from_secs(5),
+                timeout: Duration::from_secs(30),
+                unhealthy_threshold: 3,
+                healthy_threshold: 1,
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    assert_eq!(cluster_name(&hc), "default/backend/80/5c26077e1d");
+    let mut uv = Cluster {
+        service: s,
+        lb_strategy: "Random".into(),
+        upstream_validation: Some(UpstreamValidation {
+            ca_secret_name: "secret".into(),
+            subject_names: vec!["foo.com".into()],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    assert_eq!(cluster_name(&uv), "default/backend/80/6bf46b7b3a");
+    uv.sni = "foo.bar".into();
+    assert_eq!(cluster_name(&uv), "default/backend/80/b8a2ccb774");
+    uv.protocol = "h2".into();
+    assert_eq!(cluster_name(&uv), "default/backend/80/50abc1400c");
 }
 
 #[test]

@@ -15,13 +15,67 @@
 
 use std::cmp::Ordering;
 
-use contour_dag::{HeaderMatch, HeaderMatchKind, PathMatch, Route};
+use contour_dag::{
+    HeaderMatch, HeaderMatchKind, PathMatch, QueryMatchKind, QueryParamMatch, Route,
+};
 
 /// Compares two routes; `Less` means "try first".
 pub fn route_cmp(a: &Route, b: &Route) -> Ordering {
     path_cmp(&a.path, &b.path)
-        .then_with(|| headers_cmp(&a.headers, &b.headers))
+        .then_with(|| conditions_cmp(a, b))
         .then_with(|| a.match_key().cmp(&b.match_key()))
+}
+
+/// Upstream's `compareRoutesByMethodHeaderQueryParams`: a `:method` condition first, then more
+/// header conditions, then more query conditions, then header and query conditions pairwise.
+fn conditions_cmp(a: &Route, b: &Route) -> Ordering {
+    if a.headers.is_empty()
+        && b.headers.is_empty()
+        && a.query_params.is_empty()
+        && b.query_params.is_empty()
+    {
+        return Ordering::Equal;
+    }
+    headers_count_cmp(&a.headers, &b.headers)
+        .then_with(|| b.query_params.len().cmp(&a.query_params.len()))
+        .then_with(|| headers_cmp(&a.headers, &b.headers))
+        .then_with(|| {
+            a.query_params
+                .iter()
+                .zip(&b.query_params)
+                .map(|(x, y)| query_cmp(x, y))
+                .find(|o| *o != Ordering::Equal)
+                .unwrap_or(Ordering::Equal)
+        })
+}
+
+fn headers_count_cmp(a: &[HeaderMatch], b: &[HeaderMatch]) -> Ordering {
+    let has_method = |hs: &[HeaderMatch]| hs.iter().any(|h| h.name == ":method");
+    let others = |hs: &[HeaderMatch]| hs.iter().filter(|h| h.name != ":method").count();
+    has_method(b)
+        .cmp(&has_method(a))
+        .then_with(|| others(b).cmp(&others(a)))
+}
+
+/// `(match type rank, value)` of a query condition: exact, regex, prefix, suffix, contains,
+/// present.
+fn query_key(q: &QueryParamMatch) -> (u8, &str) {
+    match &q.kind {
+        QueryMatchKind::Exact(v) => (0, v),
+        QueryMatchKind::Regex(v) => (1, v),
+        QueryMatchKind::Prefix(v) => (2, v),
+        QueryMatchKind::Suffix(v) => (3, v),
+        QueryMatchKind::Contains(v) => (4, v),
+        QueryMatchKind::Present => (5, ""),
+    }
+}
+
+/// Query conditions by name, then type, then value, the case-sensitive one first.
+pub fn query_cmp(a: &QueryParamMatch, b: &QueryParamMatch) -> Ordering {
+    a.name
+        .cmp(&b.name)
+        .then_with(|| query_key(a).cmp(&query_key(b)))
+        .then_with(|| a.ignore_case.cmp(&b.ignore_case))
 }
 
 fn path_class(p: &PathMatch) -> u8 {
@@ -113,6 +167,7 @@ mod tests {
         Route {
             path,
             headers,
+            query_params: vec![],
             action: RouteAction::DirectResponse {
                 status: 200,
                 body: None,

@@ -1,0 +1,209 @@
+//! One HTTPProxy route → one DAG route, checking conditions and policies in upstream's order.
+//! `None` means the route had an error that makes upstream drop the proxy's routes.
+
+use contour_api::v1::{MatchCondition, Route as ApiRoute};
+
+use super::conditions::{
+    merge_headers, merge_path, merge_query, validate_headers, validate_path, validate_query,
+};
+use super::policies::headers::{DynamicHeaders, headers_policy};
+use super::policies::{actions, health, lb, timeouts};
+use super::vhost_policies::route_policies;
+use super::walk::Walk;
+use crate::model::{Forward, ObjectRef, PathMatch, Route, RouteAction};
+use crate::policy::RoutePolicy;
+use crate::status::{ProxyKey, error_type};
+use crate::vhost_policy::CookieRewrite;
+
+/// Status code upstream answers for a route none of whose services is valid.
+const NO_SERVICE_STATUS: u32 = 503;
+
+impl Walk<'_> {
+    /// Records an error on `key` and tells the caller to drop the proxy's routes.
+    pub(super) fn fail<T>(
+        &mut self,
+        key: &ProxyKey,
+        type_: &str,
+        reason: &str,
+        message: impl Into<String>,
+    ) -> Option<T> {
+        self.status.error(key, type_, reason, message);
+        None
+    }
+
+    pub(super) fn route(
+        &mut self,
+        key: &ProxyKey,
+        route: &ApiRoute,
+        inherited: &[MatchCondition],
+        dynamic: &mut DynamicHeaders,
+    ) -> Option<Route> {
+        use error_type::ROUTE;
+        let actions = usize::from(!route.services.is_empty())
+            + usize::from(route.request_redirect_policy.is_some())
+            + usize::from(route.direct_response_policy.is_some());
+        if actions != 1 {
+            return self.fail(key, ROUTE, "RouteActionCountNotValid", "must set exactly one of route.services or route.requestRedirectPolicy or route.directResponsePolicy");
+        }
+        if let Err(msg) = validate_path(&route.conditions) {
+            let msg = format!("route: {msg}");
+            return self.fail(key, ROUTE, "PathMatchConditionsNotValid", msg);
+        }
+        let conds: Vec<&MatchCondition> = inherited.iter().chain(&route.conditions).collect();
+        if let Err(msg) = validate_headers(&conds) {
+            return self.fail(key, ROUTE, "HeaderMatchConditionsNotValid", msg);
+        }
+        if let Err(msg) = validate_query(&conds) {
+            return self.fail(key, ROUTE, "QueryParameterMatchConditionsNotValid", msg);
+        }
+        let policy = self.route_policy(key, route, dynamic)?;
+        // Cookie rewrites, local rate limit and IP filters (the host-policy work's part).
+        let (extras, errors) = route_policies(route);
+        for e in errors {
+            self.status.error(key, e.type_, e.reason, e.message);
+        }
+        let extras = extras.ok()?;
+        let redirect = route
+            .request_redirect_policy
+            .as_ref()
+            .map(actions::redirect);
+        let redirect = match redirect.transpose() {
+            Ok(r) => r.map(RouteAction::Redirect),
+            Err(e) => {
+                let msg = format!("route.requestRedirectPolicy is invalid: {e}");
+                return self.fail(key, ROUTE, "RequestRedirectPolicy", msg);
+            }
+        };
+        let path = merge_path(&conds);
+        let prefix_rewrite = self.prefix_rewrite(key, route, &path)?;
+        let action = match redirect {
+            Some(r) => r,
+            None => self.route_action(key, route, dynamic, &policy, &extras.service_cookies)?,
+        };
+        // The wildcard-FQDN `:authority` match is added with the route (DagBuilder).
+        Some(Route {
+            path,
+            headers: merge_headers(&conds),
+            query_params: merge_query(&conds),
+            action,
+            source: ObjectRef::new("HTTPProxy", &key.0, &key.1),
+            policy: RoutePolicy {
+                prefix_rewrite,
+                ..policy
+            },
+            policies: extras.policies,
+        })
+    }
+
+    /// Header policies, timeouts, load-balancer hashing, internal redirects and websockets.
+    fn route_policy(
+        &mut self,
+        key: &ProxyKey,
+        route: &ApiRoute,
+        dynamic: &DynamicHeaders,
+    ) -> Option<RoutePolicy> {
+        use error_type::ROUTE;
+        let request = route.request_headers_policy.as_ref();
+        let request_headers = match headers_policy(request, true, dynamic) {
+            Ok(p) => p,
+            Err(e) => {
+                let msg = format!("{e} on request headers");
+                return self.fail(key, ROUTE, "RequestHeadersPolicyInvalid", msg);
+            }
+        };
+        let response = route.response_headers_policy.as_ref();
+        let response_headers = match headers_policy(response, false, dynamic) {
+            Ok(p) => p,
+            Err(e) => {
+                let msg = format!("{e} on response headers");
+                return self.fail(key, ROUTE, "ResponseHeaderPolicyInvalid", msg);
+            }
+        };
+        let t = match timeouts::timeouts(route.timeout_policy.as_ref()) {
+            Ok(t) => t,
+            Err(e) => {
+                let msg = format!("route.timeoutPolicy failed to parse: {e}");
+                return self.fail(key, ROUTE, "TimeoutPolicyNotValid", msg);
+            }
+        };
+        let balancing = lb::load_balancing(route.load_balancer_policy.as_ref());
+        for w in &balancing.warnings {
+            self.status
+                .warning(key, error_type::SPEC, "IgnoredField", w.clone());
+        }
+        Some(RoutePolicy {
+            response_timeout: t.response,
+            idle_timeout: t.idle,
+            retry: timeouts::retry_policy(route.retry_policy.as_ref()),
+            request_headers,
+            response_headers,
+            hash_policies: balancing.hash_policies,
+            prefix_rewrite: None,
+            internal_redirect: route
+                .internal_redirect_policy
+                .as_ref()
+                .map(actions::internal_redirect),
+            websocket: route.enable_websockets == Some(true),
+            permit_insecure: route.permit_insecure == Some(true),
+        })
+    }
+
+    /// `pathRewritePolicy.replacePrefix` for this route's merged prefix. `Some(None)` when no
+    /// replacement applies.
+    fn prefix_rewrite(
+        &mut self,
+        key: &ProxyKey,
+        route: &ApiRoute,
+        path: &PathMatch,
+    ) -> Option<Option<String>> {
+        let reps = route
+            .path_rewrite_policy
+            .as_ref()
+            .map(|p| p.replace_prefix.as_slice())
+            .unwrap_or_default();
+        if reps.is_empty() {
+            return Some(None);
+        }
+        let PathMatch::Prefix(prefix) = path else {
+            return self.fail(
+                key,
+                error_type::PREFIX_REPLACE,
+                "MustHavePrefix",
+                "cannot specify prefix replacements without a prefix condition",
+            );
+        };
+        if let Err((reason, msg)) = actions::check_replacements(reps) {
+            return self.fail(key, error_type::PREFIX_REPLACE, reason, msg);
+        }
+        Some(actions::replacement_for(reps, prefix).map(str::to_string))
+    }
+
+    /// Direct response, or forwarding to the route's services (503 without any).
+    fn route_action(
+        &mut self,
+        key: &ProxyKey,
+        route: &ApiRoute,
+        dynamic: &mut DynamicHeaders,
+        policy: &RoutePolicy,
+        cookies: &[Vec<CookieRewrite>],
+    ) -> Option<RouteAction> {
+        let health = match health::health_check(route.health_check_policy.as_ref()) {
+            Ok(h) => h,
+            Err(e) => return self.fail(key, error_type::ROUTE, "HealthCheckPolicyInvalid", e),
+        };
+        if let Some(d) = &route.direct_response_policy {
+            return Some(RouteAction::DirectResponse {
+                status: u32::try_from(d.status_code).unwrap_or(0),
+                body: d.body.clone(),
+            });
+        }
+        let (clusters, mirror) = self.services(key, route, dynamic, policy, health, cookies)?;
+        if clusters.is_empty() {
+            return Some(RouteAction::DirectResponse {
+                status: NO_SERVICE_STATUS,
+                body: None,
+            });
+        }
+        Some(RouteAction::Forward(Forward { clusters, mirror }))
+    }
+}

@@ -1,0 +1,217 @@
+//! Cluster policies → Envoy: active HTTP health checks, the upstream HTTP protocol options
+//! (explicit HTTP/2, idle connection timeout) and slow start.
+
+use std::time::Duration;
+
+use contour_dag::{ClusterPolicy, HealthCheck, SlowStart, Timeout};
+use envoy_types::pb::envoy::config::cluster::v3::{Cluster, cluster};
+use envoy_types::pb::envoy::config::core::v3::HealthCheck as EnvoyHealthCheck;
+use envoy_types::pb::envoy::config::core::v3::{
+    Http1ProtocolOptions, Http2ProtocolOptions, HttpProtocolOptions as CommonHttpOptions,
+    RuntimeDouble, health_check,
+};
+use envoy_types::pb::envoy::extensions::upstreams::http::v3::{
+    HttpProtocolOptions, http_protocol_options,
+};
+use envoy_types::pb::envoy::r#type::v3::{CodecClientType, Int64Range, Percent};
+use envoy_types::pb::google::protobuf::Any;
+
+use crate::pb::{det_map, duration, to_any, u32v};
+
+/// Upstream's health-check defaults.
+pub const HC_HOST: &str = "contour-envoy-healthcheck";
+pub const HC_TIMEOUT: Duration = Duration::from_secs(2);
+pub const HC_INTERVAL: Duration = Duration::from_secs(10);
+pub const HC_UNHEALTHY_THRESHOLD: u32 = 3;
+pub const HC_HEALTHY_THRESHOLD: u32 = 2;
+/// Key of the upstream HTTP protocol options extension.
+pub const HTTP_PROTOCOL_OPTIONS_KEY: &str =
+    "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+/// Runtime key upstream gives the slow-start aggression.
+pub const SLOW_START_AGGRESSION_KEY: &str = "contour.slowstart.aggression";
+
+/// Applies the policies to an EDS cluster already carrying name, discovery and LB policy.
+/// (The TLS transport socket of `tls`/`h2` clusters is `cluster::apply_protocol`'s.)
+pub fn apply_cluster_policy(c: &mut Cluster, dc: &contour_dag::Cluster) {
+    let p: &ClusterPolicy = &dc.policy;
+    if let Some(hc) = &p.health_check {
+        c.health_checks = vec![http_health_check(hc, &dc.protocol)];
+        c.ignore_health_on_host_removal = true;
+    }
+    let http2 = matches!(dc.protocol.as_str(), "h2" | "h2c");
+    if let Some(opts) = protocol_options(http2, p.idle_connection_timeout) {
+        c.typed_extension_protocol_options =
+            det_map([(HTTP_PROTOCOL_OPTIONS_KEY.to_string(), opts)]);
+    }
+    if let Some(ss) = &p.slow_start {
+        let config = Some(slow_start_config(ss));
+        if c.lb_policy == cluster::LbPolicy::LeastRequest as i32 {
+            c.lb_config = Some(cluster::LbConfig::LeastRequestLbConfig(
+                cluster::LeastRequestLbConfig {
+                    slow_start_config: config,
+                    ..Default::default()
+                },
+            ));
+        } else if c.lb_policy == cluster::LbPolicy::RoundRobin as i32 {
+            c.lb_config = Some(cluster::LbConfig::RoundRobinLbConfig(
+                cluster::RoundRobinLbConfig {
+                    slow_start_config: config,
+                },
+            ));
+        }
+    }
+}
+
+fn or_default(d: Duration, default: Duration) -> Duration {
+    if d.is_zero() { default } else { d }
+}
+
+fn nonzero_or(n: u32, default: u32) -> u32 {
+    if n == 0 { default } else { n }
+}
+
+/// An active HTTP health check with upstream's defaults for unset values.
+pub fn http_health_check(hc: &HealthCheck, protocol: &str) -> EnvoyHealthCheck {
+    let codec = if matches!(protocol, "h2" | "h2c") {
+        CodecClientType::Http2
+    } else {
+        CodecClientType::Http1
+    };
+    EnvoyHealthCheck {
+        timeout: Some(duration(or_default(hc.timeout, HC_TIMEOUT))),
+        interval: Some(duration(or_default(hc.interval, HC_INTERVAL))),
+        unhealthy_threshold: Some(u32v(nonzero_or(
+            hc.unhealthy_threshold,
+            HC_UNHEALTHY_THRESHOLD,
+        ))),
+        healthy_threshold: Some(u32v(nonzero_or(hc.healthy_threshold, HC_HEALTHY_THRESHOLD))),
+        health_checker: Some(health_check::HealthChecker::HttpHealthCheck(
+            health_check::HttpHealthCheck {
+                host: if hc.host.is_empty() {
+                    HC_HOST.to_string()
+                } else {
+                    hc.host.clone()
+                },
+                path: hc.path.clone(),
+                codec_client_type: codec as i32,
+                expected_statuses: hc
+                    .expected_statuses
+                    .iter()
+                    .map(|(start, end)| Int64Range {
+                        start: *start,
+                        end: *end,
+                    })
+                    .collect(),
+                ..Default::default()
+            },
+        )),
+        ..Default::default()
+    }
+}
+
+/// Explicit HTTP/2 (h2, h2c) or HTTP/1 when an idle timeout needs the options; `None` when
+/// nothing differs from Envoy's defaults.
+pub fn protocol_options(http2: bool, idle_connection: Timeout) -> Option<Any> {
+    use http_protocol_options::explicit_http_config::ProtocolConfig as P;
+    if !http2 && idle_connection.is_default() {
+        return None;
+    }
+    let protocol = if http2 {
+        P::Http2ProtocolOptions(Http2ProtocolOptions::default())
+    } else {
+        P::HttpProtocolOptions(Http1ProtocolOptions::default())
+    };
+    let common = match idle_connection {
+        Timeout::Set(d) => Some(CommonHttpOptions {
+            idle_timeout: Some(duration(d)),
+            ..Default::default()
+        }),
+        _ => None,
+    };
+    Some(to_any(&HttpProtocolOptions {
+        common_http_protocol_options: common,
+        upstream_protocol_options: Some(
+            http_protocol_options::UpstreamProtocolOptions::ExplicitHttpConfig(
+                http_protocol_options::ExplicitHttpConfig {
+                    protocol_config: Some(protocol),
+                },
+            ),
+        ),
+        ..Default::default()
+    }))
+}
+
+pub fn slow_start_config(ss: &SlowStart) -> cluster::SlowStartConfig {
+    cluster::SlowStartConfig {
+        slow_start_window: Some(duration(ss.window)),
+        aggression: Some(RuntimeDouble {
+            default_value: ss.aggression(),
+            runtime_key: SLOW_START_AGGRESSION_KEY.to_string(),
+        }),
+        min_weight_percent: Some(Percent {
+            value: f64::from(ss.min_weight_percent),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_check_defaults_follow_upstream() {
+        let hc = http_health_check(
+            &HealthCheck {
+                path: "/healthz".into(),
+                ..Default::default()
+            },
+            "h2c",
+        );
+        assert_eq!(hc.timeout, Some(duration(HC_TIMEOUT)));
+        assert_eq!(hc.interval, Some(duration(HC_INTERVAL)));
+        assert_eq!(hc.unhealthy_threshold, Some(u32v(3)));
+        assert_eq!(hc.healthy_threshold, Some(u32v(2)));
+        let Some(health_check::HealthChecker::HttpHealthCheck(h)) = hc.health_checker else {
+            panic!("http health check");
+        };
+        assert_eq!(h.host, HC_HOST);
+        assert_eq!(h.codec_client_type, CodecClientType::Http2 as i32);
+    }
+
+    #[test]
+    fn protocol_options_only_when_needed() {
+        assert!(protocol_options(false, Timeout::Default).is_none());
+        assert!(protocol_options(true, Timeout::Default).is_some());
+        assert!(protocol_options(false, Timeout::Set(Duration::from_secs(5))).is_some());
+    }
+
+    #[test]
+    fn policy_sets_http2_and_slow_start() {
+        let mut c = Cluster {
+            lb_policy: cluster::LbPolicy::RoundRobin as i32,
+            ..Default::default()
+        };
+        let dc = contour_dag::Cluster {
+            protocol: "h2c".into(),
+            policy: ClusterPolicy {
+                slow_start: Some(SlowStart {
+                    window: Duration::from_secs(5),
+                    aggression_bits: 1.0f64.to_bits(),
+                    min_weight_percent: 10,
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        apply_cluster_policy(&mut c, &dc);
+        assert!(
+            c.typed_extension_protocol_options
+                .contains_key(HTTP_PROTOCOL_OPTIONS_KEY)
+        );
+        assert!(matches!(
+            c.lb_config,
+            Some(cluster::LbConfig::RoundRobinLbConfig(_))
+        ));
+        assert!(c.health_checks.is_empty());
+    }
+}
