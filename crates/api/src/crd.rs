@@ -8,9 +8,9 @@ use kube::CustomResourceExt;
 use serde_json::{Value, json};
 
 use crate::v1::{HTTPProxy, TLSCertificateDelegation};
-use crate::v1alpha1::ExtensionService;
+use crate::v1alpha1::{ContourConfiguration, ExtensionService};
 
-/// The three CRDs Contour needs, sorted by name.
+/// The CRDs Contour needs, sorted by name.
 pub fn crds() -> Vec<CustomResourceDefinition> {
     let mut crds = vec![
         finish(
@@ -20,6 +20,7 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
         ),
         finish(TLSCertificateDelegation::crd(), &["metadata", "spec"], None),
         finish(ExtensionService::crd(), &[], None),
+        finish(ContourConfiguration::crd(), &["spec"], None),
     ];
     crds.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     crds

@@ -215,6 +215,35 @@ pub struct ServeArgs {
     /// The namespace of the resource (Lease) leader election will lease.
     #[arg(long, env = "CONTOUR_NAMESPACE", default_value = "projectcontour")]
     pub leader_election_resource_namespace: String,
+
+    /// Ids of the flags given on the command line (not defaults, not environment), so that
+    /// they override contour.yaml while defaults and environment values do not.
+    #[arg(skip)]
+    pub explicit_flags: std::collections::BTreeSet<String>,
+}
+
+impl Cli {
+    /// Parses the command line, recording which `serve` flags were given explicitly.
+    pub fn parse_with_sources() -> Cli {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command().get_matches();
+        let mut cli = match Cli::from_arg_matches(&matches) {
+            Ok(cli) => cli,
+            Err(e) => e.exit(),
+        };
+        if let (Command::Serve(args), Some(("serve", sub))) =
+            (&mut cli.command, matches.subcommand())
+        {
+            args.explicit_flags = sub
+                .ids()
+                .filter(|id| {
+                    sub.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
+                })
+                .map(|id| id.as_str().to_string())
+                .collect();
+        }
+        cli
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -6,10 +6,10 @@ mod cli;
 mod manifests;
 mod metrics;
 mod serve;
+mod settings;
 mod validate;
 mod version;
 
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use cli::{Cli, Command, LogFormat};
@@ -25,11 +25,20 @@ fn init_logging(format: LogFormat, default: &str) {
     }
 }
 
+/// contour.yaml's `debug: true`, read early to set up logging (errors are reported later).
+fn file_debug(args: &cli::ServeArgs) -> bool {
+    args.config_path
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| contour_api::config::Parameters::parse(&t).ok())
+        .is_some_and(|p| p.debug)
+}
+
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_with_sources();
     // `validate` reports problems itself; its log only shows errors unless CONTOUR_LOG says.
     let level = match &cli.command {
-        Command::Serve(a) if a.debug => "debug",
+        Command::Serve(a) if a.debug || file_debug(a) => "debug",
         Command::Validate(_) => "error",
         _ => "info",
     };

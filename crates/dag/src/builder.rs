@@ -10,7 +10,7 @@ use crate::model::{
 };
 use crate::status::StatusSet;
 use crate::vhost_policy::VhostPolicies;
-use crate::{httpproxy, ingress};
+use crate::{httpproxy, ingress, service_policy};
 
 /// Build settings that come from flags and contour.yaml.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +21,8 @@ pub struct BuildConfig {
     pub https_port: u16,
     /// HTTPProxy roots are allowed only in these namespaces (empty: everywhere).
     pub root_namespaces: Vec<String>,
+    /// Route to `type: ExternalName` Services (`enableExternalNameService`, off by default).
+    pub enable_external_name_service: bool,
     /// contour.yaml `tls.fallback-certificate` as `(namespace, name)`.
     pub fallback_certificate: Option<(String, String)>,
     /// contour.yaml `tls.envoy-client-certificate` as `(namespace, name)`: presented to TLS
@@ -38,6 +40,7 @@ impl Default for BuildConfig {
             https_address: "0.0.0.0".to_string(),
             https_port: 8443,
             root_namespaces: Vec::new(),
+            enable_external_name_service: false,
             fallback_certificate: None,
             envoy_client_certificate: None,
             disable_permit_insecure: false,
@@ -195,8 +198,8 @@ pub fn build(cache: &Cache, cfg: &BuildConfig) -> BuildOutput {
     // replaces an Ingress route with the same match on the same host.
     ingress::process(cache, cfg, &mut builder);
     httpproxy::process(cache, cfg, &mut builder, &mut status);
-    BuildOutput {
-        dag: builder.finish(cfg),
-        status,
-    }
+    let mut dag = builder.finish(cfg);
+    // After every processor: what the referenced Services themselves ask for.
+    service_policy::apply(cache, cfg, &mut dag);
+    BuildOutput { dag, status }
 }

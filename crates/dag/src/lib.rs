@@ -19,6 +19,7 @@ mod model_tls;
 pub mod object;
 pub mod policy;
 mod references;
+pub mod service_policy;
 pub mod services;
 pub mod status;
 #[cfg(test)]

@@ -21,6 +21,9 @@ pub const HTTPS_LISTENER_NAME: &str = "ingress_https";
 pub struct Dag {
     /// Listeners by name. A listener is present only when it has something to serve.
     pub listeners: BTreeMap<String, Listener>,
+    /// Per-Service settings of the Services routes forward to, by `(namespace, name)`; only
+    /// Services with something set (see [`crate::service_policy`]).
+    pub services: BTreeMap<(String, String), ServicePolicy>,
 }
 
 impl Dag {
@@ -332,4 +335,23 @@ pub struct LoadAssignment {
     pub eds_name: String,
     /// Ready `(address, port)` pairs, sorted and deduplicated.
     pub endpoints: Vec<(String, u16)>,
+}
+
+/// What a Service itself asks for, beyond its ports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServicePolicy {
+    /// `projectcontour.io/max-connections` and friends.
+    pub circuit_breakers: CircuitBreakers,
+    /// The DNS name of an allowed `type: ExternalName` Service.
+    pub external_name: Option<String>,
+}
+
+/// Circuit breaker thresholds; `None` leaves the global default (or Envoy's).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CircuitBreakers {
+    pub max_connections: Option<u32>,
+    pub max_pending_requests: Option<u32>,
+    pub max_requests: Option<u32>,
+    pub max_retries: Option<u32>,
+    pub per_host_max_connections: Option<u32>,
 }

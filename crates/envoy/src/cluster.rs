@@ -2,19 +2,25 @@
 
 pub mod policies;
 
-use contour_dag::Dag;
-use envoy_types::pb::envoy::config::cluster::v3::{Cluster, cluster};
-use envoy_types::pb::envoy::r#type::v3::Percent;
-
-use envoy_types::pb::envoy::config::core::v3::Http2ProtocolOptions;
+use contour_dag::{Dag, ServicePolicy};
+use envoy_types::pb::envoy::config::cluster::v3::cluster;
+use envoy_types::pb::envoy::config::cluster::v3::{CircuitBreakers, Cluster, circuit_breakers};
+use envoy_types::pb::envoy::config::core::v3::HttpProtocolOptions as CommonHttpProtocolOptions;
+use envoy_types::pb::envoy::config::endpoint::v3::{
+    ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints, lb_endpoint,
+};
 use envoy_types::pb::envoy::extensions::upstreams::http::v3::{
     HttpProtocolOptions, http_protocol_options,
 };
+use envoy_types::pb::envoy::r#type::v3::Percent;
+use prost::Message;
+
+use envoy_types::pb::envoy::config::core::v3::Http2ProtocolOptions;
 
 use crate::auth::{tls_transport_socket, upstream_tls_context};
-use crate::config::TranslateConfig;
+use crate::config::{CircuitBreakerSettings, DnsFamily, TranslateConfig};
 use crate::names::{alt_stat_name, cluster_name, eds_service_name};
-use crate::pb::{contour_config_source, millis};
+use crate::pb::{contour_config_source, det_map, duration, millis, socket_address, to_any, u32v};
 
 /// Upstream's default cluster connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 2000;
@@ -22,14 +28,17 @@ pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 2000;
 /// Name under which `typed_extension_protocol_options` holds the upstream HTTP options.
 pub const HTTP_PROTOCOL_OPTIONS: &str = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
-/// Every cluster the DAG's routes forward to, sorted by name, equal names once.
+/// Every cluster the DAG's routes forward to, sorted by name, equal names once, with the
+/// protocol, the global `cluster.*` settings and each Service's own policy applied.
 pub fn clusters(dag: &Dag, cfg: &TranslateConfig) -> Vec<Cluster> {
     let mut out: Vec<Cluster> = dag
         .clusters()
         .into_iter()
         .map(|c| {
+            let key = (c.service.namespace.clone(), c.service.name.clone());
             let mut out = cluster(c);
             apply_protocol(&mut out, c, cfg);
+            apply_settings(&mut out, c, dag.services.get(&key), cfg);
             out
         })
         .collect();
@@ -65,6 +74,98 @@ fn plain_cluster(c: &contour_dag::Cluster) -> Cluster {
     }
 }
 
+/// Global settings and the Service's policy on a built cluster: connect timeout, buffer limit,
+/// requests per connection, circuit breakers, and DNS resolution for ExternalName Services.
+pub fn apply_settings(
+    out: &mut Cluster,
+    c: &contour_dag::Cluster,
+    policy: Option<&ServicePolicy>,
+    cfg: &TranslateConfig,
+) {
+    let settings = &cfg.cluster;
+    out.connect_timeout = Some(duration(cfg.connect_timeout));
+    out.per_connection_buffer_limit_bytes = settings.per_connection_buffer_limit_bytes.map(u32v);
+    if let Some(n) = settings.max_requests_per_connection {
+        // Added to the protocol options the cluster policy set (HTTP/2, idle timeout), if any.
+        let mut options = out
+            .typed_extension_protocol_options
+            .get(HTTP_PROTOCOL_OPTIONS)
+            .and_then(|a| HttpProtocolOptions::decode(a.value.as_slice()).ok())
+            .unwrap_or_else(http1_protocol_options);
+        options
+            .common_http_protocol_options
+            .get_or_insert_with(CommonHttpProtocolOptions::default)
+            .max_requests_per_connection = Some(u32v(n));
+        out.typed_extension_protocol_options =
+            det_map([(HTTP_PROTOCOL_OPTIONS.to_string(), to_any(&options))]);
+    }
+    let annotated = policy.map(|p| p.circuit_breakers).unwrap_or_default();
+    let thresholds = CircuitBreakerSettings {
+        max_connections: annotated.max_connections,
+        max_pending_requests: annotated.max_pending_requests,
+        max_requests: annotated.max_requests,
+        max_retries: annotated.max_retries,
+        per_host_max_connections: annotated.per_host_max_connections,
+    }
+    .or(&settings.circuit_breakers);
+    out.circuit_breakers = circuit_breakers(&thresholds);
+    if let Some(name) = policy.and_then(|p| p.external_name.as_deref()) {
+        make_dns_cluster(out, name, c.service.port, settings.dns_lookup_family);
+    }
+}
+
+/// Envoy circuit breakers with remaining-budget tracking, or none when nothing is set.
+pub fn circuit_breakers(t: &CircuitBreakerSettings) -> Option<CircuitBreakers> {
+    if t.is_empty() {
+        return None;
+    }
+    Some(CircuitBreakers {
+        thresholds: vec![circuit_breakers::Thresholds {
+            max_connections: t.max_connections.map(u32v),
+            max_pending_requests: t.max_pending_requests.map(u32v),
+            max_requests: t.max_requests.map(u32v),
+            max_retries: t.max_retries.map(u32v),
+            track_remaining: true,
+            ..Default::default()
+        }],
+        per_host_thresholds: vec![circuit_breakers::Thresholds {
+            max_connections: t.per_host_max_connections.map(u32v),
+            track_remaining: true,
+            ..Default::default()
+        }],
+    })
+}
+
+/// Turns an EDS cluster into a DNS cluster for an ExternalName Service: STRICT_DNS (LOGICAL_DNS
+/// with the `all` family) with the name and Service port inline.
+fn make_dns_cluster(out: &mut Cluster, name: &str, port: u16, family: DnsFamily) {
+    use cluster::{DiscoveryType, DnsLookupFamily};
+    let (kind, lookup) = match family {
+        DnsFamily::Auto => (DiscoveryType::StrictDns, DnsLookupFamily::Auto),
+        DnsFamily::V4 => (DiscoveryType::StrictDns, DnsLookupFamily::V4Only),
+        DnsFamily::V6 => (DiscoveryType::StrictDns, DnsLookupFamily::V6Only),
+        DnsFamily::All => (DiscoveryType::LogicalDns, DnsLookupFamily::All),
+    };
+    out.cluster_discovery_type = Some(cluster::ClusterDiscoveryType::Type(kind as i32));
+    out.dns_lookup_family = lookup as i32;
+    out.eds_cluster_config = None;
+    let endpoint = LbEndpoint {
+        host_identifier: Some(lb_endpoint::HostIdentifier::Endpoint(Endpoint {
+            address: Some(socket_address(name, port)),
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    out.load_assignment = Some(ClusterLoadAssignment {
+        cluster_name: out.name.clone(),
+        endpoints: vec![LocalityLbEndpoints {
+            lb_endpoints: vec![endpoint],
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+}
+
 /// Upstream protocol: `tls` and `h2` get a TLS transport socket (ALPN `h2` for `h2`); `h2` and
 /// `h2c` get explicit HTTP/2.
 pub fn apply_protocol(out: &mut Cluster, c: &contour_dag::Cluster, cfg: &TranslateConfig) {
@@ -78,6 +179,23 @@ pub fn apply_protocol(out: &mut Cluster, c: &contour_dag::Cluster, cfg: &Transla
     }
     // Explicit HTTP/2 for h2/h2c comes with the cluster policies (policies::protocol_options),
     // which also carry the idle connection timeout.
+}
+
+/// Explicit HTTP/1.1 towards the backend.
+pub fn http1_protocol_options() -> HttpProtocolOptions {
+    use http_protocol_options::{
+        ExplicitHttpConfig, UpstreamProtocolOptions, explicit_http_config,
+    };
+    HttpProtocolOptions {
+        upstream_protocol_options: Some(UpstreamProtocolOptions::ExplicitHttpConfig(
+            ExplicitHttpConfig {
+                protocol_config: Some(explicit_http_config::ProtocolConfig::HttpProtocolOptions(
+                    Default::default(),
+                )),
+            },
+        )),
+        ..Default::default()
+    }
 }
 
 /// Explicit HTTP/2 towards the backend.

@@ -10,6 +10,7 @@
 //! deterministic: an identical DAG gives byte-identical resources (within one process; see
 //! [`pb::det_map`]).
 
+pub mod accesslog;
 pub mod auth;
 pub mod bootstrap;
 pub mod cluster;
@@ -34,7 +35,7 @@ pub use bootstrap::{
     bootstrap_sds_files,
 };
 pub use cluster::clusters;
-pub use config::{Compression, HttpVersion, TlsParams, TranslateConfig};
+pub use config::{Compression, HttpVersion, TimeoutSetting, TlsParams, TranslateConfig};
 pub use endpoint::cluster_load_assignment;
 pub use listener::listeners;
 pub use pb::to_any;
@@ -57,7 +58,8 @@ pub struct Resources {
     pub listeners: BTreeMap<String, Any>,
     pub routes: BTreeMap<String, Any>,
     pub clusters: BTreeMap<String, Any>,
-    /// Certificates referenced by secure virtual hosts and TLS clusters.
+    /// Certificates referenced by secure virtual hosts and TLS clusters, and the metrics
+    /// listener's certificate files.
     pub secrets: BTreeMap<String, Any>,
     pub runtimes: BTreeMap<String, Any>,
 }
@@ -68,10 +70,14 @@ pub fn translate(dag: &Dag, cfg: &TranslateConfig) -> Resources {
         listeners: keyed(listeners(dag, cfg), |l| l.name.clone()),
         routes: keyed(route_configurations(dag), |r| r.name.clone()),
         clusters: keyed(clusters(dag, cfg), |c| c.name.clone()),
-        secrets: keyed(secret::secrets(dag), |s| s.name.clone()),
-        runtimes: keyed(vec![runtime::runtime_with(&cfg.runtime_settings)], |r| {
-            r.name.clone()
-        }),
+        secrets: keyed(
+            secret::secrets(dag)
+                .into_iter()
+                .chain(stats::stats_secrets(cfg))
+                .collect(),
+            |s| s.name.clone(),
+        ),
+        runtimes: keyed(vec![runtime::runtime_for(dag, cfg)], |r| r.name.clone()),
     }
 }
 

@@ -2,13 +2,16 @@
 //! stats/health listener (see [`crate::stats`]).
 
 use contour_dag::Dag;
-use envoy_types::pb::envoy::config::accesslog::v3::{AccessLog, access_log};
 use envoy_types::pb::envoy::config::core::v3::{
-    Http1ProtocolOptions, HttpProtocolOptions, SocketOption, TypedExtensionConfig, socket_option,
+    Http1ProtocolOptions, Http2ProtocolOptions, HttpProtocolOptions, SocketOption,
+    TypedExtensionConfig, socket_option,
 };
-use envoy_types::pb::envoy::config::listener::v3::{Filter, FilterChain, Listener, filter};
-use envoy_types::pb::envoy::extensions::access_loggers::file::v3::FileAccessLog;
+use envoy_types::pb::envoy::config::listener::v3::{
+    Filter, FilterChain, Listener, ListenerFilter, filter, listener, listener_filter,
+};
+use envoy_types::pb::envoy::extensions::compression::brotli::compressor::v3::Brotli;
 use envoy_types::pb::envoy::extensions::compression::gzip::compressor::v3::Gzip;
+use envoy_types::pb::envoy::extensions::compression::zstd::compressor::v3::Zstd;
 use envoy_types::pb::envoy::extensions::filters::http::compressor::v3::{Compressor, compressor};
 use envoy_types::pb::envoy::extensions::filters::http::cors::v3::Cors;
 use envoy_types::pb::envoy::extensions::filters::http::grpc_stats::v3::FilterConfig as GrpcStats;
@@ -16,6 +19,7 @@ use envoy_types::pb::envoy::extensions::filters::http::grpc_web::v3::GrpcWeb;
 use envoy_types::pb::envoy::extensions::filters::http::local_ratelimit::v3::LocalRateLimit;
 use envoy_types::pb::envoy::extensions::filters::http::rbac::v3::Rbac;
 use envoy_types::pb::envoy::extensions::filters::http::router::v3::Router;
+use envoy_types::pb::envoy::extensions::filters::listener::proxy_protocol::v3::ProxyProtocol;
 use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
     HttpConnectionManager, HttpFilter, Rds, http_connection_manager, http_filter,
 };
@@ -27,15 +31,19 @@ pub use https::{
     secure_filter_chain, set_forward_client_cert, tcp_proxy_filter, tls_inspector,
 };
 
-use crate::config::{Compression, HttpVersion, TranslateConfig};
+use crate::config::{
+    Compression, HttpVersion, ServerHeaderTransformation, TimeoutSetting, TranslateConfig,
+};
 use crate::filters::lua::lua_filter;
 use crate::names::{HTTP_LISTENER_NAME, HTTPS_LISTENER_NAME};
-use crate::pb::{boolv, contour_config_source, duration, socket_address, to_any};
-use crate::stats::stats_health_listener;
+use crate::pb::{boolv, contour_config_source, duration, socket_address, to_any, u32v};
+use crate::stats::static_listeners;
+
+pub use crate::accesslog::FILE_ACCESS_LOG;
 
 /// Well-known filter names, as upstream spells them.
 pub const HTTP_CONNECTION_MANAGER: &str = "envoy.filters.network.http_connection_manager";
-pub const FILE_ACCESS_LOG: &str = "envoy.access_loggers.file";
+pub const PROXY_PROTOCOL_FILTER: &str = "envoy.filters.listener.proxy_protocol";
 pub const COMPRESSOR_FILTER: &str = "envoy.filters.http.compressor";
 pub const GRPC_WEB_FILTER: &str = "envoy.filters.http.grpc_web";
 pub const GRPC_STATS_FILTER: &str = "envoy.filters.http.grpc_stats";
@@ -55,6 +63,10 @@ const IPPROTO_TCP: i64 = 6;
 const TCP_KEEPIDLE: i64 = 4;
 const TCP_KEEPINTVL: i64 = 5;
 const TCP_KEEPCNT: i64 = 6;
+const IPPROTO_IP: i64 = 0;
+const IP_TOS: i64 = 1;
+const IPPROTO_IPV6: i64 = 41;
+const IPV6_TCLASS: i64 = 67;
 
 /// Content types the gzip compressor acts on (upstream's list, in upstream's order).
 const COMPRESSIBLE_CONTENT_TYPES: &[&str] = &[
@@ -86,7 +98,7 @@ const COMPRESSIBLE_CONTENT_TYPES: &[&str] = &[
 ];
 
 /// Every listener for the DAG, sorted by name: `ingress_http` when the DAG has an HTTP listener
-/// with virtual hosts, and always the static stats/health listener.
+/// with virtual hosts, and always the static listeners (stats, health, admin).
 pub fn listeners(dag: &Dag, cfg: &TranslateConfig) -> Vec<Listener> {
     let mut out = Vec::new();
     if let Some(l) = dag.listeners.get(HTTP_LISTENER_NAME)
@@ -95,9 +107,12 @@ pub fn listeners(dag: &Dag, cfg: &TranslateConfig) -> Vec<Listener> {
         out.push(http_listener(&l.name, &l.address, l.port, cfg));
     }
     if let Some(l) = dag.listeners.get(HTTPS_LISTENER_NAME) {
-        out.extend(https_listener(l, cfg));
+        out.extend(https_listener(l, cfg).map(|mut l| {
+            apply_ingress_settings(&mut l, cfg);
+            l
+        }));
     }
-    out.push(stats_health_listener(cfg));
+    out.extend(static_listeners(cfg));
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
 }
@@ -106,16 +121,87 @@ pub fn listeners(dag: &Dag, cfg: &TranslateConfig) -> Vec<Listener> {
 /// the listener name.
 pub fn http_listener(name: &str, address: &str, port: u16, cfg: &TranslateConfig) -> Listener {
     let hcm = http_connection_manager(name, name, &cfg.http_access_log_path, cfg);
-    Listener {
+    let mut l = ingress_listener(name, address, port, cfg);
+    l.filter_chains = vec![FilterChain {
+        filters: vec![hcm_filter(&hcm)],
+        ..Default::default()
+    }];
+    l
+}
+
+/// An ingress listener without filter chains, with the shared settings applied.
+pub fn ingress_listener(name: &str, address: &str, port: u16, cfg: &TranslateConfig) -> Listener {
+    let mut l = Listener {
         name: name.to_string(),
         address: Some(socket_address(address, port)),
         socket_options: tcp_keepalive_socket_options(),
-        filter_chains: vec![FilterChain {
-            filters: vec![hcm_filter(&hcm)],
-            ..Default::default()
-        }],
         ..Default::default()
+    };
+    apply_ingress_settings(&mut l, cfg);
+    l
+}
+
+/// What every ingress listener shares (`listener.*`, `--use-proxy-protocol`): TOS and traffic
+/// class socket options, buffer limit, PROXY protocol (first, before any TLS inspector),
+/// connection balancing and accept batch size.
+pub fn apply_ingress_settings(l: &mut Listener, cfg: &TranslateConfig) {
+    let ls = &cfg.listener;
+    l.socket_options
+        .extend(ip_socket_options(ls.tos, ls.traffic_class));
+    let mut filters = proxy_protocol_filter(cfg.use_proxy_protocol);
+    filters.append(&mut l.listener_filters);
+    l.listener_filters = filters;
+    l.per_connection_buffer_limit_bytes = ls.per_connection_buffer_limit_bytes.map(u32v);
+    l.connection_balance_config =
+        ls.connection_balancer_exact
+            .then(|| listener::ConnectionBalanceConfig {
+                balance_type: Some(
+                    listener::connection_balance_config::BalanceType::ExactBalance(
+                        Default::default(),
+                    ),
+                ),
+            });
+    l.max_connections_to_accept_per_socket_event =
+        ls.max_connections_to_accept_per_socket_event.map(u32v);
+}
+
+/// The `proxy_protocol` listener filter when enabled.
+pub fn proxy_protocol_filter(enabled: bool) -> Vec<ListenerFilter> {
+    if !enabled {
+        return Vec::new();
     }
+    vec![ListenerFilter {
+        name: PROXY_PROTOCOL_FILTER.to_string(),
+        config_type: Some(listener_filter::ConfigType::TypedConfig(to_any(
+            &ProxyProtocol::default(),
+        ))),
+        ..Default::default()
+    }]
+}
+
+/// IPv4 TOS and IPv6 traffic class on listening sockets; 0 leaves a value unset.
+pub fn ip_socket_options(tos: u8, traffic_class: u8) -> Vec<SocketOption> {
+    let opt = |description: &str, level: i64, name: i64, value: u8| SocketOption {
+        description: description.to_string(),
+        level,
+        name,
+        value: Some(socket_option::Value::IntValue(i64::from(value))),
+        state: socket_option::SocketState::StateListening as i32,
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    if tos != 0 {
+        out.push(opt("Set IPv4 TOS field", IPPROTO_IP, IP_TOS, tos));
+    }
+    if traffic_class != 0 {
+        out.push(opt(
+            "Set IPv6 Traffic Class field",
+            IPPROTO_IPV6,
+            IPV6_TCLASS,
+            traffic_class,
+        ));
+    }
+    out
 }
 
 /// Wraps an HCM into the network filter a filter chain carries.
@@ -144,7 +230,13 @@ pub fn http_connection_manager(
         })),
         http_filters: default_http_filters(cfg),
         common_http_protocol_options: Some(HttpProtocolOptions {
-            idle_timeout: cfg.connection_idle_timeout.map(duration),
+            idle_timeout: timeout(cfg.connection_idle_timeout),
+            // Unlike the other timeouts, an explicit 0 would not disable it: leave it out.
+            max_connection_duration: match cfg.timeouts.max_connection_duration {
+                TimeoutSetting::Duration(d) => Some(duration(d)),
+                _ => None,
+            },
+            max_requests_per_connection: cfg.listener.max_requests_per_connection.map(u32v),
             ..Default::default()
         }),
         http_protocol_options: Some(Http1ProtocolOptions {
@@ -152,13 +244,35 @@ pub fn http_connection_manager(
             allow_chunked_length: cfg.allow_chunked_length,
             ..Default::default()
         }),
+        http2_protocol_options: cfg.listener.http2_max_concurrent_streams.map(|n| {
+            Http2ProtocolOptions {
+                max_concurrent_streams: Some(u32v(n)),
+                ..Default::default()
+            }
+        }),
         use_remote_address: Some(boolv(true)),
         xff_num_trusted_hops: cfg.xff_num_trusted_hops,
+        strip_trailing_host_dot: cfg.strip_trailing_host_dot,
         normalize_path: Some(boolv(true)),
         preserve_external_request_id: true,
         merge_slashes: cfg.merge_slashes,
-        access_log: file_access_log(access_log_path),
+        server_header_transformation: server_header_transformation(cfg.server_header_transformation)
+            as i32,
+        request_timeout: timeout(cfg.timeouts.request),
+        stream_idle_timeout: timeout(cfg.timeouts.stream_idle),
+        drain_timeout: timeout(cfg.timeouts.connection_shutdown_grace_period),
+        delayed_close_timeout: timeout(cfg.timeouts.delayed_close),
+        access_log: crate::accesslog::access_logs(access_log_path, &cfg.access_log),
         ..Default::default()
+    }
+}
+
+/// Envoy's form of a timeout: unset, `0s` (disabled) or the duration.
+pub fn timeout(t: TimeoutSetting) -> Option<envoy_types::pb::google::protobuf::Duration> {
+    match t {
+        TimeoutSetting::Default => None,
+        TimeoutSetting::Disabled => Some(duration(std::time::Duration::ZERO)),
+        TimeoutSetting::Duration(d) => Some(duration(d)),
     }
 }
 
@@ -175,12 +289,23 @@ pub fn codec_type(versions: &[HttpVersion]) -> http_connection_manager::CodecTyp
     }
 }
 
+fn server_header_transformation(
+    t: ServerHeaderTransformation,
+) -> http_connection_manager::ServerHeaderTransformation {
+    use http_connection_manager::ServerHeaderTransformation as S;
+    match t {
+        ServerHeaderTransformation::Overwrite => S::Overwrite,
+        ServerHeaderTransformation::AppendIfAbsent => S::AppendIfAbsent,
+        ServerHeaderTransformation::PassThrough => S::PassThrough,
+    }
+}
+
 /// Upstream's default HTTP filters in order, router last. The Lua filter only carries the
 /// fixed cookie-rewrite script, which runs on routes that select it (see [`crate::filters::lua`]).
 pub fn default_http_filters(cfg: &TranslateConfig) -> Vec<HttpFilter> {
     let mut filters = Vec::new();
-    if cfg.compression == Compression::Gzip {
-        filters.push(http_filter(COMPRESSOR_FILTER, to_any(&gzip_compressor())));
+    if let Some(c) = compressor_filter(cfg.compression) {
+        filters.push(http_filter(COMPRESSOR_FILTER, to_any(&c)));
     }
     filters.push(http_filter(GRPC_WEB_FILTER, to_any(&GrpcWeb::default())));
     let grpc_stats = GrpcStats {
@@ -214,12 +339,20 @@ fn http_filter(name: &str, config: envoy_types::pb::google::protobuf::Any) -> Ht
     }
 }
 
+/// The compressor filter for an algorithm (`None` when disabled): the library named after the
+/// algorithm with Envoy's default settings, on upstream's content types.
 #[allow(deprecated)] // `content_type` is what upstream sets; the matcher form is newer.
-fn gzip_compressor() -> Compressor {
-    Compressor {
+pub fn compressor_filter(algorithm: Compression) -> Option<Compressor> {
+    let (name, library) = match algorithm {
+        Compression::Disabled => return None,
+        Compression::Gzip => ("gzip", to_any(&Gzip::default())),
+        Compression::Brotli => ("brotli", to_any(&Brotli::default())),
+        Compression::Zstd => ("zstd", to_any(&Zstd::default())),
+    };
+    Some(Compressor {
         compressor_library: Some(TypedExtensionConfig {
-            name: "gzip".to_string(),
-            typed_config: Some(to_any(&Gzip::default())),
+            name: name.to_string(),
+            typed_config: Some(library),
         }),
         response_direction_config: Some(compressor::ResponseDirectionConfig {
             common_config: Some(compressor::CommonDirectionConfig {
@@ -232,20 +365,14 @@ fn gzip_compressor() -> Compressor {
             ..Default::default()
         }),
         ..Default::default()
-    }
+    })
 }
 
 /// A file access log in Envoy's default format.
-pub fn file_access_log(path: &str) -> Vec<AccessLog> {
-    let file = FileAccessLog {
-        path: path.to_string(),
-        ..Default::default()
-    };
-    vec![AccessLog {
-        name: FILE_ACCESS_LOG.to_string(),
-        config_type: Some(access_log::ConfigType::TypedConfig(to_any(&file))),
-        ..Default::default()
-    }]
+pub fn file_access_log(
+    path: &str,
+) -> Vec<envoy_types::pb::envoy::config::accesslog::v3::AccessLog> {
+    crate::accesslog::access_logs(path, &Default::default())
 }
 
 /// TCP keepalive on listening sockets: enabled, idle 45s, interval 5s, 9 probes (upstream).

@@ -21,6 +21,28 @@ pub fn runtime() -> Runtime {
 /// The `dynamic` runtime resource with user settings (contour.yaml `runtime-settings`) as
 /// string values; managed keys win over user keys with the same name, as upstream.
 pub fn runtime_with(user: &BTreeMap<String, String>) -> Runtime {
+    runtime_layer(&BTreeMap::new(), user)
+}
+
+/// The `dynamic` runtime resource for a DAG: the regex limits, the `listener.*` settings that
+/// Envoy only takes as runtime keys (`http.max_requests_per_io_cycle`, one
+/// `envoy.resource_limits.listener.<name>.connection_limit` per DAG listener), then the user's
+/// `runtime-settings` for every other key.
+pub fn runtime_for(dag: &contour_dag::Dag, cfg: &crate::TranslateConfig) -> Runtime {
+    let mut managed = BTreeMap::new();
+    if let Some(n) = cfg.listener.max_requests_per_io_cycle {
+        managed.insert("http.max_requests_per_io_cycle".to_string(), f64::from(n));
+    }
+    if let Some(n) = cfg.listener.max_connections_per_listener {
+        for name in dag.listeners.keys() {
+            let key = format!("envoy.resource_limits.listener.{name}.connection_limit");
+            managed.insert(key, f64::from(n));
+        }
+    }
+    runtime_layer(&managed, &cfg.runtime_settings)
+}
+
+fn runtime_layer(managed: &BTreeMap<String, f64>, user: &BTreeMap<String, String>) -> Runtime {
     let number = |n: f64| Value {
         kind: Some(value::Kind::NumberValue(n)),
     };
@@ -33,6 +55,9 @@ pub fn runtime_with(user: &BTreeMap<String, String>) -> Runtime {
             (k.clone(), value)
         })
         .collect();
+    for (k, v) in managed {
+        entries.insert(k.clone(), number(*v));
+    }
     entries.insert(
         "re2.max_program_size.error_level".to_string(),
         number(MAX_REGEX_PROGRAM_SIZE_ERROR),
@@ -65,6 +90,27 @@ mod tests {
         assert_eq!(
             fields["re2.max_program_size.warn_level"].kind,
             Some(value::Kind::NumberValue(1000.0))
+        );
+    }
+
+    #[test]
+    fn listener_limits_become_managed_runtime_keys() {
+        let mut dag = contour_dag::Dag::default();
+        dag.listeners
+            .insert("ingress_http".into(), contour_dag::Listener::default());
+        let mut cfg = crate::TranslateConfig::default();
+        cfg.listener.max_requests_per_io_cycle = Some(10);
+        cfg.listener.max_connections_per_listener = Some(500);
+        cfg.runtime_settings
+            .insert("http.max_requests_per_io_cycle".into(), "99".into());
+        let fields = runtime_for(&dag, &cfg).layer.expect("layer").fields;
+        assert_eq!(
+            fields["http.max_requests_per_io_cycle"].kind,
+            Some(value::Kind::NumberValue(10.0))
+        );
+        assert_eq!(
+            fields["envoy.resource_limits.listener.ingress_http.connection_limit"].kind,
+            Some(value::Kind::NumberValue(500.0))
         );
     }
 

@@ -98,7 +98,7 @@ fn dag_without_http_listener_keeps_static_listener_and_empty_routes() {
     let res = translate(&Dag::default(), &TranslateConfig::default());
     assert_eq!(
         res.listeners.keys().collect::<Vec<_>>(),
-        vec!["stats-health"]
+        vec!["envoy-admin", "stats-health"]
     );
     assert_eq!(res.routes.keys().collect::<Vec<_>>(), vec!["ingress_http"]);
     let rc = RouteConfiguration::decode(res.routes["ingress_http"].value.as_slice()).unwrap();
@@ -114,7 +114,7 @@ fn http_dag_gives_listener_routes_and_clusters() {
     let res = translate(&sample_dag(), &TranslateConfig::default());
     assert_eq!(
         res.listeners.keys().collect::<Vec<_>>(),
-        vec!["ingress_http", "stats-health"]
+        vec!["envoy-admin", "ingress_http", "stats-health"]
     );
     let l = EnvoyListener::decode(res.listeners["ingress_http"].value.as_slice()).unwrap();
     assert_eq!(l.address, Some(pb::socket_address("0.0.0.0", 8080)));

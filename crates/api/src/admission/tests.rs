@@ -88,6 +88,10 @@ fn knows_contours_kinds_only() {
         "TLSCertificateDelegation"
     ));
     assert!(has_schema("projectcontour.io/v1alpha1", "ExtensionService"));
+    assert!(has_schema(
+        "projectcontour.io/v1alpha1",
+        "ContourConfiguration"
+    ));
     assert!(!has_schema("v1", "Service"));
     let mut svc = json!({"apiVersion": "v1", "kind": "Service", "spec": {"ports": "junk"}});
     let before = svc.clone();

@@ -33,7 +33,7 @@ fn yaml_is_deterministic_and_parses_back() {
     let docs: Vec<Value> = serde_norway::Deserializer::from_str(&yaml)
         .map(|d| serde::Deserialize::deserialize(d).expect("valid YAML"))
         .collect();
-    assert_eq!(docs.len(), 3);
+    assert_eq!(docs.len(), 4);
     assert!(docs.iter().all(|d| d["kind"] == "CustomResourceDefinition"));
 }
 
@@ -61,6 +61,7 @@ fn names_and_scope_match_upstream() {
     assert_eq!(
         names,
         [
+            "contourconfigurations.projectcontour.io",
             "extensionservices.projectcontour.io",
             "httpproxies.projectcontour.io",
             "tlscertificatedelegations.projectcontour.io"

@@ -12,31 +12,19 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use contour_dag::{BuildConfig, Cache, ClassFilter};
-use contour_envoy::TranslateConfig;
+use contour_dag::{Cache, ClassFilter};
 use contour_xds::SnapshotStore;
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
-use crate::cli::{ServeArgs, comma_list};
+use crate::cli::ServeArgs;
 use crate::manifests::ManifestSource;
 use crate::metrics::Metrics;
-
-fn socket_addr(address: &str, port: u16, flag: &str) -> anyhow::Result<SocketAddr> {
-    let ip: std::net::IpAddr = address
-        .parse()
-        .with_context(|| format!("--{flag}: {address:?} is not an IP address"))?;
-    Ok(SocketAddr::new(ip, port))
-}
+use crate::settings;
 
 /// Flags accepted for compatibility whose feature lands with a later issue: never silent.
 fn warn_unimplemented(args: &ServeArgs) {
-    let pending: [(&str, bool); 8] = [
-        ("--config-path", args.config_path.is_some()),
-        ("--contour-config-name", args.contour_config_name.is_some()),
-        ("--use-proxy-protocol", args.use_proxy_protocol),
-        ("--accesslog-format", args.accesslog_format.is_some()),
-        ("--disable-feature", !args.disable_feature.is_empty()),
+    let pending: [(&str, bool); 3] = [
         ("--kubernetes-debug", args.kubernetes_debug.is_some()),
         (
             "--kubernetes-client-qps",
@@ -59,9 +47,13 @@ fn warn_unimplemented(args: &ServeArgs) {
         warn!("--kubeconfig/--incluster have no effect with --manifests");
     }
     if args.manifests.is_some()
-        && (args.watch_namespaces.is_some() || args.ingress_status_address.is_some())
+        && (args.watch_namespaces.is_some()
+            || args.ingress_status_address.is_some()
+            || !args.disable_feature.is_empty())
     {
-        warn!("--watch-namespaces/--ingress-status-address have no effect with --manifests");
+        warn!(
+            "--watch-namespaces/--ingress-status-address/--disable-feature have no effect with --manifests"
+        );
     }
     if args.manifests.is_some() && !args.disable_leader_election {
         info!("leader election does not apply to --manifests: this instance is the only writer");
@@ -70,41 +62,24 @@ fn warn_unimplemented(args: &ServeArgs) {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let xds_tls = xds_tls_files(&args)?;
+    // Every configuration error ends the process here, before anything listens.
+    let settings = settings::resolve(&args)?;
+    let xds_tls = xds_tls_files(&args, &settings)?;
     warn_unimplemented(&args);
-    let xds_addr = socket_addr(&args.xds_address, args.xds_port, "xds-address")?;
-    let metrics_addr = socket_addr(&args.http_address, args.http_port, "http-address")?;
-    let health_addr = socket_addr(&args.health_address, args.health_port, "health-address")?;
-    let debug_addr = socket_addr(
-        &args.debug_http_address,
-        args.debug_http_port,
-        "debug-http-address",
-    )?;
-    socket_addr(
-        &args.envoy_service_http_address,
-        args.envoy_service_http_port,
-        "envoy-service-http-address",
-    )?;
-    socket_addr(&args.stats_address, args.stats_port, "stats-address")?;
-
-    let build_cfg = BuildConfig {
-        http_address: args.envoy_service_http_address.clone(),
-        http_port: args.envoy_service_http_port,
-        https_address: args.envoy_service_https_address.clone(),
-        https_port: args.envoy_service_https_port,
-        root_namespaces: comma_list(args.root_namespaces.as_deref()),
-        ..Default::default()
-    };
-    let translate_cfg = TranslateConfig {
-        stats_address: args.stats_address.clone(),
-        stats_port: args.stats_port,
-        http_access_log_path: args.envoy_http_access_log.clone(),
-        https_access_log_path: args.envoy_https_access_log.clone(),
-        ..Default::default()
-    };
-    let mut cache = Cache::new(ClassFilter::new(comma_list(
-        args.ingress_class_name.as_deref(),
-    )));
+    let (xds_addr, metrics_addr, health_addr, debug_addr) = (
+        settings.xds,
+        settings.metrics,
+        settings.health,
+        settings.debug,
+    );
+    settings
+        .build
+        .http_address
+        .parse::<std::net::IpAddr>()
+        .context("envoy http address is not an IP address")?;
+    let build_cfg = settings.build.clone();
+    let translate_cfg = settings.translate.clone();
+    let mut cache = Cache::new(ClassFilter::new(settings.ingress_class_names.clone()));
     cache.config_secrets = build_cfg
         .fallback_certificate
         .iter()
@@ -114,6 +89,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let mut metrics = Metrics::new();
     let state = Arc::new(state::SharedState::new(started));
+    if let Some(source) = &settings.contour_configuration {
+        state.set_contour_configuration(&source.namespace, &source.name);
+    }
     let store = SnapshotStore::new();
     let (tx, rx) = mpsc::channel(1024);
     let source = start_source(&args, &mut metrics, tx).await?;
@@ -244,16 +222,37 @@ const DEFAULT_XDS_TLS: [&str; 3] = ["/certs/ca.crt", "/certs/tls.crt", "/certs/t
 /// The xDS server's mTLS files, or `None` with `--insecure`. All three flags or none (then
 /// upstream's `/certs/...` defaults); the files are loaded once here so that a missing or bad
 /// file stops startup with a clear message.
-fn xds_tls_files(args: &ServeArgs) -> anyhow::Result<Option<contour_xds::TlsFiles>> {
-    if args.insecure {
+fn xds_tls_files(
+    args: &ServeArgs,
+    settings: &settings::Settings,
+) -> anyhow::Result<Option<contour_xds::TlsFiles>> {
+    if settings.insecure {
         return Ok(None);
     }
     let given = |p: &Option<std::path::PathBuf>| p.clone().filter(|p| !p.as_os_str().is_empty());
-    let files = match (
-        given(&args.contour_cafile),
-        given(&args.contour_cert_file),
-        given(&args.contour_key_file),
-    ) {
+    // With --contour-config-name the files come from `xdsServer.tls`, as upstream.
+    let from_crd = settings.contour_configuration.as_ref().map(|_| {
+        let tls = settings
+            .spec
+            .xds_server
+            .as_ref()
+            .and_then(|x| x.tls.clone())
+            .unwrap_or_default();
+        let path = |s: &str| Some(std::path::PathBuf::from(s)).filter(|_| !s.is_empty());
+        (
+            path(&tls.ca_file),
+            path(&tls.cert_file),
+            path(&tls.key_file),
+        )
+    });
+    let (ca, cert, key) = from_crd.unwrap_or_else(|| {
+        (
+            given(&args.contour_cafile),
+            given(&args.contour_cert_file),
+            given(&args.contour_key_file),
+        )
+    });
+    let files = match (ca, cert, key) {
         (Some(ca_file), Some(cert_file), Some(key_file)) => contour_xds::TlsFiles {
             ca_file,
             cert_file,

@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 
 pub struct SharedState {
     latest: RwLock<Option<BuildOutput>>,
+    /// The ContourConfiguration in use and its status (`--contour-config-name`).
+    contour_configuration: RwLock<Option<Value>>,
     started: Instant,
     first_build_ms: OnceLock<f64>,
     /// Durations of the most recent builds (build + translate + publish), in milliseconds.
@@ -18,12 +20,33 @@ pub struct SharedState {
 const BUILD_SAMPLES: usize = 256;
 
 impl SharedState {
+    /// Records the ContourConfiguration the process runs with. It was validated at startup (an
+    /// invalid one ends the process), so its `Valid` condition is true.
+    pub fn set_contour_configuration(&self, namespace: &str, name: &str) {
+        let condition = json!({
+            "type": "Valid",
+            "status": "True",
+            "reason": "Valid",
+            "message": "Valid ContourConfiguration",
+        });
+        let entry = json!({
+            "kind": "ContourConfiguration",
+            "namespace": namespace,
+            "name": name,
+            "status": {"conditions": [condition]},
+        });
+        if let Ok(mut guard) = self.contour_configuration.write() {
+            *guard = Some(entry);
+        }
+    }
+
     pub fn new(started: Instant) -> Self {
         SharedState {
             latest: RwLock::new(None),
             started,
             first_build_ms: OnceLock::new(),
             build_ms: Mutex::new(VecDeque::new()),
+            contour_configuration: RwLock::new(None),
         }
     }
 
@@ -67,21 +90,23 @@ impl SharedState {
 
     /// `/debug/status`: a list of `{kind, namespace, name, status}` in upstream's status shape.
     pub fn status_json(&self) -> Value {
+        let mut list: Vec<Value> = self
+            .contour_configuration
+            .read()
+            .ok()
+            .and_then(|g| g.clone())
+            .into_iter()
+            .collect();
         let guard = match self.latest.read() {
             Ok(g) => g,
-            Err(_) => return json!([]),
+            Err(_) => return Value::Array(list),
         };
         let Some(out) = guard.as_ref() else {
-            return json!([]);
+            return Value::Array(list);
         };
-        let list: Vec<Value> = out
-            .status
-            .proxies
-            .iter()
-            .map(|((ns, name), st)| {
-                json!({"kind": "HTTPProxy", "namespace": ns, "name": name, "status": st.to_api()})
-            })
-            .collect();
+        list.extend(out.status.proxies.iter().map(|((ns, name), st)| {
+            json!({"kind": "HTTPProxy", "namespace": ns, "name": name, "status": st.to_api()})
+        }));
         Value::Array(list)
     }
 }

@@ -60,8 +60,19 @@ pub fn contour_bin() -> &'static str {
     env!("CARGO_BIN_EXE_contour")
 }
 
-fn contour_args(dir: &ManifestDir, p: &Ports) -> Vec<String> {
-    serve_args(dir.path(), p)
+fn contour_args(dir: &ManifestDir, p: &Ports, extra: &[String]) -> Vec<String> {
+    let mut args = serve_args(dir.path(), p);
+    // A flag given in `extra` replaces the harness's own value for it.
+    let mut i = 0;
+    while i + 1 < args.len() {
+        if args[i].starts_with("--") && extra.contains(&args[i]) && !args[i + 1].starts_with("--") {
+            args.drain(i..i + 2);
+        } else {
+            i += 1;
+        }
+    }
+    args.extend(extra.iter().cloned());
+    args
 }
 
 /// The `contour serve` command line the harness uses, for manifests directory `dir` (which
@@ -123,19 +134,48 @@ impl Env {
     }
 
     pub async fn start_mode(files: &[(&str, String)], mode: Mode) -> Env {
-        Self::try_start(files, mode)
+        Self::try_start(files, mode, &[], Ports::new())
             .await
             .expect("start contour and Envoy")
     }
 
-    async fn try_start(files: &[(&str, String)], mode: Mode) -> anyhow::Result<Env> {
+    /// As [`Env::start`], with extra `contour serve` arguments (replacing the harness's value
+    /// of any flag they repeat).
+    pub async fn start_with_args(files: &[(&str, String)], extra: &[String]) -> Env {
+        Self::try_start(files, Mode::Ads, extra, Ports::new())
+            .await
+            .expect("start contour and Envoy")
+    }
+
+    /// As [`Env::start_with_args`], on ports chosen by the caller (for configurations that
+    /// name their own ports).
+    pub async fn start_on(files: &[(&str, String)], extra: &[String], ports: Ports) -> Env {
+        Self::try_start(files, Mode::Ads, extra, ports)
+            .await
+            .expect("start contour and Envoy")
+    }
+
+    async fn try_start(
+        files: &[(&str, String)],
+        mode: Mode,
+        extra: &[String],
+        ports: Ports,
+    ) -> anyhow::Result<Env> {
         let dir = ManifestDir::new()?;
         for (path, yaml) in files {
             dir.write(path, yaml)?;
         }
-        let ports = Ports::new();
         let tmp = tempfile::tempdir()?;
-        let contour = Process::spawn(contour_bin(), contour_args(&dir, &ports), &[])?;
+        let mut extra = extra.to_vec();
+        let own_config = ["--config-path", "--contour-config-name"];
+        if !extra.iter().any(|a| own_config.contains(&a.as_str())) {
+            // Envoy's read-only admin listener defaults to 127.0.0.1:9001; concurrent tests
+            // each need their own port.
+            let cfg = tmp.path().join("contour.yaml");
+            std::fs::write(&cfg, format!("network:\n  admin-port: {}\n", free_port()))?;
+            extra.extend(["--config-path".to_string(), cfg.display().to_string()]);
+        }
+        let contour = Process::spawn(contour_bin(), contour_args(&dir, &ports, &extra), &[])?;
         let (bootstrap, admin) = write_bootstrap(tmp.path(), ports.xds, mode)?;
         let opts = EnvoyOptions::new(bootstrap, admin);
         let mut envoy = Envoy::start(opts)?;

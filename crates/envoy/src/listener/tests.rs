@@ -28,7 +28,9 @@ fn sample_dag() -> Dag {
 fn listeners_for_http_dag() {
     let ls = listeners(&sample_dag(), &TranslateConfig::default());
     let names: Vec<_> = ls.iter().map(|l| l.name.as_str()).collect();
-    assert_eq!(names, vec!["ingress_http", "stats-health"]);
+    // Upstream's read-only admin listener is on by default (network.admin-port 9001).
+    assert_eq!(names, vec!["envoy-admin", "ingress_http", "stats-health"]);
+    let ls = &ls[1..];
     assert_eq!(ls[0].address, Some(socket_address("0.0.0.0", 8080)));
     assert_eq!(ls[0].socket_options, tcp_keepalive_socket_options());
     assert!(!ls[0].ignore_global_conn_limit);
@@ -38,15 +40,15 @@ fn listeners_for_http_dag() {
 fn no_http_listener_without_http_vhosts() {
     let ls = listeners(&Dag::default(), &TranslateConfig::default());
     let names: Vec<_> = ls.iter().map(|l| l.name.as_str()).collect();
-    assert_eq!(names, vec!["stats-health"]);
+    assert_eq!(names, vec!["envoy-admin", "stats-health"]);
     let empty = http_dag(vec![]);
-    assert_eq!(listeners(&empty, &TranslateConfig::default()).len(), 1);
+    assert_eq!(listeners(&empty, &TranslateConfig::default()).len(), 2);
 }
 
 #[test]
 fn http_connection_manager_defaults() {
     let ls = listeners(&sample_dag(), &TranslateConfig::default());
-    let hcm = hcm_of(&ls[0]);
+    let hcm = hcm_of(&ls[1]);
     assert_eq!(hcm.stat_prefix, "ingress_http");
     assert_eq!(
         hcm.route_specifier,
@@ -100,7 +102,7 @@ fn config_knobs_reach_the_hcm() {
     let cfg = TranslateConfig {
         merge_slashes: false,
         allow_chunked_length: false,
-        connection_idle_timeout: None,
+        connection_idle_timeout: TimeoutSetting::Default,
         xff_num_trusted_hops: 2,
         http_access_log_path: "/tmp/access.log".into(),
         ..Default::default()
@@ -110,12 +112,141 @@ fn config_knobs_reach_the_hcm() {
     assert!(!hcm.http_protocol_options.unwrap().allow_chunked_length);
     assert_eq!(hcm.common_http_protocol_options.unwrap().idle_timeout, None);
     assert_eq!(hcm.xff_num_trusted_hops, 2);
+    use envoy_types::pb::envoy::config::accesslog::v3::access_log;
+    use envoy_types::pb::envoy::extensions::access_loggers::file::v3::FileAccessLog;
     let Some(access_log::ConfigType::TypedConfig(any)) = &hcm.access_log[0].config_type else {
         panic!("typed access log");
     };
     assert_eq!(
         FileAccessLog::decode(any.value.as_slice()).unwrap().path,
         "/tmp/access.log"
+    );
+}
+
+#[test]
+fn timeouts_codec_and_server_header() {
+    use crate::config::{HcmTimeouts, HttpVersion};
+    use std::time::Duration;
+    let cfg = TranslateConfig {
+        connection_idle_timeout: TimeoutSetting::Disabled,
+        timeouts: HcmTimeouts {
+            request: TimeoutSetting::Duration(Duration::from_secs(5)),
+            max_connection_duration: TimeoutSetting::Disabled,
+            ..Default::default()
+        },
+        default_http_versions: vec![HttpVersion::Http2],
+        server_header_transformation: ServerHeaderTransformation::PassThrough,
+        strip_trailing_host_dot: true,
+        ..Default::default()
+    };
+    let hcm = http_connection_manager("ingress_http", "ingress_http", "/dev/null", &cfg);
+    let common = hcm.common_http_protocol_options.unwrap();
+    assert_eq!(common.idle_timeout, Some(duration(Duration::ZERO)));
+    // Disabled max connection duration is left out, not 0s.
+    assert_eq!(common.max_connection_duration, None);
+    assert_eq!(hcm.request_timeout, Some(duration(Duration::from_secs(5))));
+    assert_eq!(hcm.stream_idle_timeout, None);
+    assert_eq!(
+        hcm.codec_type,
+        http_connection_manager::CodecType::Http2 as i32
+    );
+    assert_eq!(
+        hcm.server_header_transformation,
+        http_connection_manager::ServerHeaderTransformation::PassThrough as i32
+    );
+    assert!(hcm.strip_trailing_host_dot);
+}
+
+#[test]
+fn compression_algorithms() {
+    for (algorithm, name) in [
+        (Compression::Gzip, Some("gzip")),
+        (Compression::Brotli, Some("brotli")),
+        (Compression::Zstd, Some("zstd")),
+        (Compression::Disabled, None),
+    ] {
+        let got = compressor_filter(algorithm).map(|c| c.compressor_library.unwrap().name);
+        assert_eq!(got.as_deref(), name);
+        let cfg = TranslateConfig {
+            compression: algorithm,
+            ..Default::default()
+        };
+        let has = default_http_filters(&cfg)
+            .iter()
+            .any(|f| f.name == COMPRESSOR_FILTER);
+        assert_eq!(has, name.is_some());
+    }
+}
+
+#[test]
+fn access_log_levels() {
+    use crate::config::{AccessLogLevel, AccessLogSettings};
+    let at = |level| {
+        crate::accesslog::access_logs(
+            "/dev/null",
+            &AccessLogSettings {
+                level,
+                ..Default::default()
+            },
+        )
+    };
+    assert!(at(AccessLogLevel::Disabled).is_empty());
+    assert!(at(AccessLogLevel::Info)[0].filter.is_none());
+    assert!(at(AccessLogLevel::Error)[0].filter.is_some());
+    assert!(at(AccessLogLevel::Critical)[0].filter.is_some());
+}
+
+#[test]
+fn ingress_listener_settings() {
+    use crate::config::ListenerSettings;
+    let cfg = TranslateConfig {
+        use_proxy_protocol: true,
+        listener: ListenerSettings {
+            connection_balancer_exact: true,
+            per_connection_buffer_limit_bytes: Some(1024),
+            tos: 64,
+            traffic_class: 32,
+            max_connections_to_accept_per_socket_event: Some(3),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let l = http_listener("ingress_http", "0.0.0.0", 8080, &cfg);
+    assert_eq!(l.listener_filters[0].name, PROXY_PROTOCOL_FILTER);
+    assert!(l.connection_balance_config.is_some());
+    assert_eq!(l.per_connection_buffer_limit_bytes, Some(u32v(1024)));
+    assert_eq!(l.max_connections_to_accept_per_socket_event, Some(u32v(3)));
+    assert_eq!(l.socket_options.len(), 6);
+}
+
+#[test]
+fn static_listeners_follow_metrics_and_health() {
+    let names = |cfg: &TranslateConfig| -> Vec<String> {
+        crate::stats::static_listeners(cfg)
+            .into_iter()
+            .map(|l| l.name)
+            .collect()
+    };
+    let mut cfg = TranslateConfig::default();
+    assert_eq!(names(&cfg), ["stats-health", "envoy-admin"]);
+    cfg.health_port = 8003;
+    cfg.admin_port = 0;
+    cfg.om_enforced_health = Some(("0.0.0.0".into(), 8004));
+    assert_eq!(names(&cfg), ["stats", "health", "health-om-enforced"]);
+    cfg.metrics_tls = Some(crate::config::MetricsTls {
+        cert_file: "/c".into(),
+        key_file: "/k".into(),
+        ca_file: "/ca".into(),
+    });
+    let stats = &crate::stats::static_listeners(&cfg)[0];
+    assert!(stats.filter_chains[0].transport_socket.is_some());
+    let secrets: Vec<String> = crate::stats::stats_secrets(&cfg)
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(
+        secrets,
+        ["metrics-tls-certificate", "metrics-ca-certificate"]
     );
 }
 

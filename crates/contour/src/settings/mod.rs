@@ -1,0 +1,157 @@
+//! Contour's configuration, resolved once at startup: `--contour-config-name` (a
+//! ContourConfiguration) or flags + `--config-path` (contour.yaml), laid over upstream's
+//! built-in defaults and validated, then split into what the DAG build, the Envoy translation
+//! and the process itself need.
+
+mod crd;
+mod from_file;
+mod translate;
+
+use std::net::SocketAddr;
+
+use anyhow::{Context, bail};
+use contour_api::config::Parameters;
+use contour_api::v1alpha1::{
+    ContourConfigurationSpec, overlay_on_defaults, validate_contour_configuration,
+};
+use contour_dag::BuildConfig;
+use contour_envoy::TranslateConfig;
+use tracing::{info, warn};
+
+use crate::cli::ServeArgs;
+
+pub use from_file::spec_from_flags_and_file;
+pub use translate::{build_config, translate_config};
+
+/// Where the configuration came from, for `/debug/status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigSource {
+    pub namespace: String,
+    pub name: String,
+}
+
+/// Everything `contour serve` runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The merged spec (defaults + user settings).
+    pub spec: ContourConfigurationSpec,
+    pub build: BuildConfig,
+    pub translate: TranslateConfig,
+    pub ingress_class_names: Vec<String>,
+    pub xds: SocketAddr,
+    pub metrics: SocketAddr,
+    pub health: SocketAddr,
+    pub debug: SocketAddr,
+    /// Serve xDS without TLS (`--insecure` or `xdsServer.tls.insecure`).
+    pub insecure: bool,
+    /// The ContourConfiguration used, when `--contour-config-name` was given.
+    pub contour_configuration: Option<ConfigSource>,
+}
+
+/// Reads, merges and validates the configuration; errors name the file key or spec field.
+pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
+    if args.config_path.is_some() && args.contour_config_name.is_some() {
+        bail!("cannot specify both --contour-config-name and -c/--config-path");
+    }
+    let (user, source) = match &args.contour_config_name {
+        Some(name) => {
+            let namespace =
+                std::env::var("CONTOUR_NAMESPACE").unwrap_or_else(|_| "projectcontour".into());
+            let Some(dir) = &args.manifests else {
+                bail!(
+                    "--contour-config-name is read from --manifests only: reading ContourConfiguration from the Kubernetes API is not implemented yet"
+                );
+            };
+            let cc = crd::load_from_dir(dir, &namespace, name)?;
+            info!(
+                namespace,
+                name, "using ContourConfiguration; configuration flags are ignored"
+            );
+            (
+                cc.spec,
+                Some(ConfigSource {
+                    namespace,
+                    name: name.clone(),
+                }),
+            )
+        }
+        None => {
+            let params = read_file(args)?;
+            (spec_from_flags_and_file(args, &params), None)
+        }
+    };
+    let spec = overlay_on_defaults(&user);
+    validate_contour_configuration(&spec)
+        .map_err(anyhow::Error::msg)
+        .context("invalid Contour configuration")?;
+    settings_of(spec, source, args.insecure)
+}
+
+fn read_file(args: &ServeArgs) -> anyhow::Result<Parameters> {
+    let Some(path) = &args.config_path else {
+        return Ok(Parameters::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading configuration file {}", path.display()))?;
+    let params = Parameters::parse(&text)
+        .with_context(|| format!("invalid Contour configuration in {}", path.display()))?;
+    if !params.feature_flags.is_empty() {
+        warn!(flags = ?params.feature_flags, "featureFlags are accepted and have no effect");
+    }
+    info!(path = %path.display(), "read configuration file");
+    Ok(params)
+}
+
+fn settings_of(
+    spec: ContourConfigurationSpec,
+    source: Option<ConfigSource>,
+    insecure_flag: bool,
+) -> anyhow::Result<Settings> {
+    let addr = |host: Option<(String, i32)>, what: &str| -> anyhow::Result<SocketAddr> {
+        let (address, port) = host.unwrap_or_default();
+        let ip: std::net::IpAddr = address
+            .parse()
+            .with_context(|| format!("{what}: {address:?} is not an IP address"))?;
+        let port = u16::try_from(port).with_context(|| format!("{what}: bad port {port}"))?;
+        Ok(SocketAddr::new(ip, port))
+    };
+    let xds = spec.xds_server.clone().unwrap_or_default();
+    let metrics = spec.metrics.clone().unwrap_or_default();
+    let health = spec.health.clone().unwrap_or_default();
+    let debug = spec.debug.clone().unwrap_or_default();
+    let insecure = insecure_flag || xds.tls.as_ref().and_then(|t| t.insecure).unwrap_or(false);
+    if metrics.tls.is_some() {
+        bail!(
+            "metrics.contour TLS (server-certificate-path/server-key-path) is not supported yet: \
+             refusing to serve Contour's metrics in plaintext"
+        );
+    }
+    let translate = translate_config(&spec)?;
+    for (what, address) in [
+        ("envoy metrics address", &translate.stats_address),
+        ("envoy health address", &translate.health_address),
+    ] {
+        address
+            .parse::<std::net::IpAddr>()
+            .with_context(|| format!("{what}: {address:?} is not an IP address"))?;
+    }
+    Ok(Settings {
+        build: build_config(&spec),
+        ingress_class_names: spec
+            .ingress
+            .as_ref()
+            .map(|i| i.class_names.clone())
+            .unwrap_or_default(),
+        xds: addr(Some((xds.address, xds.port)), "xds address")?,
+        metrics: addr(Some((metrics.address, metrics.port)), "metrics address")?,
+        health: addr(Some((health.address, health.port)), "health address")?,
+        debug: addr(Some((debug.address, debug.port)), "debug address")?,
+        insecure,
+        translate,
+        spec,
+        contour_configuration: source,
+    })
+}
+
+#[cfg(test)]
+mod tests;
