@@ -46,19 +46,48 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Time each phase of one in-process build (load, build, translate, EDS) without Envoy.
+    Phases {
+        #[arg(long, default_value_t = 10000)]
+        proxies: usize,
+    },
+    /// Only write the generated cluster into DIR (for profiling `contour serve` by hand).
+    Generate {
+        #[arg(long, default_value_t = 1000)]
+        proxies: usize,
+        #[arg(long, default_value_t = 0)]
+        secrets: usize,
+        dir: std::path::PathBuf,
+    },
 }
 
 const LONG: Duration = Duration::from_secs(120);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let Command::Scale {
-        proxies,
-        secrets,
-        envoys,
-        changes,
-        json,
-    } = Cli::parse().command;
+    let (proxies, secrets, envoys, changes, json) = match Cli::parse().command {
+        Command::Scale {
+            proxies,
+            secrets,
+            envoys,
+            changes,
+            json,
+        } => (proxies, secrets, envoys, changes, json),
+        Command::Phases { proxies } => return phases(proxies),
+        Command::Generate {
+            proxies,
+            secrets,
+            dir,
+        } => {
+            for (rel, yaml) in cluster(Shape {
+                proxies,
+                unrelated_secrets: secrets,
+            }) {
+                env::write_file(&dir, &rel, &yaml)?;
+            }
+            return Ok(());
+        }
+    };
     let mut r = Report::default();
     r.set("proxies", proxies as f64);
     let files = cluster(Shape {
@@ -274,4 +303,53 @@ fn targets(r: &mut Report, n: usize) {
         "ADS clients all receive a route change <= 300 ms",
         300.0,
     );
+}
+
+/// Times one in-process load + build + translate, phase by phase.
+fn phases(proxies: usize) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let files = cluster(Shape {
+        proxies,
+        unrelated_secrets: 0,
+    });
+    println!("generate       {:>8.1} ms", ms(t.elapsed()));
+    let t = Instant::now();
+    let objs = contour_bench::objects(&files)?;
+    println!(
+        "parse+admit    {:>8.1} ms  ({} objects)",
+        ms(t.elapsed()),
+        objs.len()
+    );
+    let t = Instant::now();
+    let (cache, endpoints) = contour_bench::load(objs);
+    println!("cache insert   {:>8.1} ms", ms(t.elapsed()));
+    for round in 0..3 {
+        let t = Instant::now();
+        let out = contour_dag::build(&cache, &contour_dag::BuildConfig::default());
+        let build = ms(t.elapsed());
+        let t = Instant::now();
+        let res = contour_envoy::translate(&out.dag, &contour_envoy::TranslateConfig::default());
+        let translate = ms(t.elapsed());
+        let t = Instant::now();
+        let mut eds = 0usize;
+        for c in out.dag.clusters() {
+            let la = endpoints.load_assignment(&c.service);
+            eds += contour_envoy::to_any(&contour_envoy::cluster_load_assignment(&la))
+                .value
+                .len();
+        }
+        let eds_ms = ms(t.elapsed());
+        let bytes: usize = res
+            .routes
+            .values()
+            .chain(res.clusters.values())
+            .chain(res.listeners.values())
+            .map(|a| a.value.len())
+            .sum();
+        println!(
+            "round {round}: build {build:.1} ms, translate {translate:.1} ms, eds {eds_ms:.1} ms; {} bytes (+{eds} EDS)",
+            bytes
+        );
+    }
+    Ok(())
 }

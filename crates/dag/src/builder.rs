@@ -23,6 +23,8 @@ pub struct BuildConfig {
     pub root_namespaces: Vec<String>,
     /// Route to `type: ExternalName` Services (`enableExternalNameService`, off by default).
     pub enable_external_name_service: bool,
+    /// contour.yaml `policy.*`: headers added to every service.
+    pub global_headers: crate::global_headers::GlobalHeaders,
     /// contour.yaml `tls.fallback-certificate` as `(namespace, name)`.
     pub fallback_certificate: Option<(String, String)>,
     /// contour.yaml `tls.envoy-client-certificate` as `(namespace, name)`: presented to TLS
@@ -41,6 +43,7 @@ impl Default for BuildConfig {
             https_port: 8443,
             root_namespaces: Vec::new(),
             enable_external_name_service: false,
+            global_headers: Default::default(),
             fallback_certificate: None,
             envoy_client_certificate: None,
             disable_permit_insecure: false,
@@ -201,5 +204,6 @@ pub fn build(cache: &Cache, cfg: &BuildConfig) -> BuildOutput {
     let mut dag = builder.finish(cfg);
     // After every processor: what the referenced Services themselves ask for.
     service_policy::apply(cache, cfg, &mut dag);
+    crate::global_headers::apply(&cfg.global_headers, &mut dag);
     BuildOutput { dag, status }
 }

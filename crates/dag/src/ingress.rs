@@ -93,6 +93,10 @@ fn process_one(
                     ..Default::default()
                 }),
                 source: source.clone(),
+                policy: crate::ingress_annotations::route_policy(
+                    ing,
+                    path.path.as_deref().unwrap_or_default(),
+                ),
                 ..Default::default()
             };
             if host != "*" && builder.has_secure_vhost(host) {

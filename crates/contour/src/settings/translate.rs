@@ -39,11 +39,25 @@ pub fn build_config(spec: &ContourConfigurationSpec) -> BuildConfig {
             .as_ref()
             .and_then(|e| e.client_certificate.as_ref())
             .map(|n| (n.namespace.clone(), n.name.clone())),
+        global_headers: global_headers(spec.policy.as_ref()),
         disable_permit_insecure: spec
             .httpproxy
             .as_ref()
             .and_then(|h| h.disable_permit_insecure)
             .unwrap_or(false),
+    }
+}
+
+fn global_headers(p: Option<&crd::PolicyConfig>) -> contour_dag::global_headers::GlobalHeaders {
+    let p = p.cloned().unwrap_or_default();
+    let req = p.request_headers.unwrap_or_default();
+    let resp = p.response_headers.unwrap_or_default();
+    contour_dag::global_headers::GlobalHeaders {
+        request_set: req.set,
+        request_remove: req.remove,
+        response_set: resp.set,
+        response_remove: resp.remove,
+        apply_to_ingress: p.apply_to_ingress.unwrap_or(false),
     }
 }
 

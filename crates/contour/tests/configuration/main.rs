@@ -6,6 +6,7 @@ mod common;
 
 mod hcm;
 mod listeners;
+mod policies;
 mod sources;
 mod upstreams;
 
