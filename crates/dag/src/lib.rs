@@ -35,7 +35,7 @@ pub use cache::Cache;
 pub use endpoints::EndpointStore;
 pub use ingress_class::ClassFilter;
 pub use model::*;
-pub use object::{Kind, Object, ObjectKey};
+pub use object::{Kind, Object, ObjectKey, SourceEvent};
 pub use policy::*;
 pub use status::{ProxyStatus, StatusSet};
 pub use vhost_policy::*;

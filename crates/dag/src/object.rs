@@ -146,3 +146,17 @@ impl Object {
         })
     }
 }
+
+/// A change of the objects a source serves; every source (manifests directory, Kubernetes API)
+/// feeds the event loop with these.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "events are moved one at a time through a channel; boxing would only add allocations"
+)]
+pub enum SourceEvent {
+    Upsert(Object),
+    Delete(ObjectKey),
+    /// Sent once, after the Upserts of the initial load (of every watcher, for Kubernetes).
+    InitialSyncDone,
+}

@@ -6,11 +6,13 @@
 //! - [`Process`] runs any binary (e.g. `contour`) with a log and kill-on-drop.
 //! - [`ManifestDir`] plus [`service_yaml`] / [`endpointslice_yaml`] feed a
 //!   manifests directory.
+//! - [`ApiServer`] is a test Kubernetes API server for kube-rs clients and `contour serve`.
 //! - [`poll_until`] waits with a deadline; [`free_port`] never repeats a port.
 //!
 //! See docs/testing.md.
 
 mod admin;
+pub mod apiserver;
 pub mod certs;
 mod echo;
 mod envoy;
@@ -23,6 +25,7 @@ pub mod tls;
 mod wait;
 
 pub use admin::AdminAddress;
+pub use apiserver::{ApiServer, ApiServerOptions};
 pub use echo::{ECHO_HEADER, EchoBackend, EchoReply, RESPONSE_HEADER_REQUEST};
 pub use envoy::{Envoy, EnvoyOptions};
 pub use envoy_bin::{envoy_bin, workspace_root};

@@ -29,24 +29,12 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use anyhow::{Context, bail};
-use contour_dag::{Object, ObjectKey};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc::Sender;
 
 use watch::{ReadCounts, Runner};
 
-/// A change of the objects a source serves.
-#[derive(Debug, Clone, PartialEq)]
-#[allow(
-    clippy::large_enum_variant,
-    reason = "events are moved one at a time through a channel; boxing would only add allocations"
-)]
-pub enum SourceEvent {
-    Upsert(Object),
-    Delete(ObjectKey),
-    /// Sent once, after the Upserts of the initial load.
-    InitialSyncDone,
-}
+pub use contour_dag::SourceEvent;
 
 /// The manifests directory source.
 pub struct ManifestSource;

@@ -14,6 +14,7 @@ use contour_dag::{
     BuildConfig, Cache, Dag, EndpointStore, Kind, Object, ObjectKey, ServiceCluster,
 };
 use contour_envoy::TranslateConfig;
+use contour_k8s::status::StatusInput;
 use contour_xds::{SnapshotStore, type_url};
 use envoy_types::pb::google::protobuf::Any;
 use tokio::sync::{mpsc, watch};
@@ -36,6 +37,8 @@ pub struct EventLoop {
     clusters_by_service: BTreeMap<ServiceKey, BTreeSet<ServiceCluster>>,
     /// Told once the first build has been published (the xDS server starts listening then).
     first_build: watch::Sender<bool>,
+    /// Kubernetes mode: each build's statuses for the status writer (latest wins).
+    status: Option<watch::Sender<Arc<StatusInput>>>,
 }
 
 impl EventLoop {
@@ -59,7 +62,34 @@ impl EventLoop {
             metrics,
             clusters_by_service: BTreeMap::new(),
             first_build,
+            status: None,
         }
+    }
+
+    /// Publishes each build's statuses on `tx` (Kubernetes mode).
+    pub fn with_status(mut self, tx: watch::Sender<Arc<StatusInput>>) -> Self {
+        self.status = Some(tx);
+        self
+    }
+
+    fn publish_status(&self, out: &contour_dag::BuildOutput) {
+        let Some(tx) = &self.status else { return };
+        let input = StatusInput {
+            proxies: out
+                .status
+                .proxies
+                .iter()
+                .map(|(k, st)| (k.clone(), st.to_api()))
+                .collect(),
+            ingresses: self.cache.ingresses.keys().cloned().collect(),
+        };
+        tx.send_if_modified(|cur| {
+            let changed = **cur != input;
+            if changed {
+                *cur = Arc::new(input);
+            }
+            changed
+        });
     }
 
     pub async fn run(mut self, mut rx: mpsc::Receiver<SourceEvent>) {
@@ -170,6 +200,7 @@ impl EventLoop {
                 .sum::<usize>(),
             "rebuilt configuration"
         );
+        self.publish_status(&out);
         self.state.publish(out, elapsed.as_secs_f64() * 1000.0);
         if !*self.first_build.borrow() {
             self.store.set_ready();

@@ -2,10 +2,11 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
@@ -33,11 +34,27 @@ pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
     )
 }
 
-/// `/health` and `/healthz`. In manifests mode there is no API server to check.
-pub fn health_router() -> Router {
+/// `/health` and `/healthz`. In manifests mode there is no API server to check; in Kubernetes
+/// mode the API server must answer (as upstream: 200 `OK`, or 503 `Failed Kubernetes Check`).
+pub fn health_router(client: Option<kube::Client>) -> Router {
+    let check = move || {
+        let client = client.clone();
+        async move {
+            let Some(client) = client else {
+                return (StatusCode::OK, "OK".to_string());
+            };
+            match contour_k8s::check(&client, Duration::from_secs(5)).await {
+                Ok(()) => (StatusCode::OK, "OK".to_string()),
+                Err(e) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("Failed Kubernetes Check: {e}"),
+                ),
+            }
+        }
+    };
     Router::new()
-        .route("/health", get(|| async { "OK" }))
-        .route("/healthz", get(|| async { "OK" }))
+        .route("/health", get(check.clone()))
+        .route("/healthz", get(check))
 }
 
 /// What the debug endpoints read.

@@ -4,6 +4,7 @@ mod dag_dot;
 mod event_loop;
 mod holdoff;
 mod http;
+mod kubernetes;
 mod state;
 mod xds_debug;
 
@@ -23,13 +24,7 @@ use crate::settings;
 
 /// Flags accepted for compatibility whose feature lands with a later issue: never silent.
 fn warn_unimplemented(args: &ServeArgs) {
-    let pending: [(&str, bool); 6] = [
-        (
-            "--ingress-status-address",
-            args.ingress_status_address.is_some(),
-        ),
-        ("--watch-namespaces", args.watch_namespaces.is_some()),
-        ("--disable-feature", !args.disable_feature.is_empty()),
+    let pending: [(&str, bool); 3] = [
         ("--kubernetes-debug", args.kubernetes_debug.is_some()),
         (
             "--kubernetes-client-qps",
@@ -51,6 +46,15 @@ fn warn_unimplemented(args: &ServeArgs) {
     if args.manifests.is_some() && (args.kubeconfig.is_some() || args.incluster) {
         warn!("--kubeconfig/--incluster have no effect with --manifests");
     }
+    if args.manifests.is_some()
+        && (args.watch_namespaces.is_some()
+            || args.ingress_status_address.is_some()
+            || !args.disable_feature.is_empty())
+    {
+        warn!(
+            "--watch-namespaces/--ingress-status-address/--disable-feature have no effect with --manifests"
+        );
+    }
     if args.manifests.is_some() && !args.disable_leader_election {
         info!("leader election does not apply to --manifests: this instance is the only writer");
     }
@@ -58,9 +62,6 @@ fn warn_unimplemented(args: &ServeArgs) {
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let Some(dir) = args.manifests.clone() else {
-        bail!("Kubernetes mode is not implemented yet: run `contour serve --manifests DIR`");
-    };
     // Every configuration error ends the process here, before anything listens.
     let settings = settings::resolve(&args)?;
     let xds_tls = xds_tls_files(&args, &settings)?;
@@ -86,12 +87,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .cloned()
         .collect();
 
-    let metrics = Arc::new(Metrics::new());
+    let mut metrics = Metrics::new();
     let state = Arc::new(state::SharedState::new(started));
     if let Some(source) = &settings.contour_configuration {
         state.set_contour_configuration(&source.namespace, &source.name);
     }
     let store = SnapshotStore::new();
+    let (tx, rx) = mpsc::channel(1024);
+    let source = start_source(&args, &mut metrics, tx).await?;
+    let metrics = Arc::new(metrics);
+    let health_client = match &source {
+        Source::Kubernetes(k, _) => Some(k.client.clone()),
+        Source::Manifests(_) => None,
+    };
     let debug = http::DebugContext {
         state: state.clone(),
         xds: xds_debug::XdsDebug::spawn(&store, started),
@@ -100,19 +108,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     spawn_http(
         metrics.clone(),
         debug,
-        metrics_addr,
-        health_addr,
-        debug_addr,
+        health_client,
+        [metrics_addr, health_addr, debug_addr],
     )
     .await?;
 
-    let (tx, rx) = mpsc::channel(1024);
-    let _source = ManifestSource::start(dir.clone(), tx)
-        .with_context(|| format!("reading manifests from {}", dir.display()))?;
-    info!(dir = %dir.display(), "reading manifests");
-
     let (first_tx, first_rx) = watch::channel(false);
-    let event_loop = event_loop::EventLoop::new(
+    let mut event_loop = event_loop::EventLoop::new(
         cache,
         build_cfg,
         translate_cfg,
@@ -121,30 +123,71 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         metrics.clone(),
         first_tx,
     );
+    let (kube, _manifests) = match source {
+        Source::Kubernetes(k, status_tx) => {
+            event_loop = event_loop.with_status(status_tx);
+            (Some(k), None)
+        }
+        // The handle keeps the directory watched for as long as we serve.
+        Source::Manifests(handle) => (None, Some(handle)),
+    };
     let loop_task = tokio::spawn(event_loop.run(rx));
     count_nacks(&store, metrics);
     let xds_task = tokio::spawn(serve_xds(store, xds_addr, xds_tls, first_rx));
-    tokio::select! {
-        r = xds_task => r.context("xDS server task")??,
-        r = loop_task => r.context("event loop task")?,
-        _ = shutdown_signal() => info!("shutting down"),
+    let result = tokio::select! {
+        r = xds_task => r.context("xDS server task").and_then(|r| r),
+        r = loop_task => r.context("event loop task"),
+        _ = shutdown_signal() => {
+            info!("shutting down");
+            Ok(())
+        }
+    };
+    if let Some(k) = kube {
+        k.shutdown().await;
     }
-    Ok(())
+    result
+}
+
+/// Where objects come from.
+enum Source {
+    Manifests(crate::manifests::ManifestSourceHandle),
+    Kubernetes(
+        kubernetes::Kubernetes,
+        watch::Sender<Arc<contour_k8s::status::StatusInput>>,
+    ),
+}
+
+async fn start_source(
+    args: &ServeArgs,
+    metrics: &mut Metrics,
+    tx: mpsc::Sender<contour_dag::SourceEvent>,
+) -> anyhow::Result<Source> {
+    match &args.manifests {
+        Some(dir) => {
+            let handle = ManifestSource::start(dir.clone(), tx)
+                .with_context(|| format!("reading manifests from {}", dir.display()))?;
+            info!(dir = %dir.display(), "reading manifests");
+            Ok(Source::Manifests(handle))
+        }
+        None => {
+            let (k, status_tx) = kubernetes::start(args, metrics, tx).await?;
+            Ok(Source::Kubernetes(k, status_tx))
+        }
+    }
 }
 
 async fn spawn_http(
     metrics: Arc<Metrics>,
     debug: http::DebugContext,
-    metrics_addr: SocketAddr,
-    health_addr: SocketAddr,
-    debug_addr: SocketAddr,
+    client: Option<kube::Client>,
+    [metrics_addr, health_addr, debug_addr]: [SocketAddr; 3],
 ) -> anyhow::Result<()> {
     if metrics_addr == health_addr {
-        let router = http::metrics_router(metrics).merge(http::health_router());
+        let router = http::metrics_router(metrics).merge(http::health_router(client));
         http::spawn(metrics_addr, router, "metrics and health").await?;
     } else {
         http::spawn(metrics_addr, http::metrics_router(metrics), "metrics").await?;
-        http::spawn(health_addr, http::health_router(), "health").await?;
+        http::spawn(health_addr, http::health_router(client), "health").await?;
     }
     http::spawn(debug_addr, http::debug_router(debug), "debug").await
 }

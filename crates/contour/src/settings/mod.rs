@@ -58,7 +58,9 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
             let namespace =
                 std::env::var("CONTOUR_NAMESPACE").unwrap_or_else(|_| "projectcontour".into());
             let Some(dir) = &args.manifests else {
-                bail!("--contour-config-name needs --manifests until Kubernetes mode lands");
+                bail!(
+                    "--contour-config-name is read from --manifests only: reading ContourConfiguration from the Kubernetes API is not implemented yet"
+                );
             };
             let cc = crd::load_from_dir(dir, &namespace, name)?;
             info!(

@@ -1,0 +1,274 @@
+//! The status writer: only the leader writes, and only what changed.
+//!
+//! The event loop publishes each build's statuses on a `watch` channel (a bounded queue of
+//! one: a newer build replaces an unprocessed older one, and a slow or unreachable API server
+//! never blocks the build). The writer remembers what it last wrote per object and writes only
+//! objects whose computed status differs; each write reads the object, merges by upstream's
+//! rules ([`merge`]), counts a no-op when the result equals what is stored, and retries on a
+//! conflict. Failed writes are retried with backoff. Losing leadership forgets what was
+//! written, so a new leader re-sends every status.
+
+pub mod lb;
+pub mod merge;
+mod metrics;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use contour_api::v1::{HTTPProxy, HTTPProxyStatus};
+use k8s_openapi::api::core::v1::LoadBalancerStatus;
+use k8s_openapi::api::networking::v1::{Ingress, IngressLoadBalancerStatus, IngressStatus};
+use kube::api::PostParams;
+use kube::{Api, Client};
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+pub use metrics::StatusMetrics;
+
+/// What one build wants written.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatusInput {
+    /// Computed HTTPProxy statuses (without load-balancer addresses), by `(namespace, name)`.
+    pub proxies: BTreeMap<(String, String), HTTPProxyStatus>,
+    /// Ingresses Contour serves (class matches): they get load-balancer addresses.
+    pub ingresses: BTreeSet<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Desired {
+    Proxy(HTTPProxyStatus),
+    Ingress(IngressLoadBalancerStatus),
+}
+
+type Key = (&'static str, String, String);
+
+/// How a write ended.
+enum Outcome {
+    Written,
+    Noop,
+    /// The object is gone; nothing to write.
+    Gone,
+}
+
+const MAX_ATTEMPTS: u32 = 5;
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct StatusWriter {
+    pub client: Client,
+    pub metrics: StatusMetrics,
+    pub leader: watch::Receiver<bool>,
+    pub input: watch::Receiver<Arc<StatusInput>>,
+    pub lb: watch::Receiver<Option<LoadBalancerStatus>>,
+}
+
+impl StatusWriter {
+    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(self.run())
+    }
+
+    async fn run(mut self) {
+        info!("started status update handler");
+        let mut written: BTreeMap<Key, Desired> = BTreeMap::new();
+        let mut retry: Option<Instant> = None;
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            let wait = retry.map(|r| tokio::time::sleep_until(r.into()));
+            tokio::select! {
+                r = self.input.changed() => if r.is_err() { return },
+                r = self.leader.changed() => {
+                    if r.is_err() { return }
+                    // A new term (even one whose loss we never saw): re-send everything.
+                    written.clear();
+                }
+                r = self.lb.changed() => if r.is_err() { return },
+                _ = async { if let Some(w) = wait { w.await } }, if retry.is_some() => {}
+            }
+            if !*self.leader.borrow() {
+                written.clear();
+                retry = None;
+                continue;
+            }
+            let desired = self.desired();
+            written.retain(|k, _| desired.contains_key(k));
+            let failed = self.write_all(&desired, &mut written).await;
+            if failed == 0 {
+                retry = None;
+                backoff = Duration::from_millis(500);
+            } else {
+                retry = Some(Instant::now() + backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+
+    fn desired(&self) -> BTreeMap<Key, Desired> {
+        let input = self.input.borrow().clone();
+        let lb = self.lb.borrow().clone();
+        let mut out = BTreeMap::new();
+        for ((ns, name), st) in &input.proxies {
+            let mut st = st.clone();
+            st.load_balancer.clone_from(&lb);
+            out.insert(("HTTPProxy", ns.clone(), name.clone()), Desired::Proxy(st));
+        }
+        if let Some(lb) = &lb {
+            for (ns, name) in &input.ingresses {
+                let st = Desired::Ingress(lb::ingress_status(lb));
+                out.insert(("Ingress", ns.clone(), name.clone()), st);
+            }
+        }
+        out
+    }
+
+    /// Writes what differs from `written`; returns the number of failed writes.
+    async fn write_all(
+        &self,
+        desired: &BTreeMap<Key, Desired>,
+        written: &mut BTreeMap<Key, Desired>,
+    ) -> usize {
+        let mut failed = 0;
+        for (key, want) in desired {
+            if written.get(key) == Some(want) {
+                continue;
+            }
+            if !*self.leader.borrow() {
+                break;
+            }
+            if self.write(key, want).await {
+                written.insert(key.clone(), want.clone());
+            } else {
+                failed += 1;
+            }
+        }
+        failed
+    }
+
+    /// One status update with metrics; true on success (including no-op and gone).
+    async fn write(&self, key: &Key, want: &Desired) -> bool {
+        let (kind, ns, name) = key;
+        let label = StatusMetrics::kind(kind);
+        self.metrics.total.get_or_create(&label).inc();
+        let started = Instant::now();
+        let result = tokio::time::timeout(WRITE_TIMEOUT, self.apply(kind, ns, name, want)).await;
+        let seconds = started.elapsed().as_secs_f64();
+        let error = match result {
+            Ok(Ok(outcome)) => {
+                self.metrics.success.get_or_create(&label).inc();
+                self.metrics.observe(kind, seconds, false);
+                match outcome {
+                    Outcome::Noop => {
+                        self.metrics.noop.get_or_create(&label).inc();
+                        debug!(kind, namespace = %ns, name = %name, "status update was a no-op");
+                    }
+                    Outcome::Written => {
+                        debug!(kind, namespace = %ns, name = %name, "updated status")
+                    }
+                    Outcome::Gone => {
+                        debug!(kind, namespace = %ns, name = %name, "object gone; status not written")
+                    }
+                }
+                return true;
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("timed out after {WRITE_TIMEOUT:?}"),
+        };
+        self.metrics.failed.get_or_create(&label).inc();
+        self.metrics.observe(kind, seconds, true);
+        warn!(kind, namespace = %ns, name = %name, error, "unable to update status");
+        false
+    }
+
+    /// Read, merge, compare, write; a conflict (stale resourceVersion) starts over.
+    async fn apply(
+        &self,
+        kind: &str,
+        ns: &str,
+        name: &str,
+        want: &Desired,
+    ) -> Result<Outcome, kube::Error> {
+        let mut pause = Duration::from_millis(10);
+        let mut attempt = 1;
+        loop {
+            let result = match want {
+                Desired::Proxy(st) => self.apply_proxy(ns, name, st).await,
+                Desired::Ingress(lb) => self.apply_ingress(ns, name, lb).await,
+            };
+            match result {
+                Err(kube::Error::Api(s)) if s.code == 409 => {
+                    self.metrics
+                        .conflict
+                        .get_or_create(&StatusMetrics::kind(kind))
+                        .inc();
+                    if attempt >= MAX_ATTEMPTS {
+                        return Err(kube::Error::Api(s));
+                    }
+                    debug!(
+                        kind,
+                        namespace = ns,
+                        name,
+                        attempt,
+                        "status update conflict; retrying"
+                    );
+                    attempt += 1;
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn apply_proxy(
+        &self,
+        ns: &str,
+        name: &str,
+        want: &HTTPProxyStatus,
+    ) -> Result<Outcome, kube::Error> {
+        let api: Api<HTTPProxy> = Api::namespaced(self.client.clone(), ns);
+        let Some(mut obj) = api.get_opt(name).await? else {
+            return Ok(Outcome::Gone);
+        };
+        let now = now_rfc3339();
+        let merged = merge::merge_proxy_status(obj.status.as_ref(), want, &now);
+        if merge::same_status(obj.status.as_ref(), Some(&merged)) {
+            return Ok(Outcome::Noop);
+        }
+        obj.status = Some(merged);
+        obj.metadata.managed_fields = None;
+        api.replace_status(name, &PostParams::default(), &obj)
+            .await?;
+        Ok(Outcome::Written)
+    }
+
+    async fn apply_ingress(
+        &self,
+        ns: &str,
+        name: &str,
+        want: &IngressLoadBalancerStatus,
+    ) -> Result<Outcome, kube::Error> {
+        let api: Api<Ingress> = Api::namespaced(self.client.clone(), ns);
+        let Some(mut obj) = api.get_opt(name).await? else {
+            return Ok(Outcome::Gone);
+        };
+        let current = obj.status.as_ref().and_then(|s| s.load_balancer.as_ref());
+        if current == Some(want) {
+            return Ok(Outcome::Noop);
+        }
+        obj.status = Some(IngressStatus {
+            load_balancer: Some(want.clone()),
+        });
+        obj.metadata.managed_fields = None;
+        api.replace_status(name, &PostParams::default(), &obj)
+            .await?;
+        Ok(Outcome::Written)
+    }
+}
+
+fn now_rfc3339() -> String {
+    k8s_openapi::jiff::Timestamp::now()
+        .round(k8s_openapi::jiff::Unit::Second)
+        .map_or_else(
+            |_| k8s_openapi::jiff::Timestamp::now().to_string(),
+            |t| t.to_string(),
+        )
+}

@@ -1,0 +1,127 @@
+//! The status writer against the test API server.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Fixture, proxy};
+use contour_dag::StatusSet;
+use contour_k8s::status::lb::parse_addresses;
+use contour_k8s::status::{StatusInput, StatusMetrics, StatusWriter};
+use contour_testkit::poll_until;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+fn input(generation: i64, error: Option<&str>) -> StatusInput {
+    let key = ("default".to_string(), "p".to_string());
+    let mut set = StatusSet::default();
+    set.touch(&key, Some(generation), Some("a.example.com"));
+    if let Some(msg) = error {
+        set.error(&key, "VirtualHostError", "Bad", msg);
+    }
+    StatusInput {
+        proxies: set
+            .proxies
+            .iter()
+            .map(|(k, s)| (k.clone(), s.to_api()))
+            .collect::<BTreeMap<_, _>>(),
+        ingresses: BTreeSet::from([("default".to_string(), "ing".to_string())]),
+    }
+}
+
+fn ingress() -> Value {
+    json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "ing", "namespace": "default"},
+           "spec": {"defaultBackend": {"service": {"name": "echo", "port": {"number": 80}}}}})
+}
+
+#[tokio::test]
+async fn only_the_leader_writes_and_unchanged_statuses_are_not_rewritten() {
+    let f = Fixture::new();
+    f.server
+        .apply(proxy("default", "p", "a.example.com", "echo"))
+        .unwrap();
+    f.server.apply(ingress()).unwrap();
+    let (leader_tx, leader) = watch::channel(false);
+    let (input_tx, input_rx) = watch::channel(Arc::new(input(1, None)));
+    let (_lb_tx, lb) = watch::channel(parse_addresses("192.0.2.10"));
+    let metrics = StatusMetrics::default();
+    let _w = StatusWriter {
+        client: f.client("w").await,
+        metrics: metrics.clone(),
+        leader,
+        input: input_rx,
+        lb,
+    }
+    .spawn();
+
+    input_tx.send_replace(Arc::new(input(1, None)));
+    tokio::task::yield_now().await;
+    assert_eq!(f.server.status_writes_by("w"), 0, "not the leader");
+
+    leader_tx.send_replace(true);
+    let status = |f: &Fixture| {
+        f.server
+            .get("projectcontour.io/v1", "HTTPProxy", "default", "p")
+            .map(|p| p["status"].clone())
+    };
+    let st = poll_until(Duration::from_secs(10), "proxy status", || async {
+        status(&f).filter(|s| s["currentStatus"] == "valid")
+    })
+    .await
+    .unwrap();
+    assert_eq!(st["loadBalancer"]["ingress"][0]["ip"], "192.0.2.10");
+    assert_eq!(st["conditions"][0]["type"], "Valid");
+    assert_eq!(st["conditions"][0]["observedGeneration"], 1);
+    poll_until(Duration::from_secs(10), "ingress lb status", || async {
+        f.server
+            .get("networking.k8s.io/v1", "Ingress", "default", "ing")
+            .filter(|i| i["status"]["loadBalancer"]["ingress"][0]["ip"] == "192.0.2.10")
+    })
+    .await
+    .unwrap();
+    let writes = f.server.status_writes_by("w");
+    assert_eq!(writes, 2);
+
+    // The same input again: nothing written.
+    input_tx.send_replace(Arc::new(input(1, None)));
+    input_tx.send_replace(Arc::new(input(1, Some("bad fqdn"))));
+    poll_until(Duration::from_secs(10), "invalid status", || async {
+        status(&f).filter(|s| s["currentStatus"] == "invalid")
+    })
+    .await
+    .unwrap();
+    assert_eq!(f.server.status_writes_by("w"), writes + 1);
+
+    // Someone else's edit of the status is repaired when leadership is regained: a new leader
+    // re-sends every status.
+    let mut p = f
+        .server
+        .get("projectcontour.io/v1", "HTTPProxy", "default", "p")
+        .unwrap();
+    p["status"] = json!({"currentStatus": "tampered"});
+    f.server.apply(p).unwrap();
+    leader_tx.send_replace(false);
+    leader_tx.send_replace(true);
+    poll_until(Duration::from_secs(10), "repaired status", || async {
+        status(&f).filter(|s| s["currentStatus"] == "invalid")
+    })
+    .await
+    .unwrap();
+    let label = StatusMetrics::kind("HTTPProxy");
+    // The Ingress is re-checked too; its stored address is already right: a no-op.
+    let ingress_noops = || {
+        metrics
+            .noop
+            .get_or_create(&StatusMetrics::kind("Ingress"))
+            .get()
+    };
+    poll_until(Duration::from_secs(10), "an Ingress no-op", || async {
+        (ingress_noops() >= 1).then_some(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(metrics.failed.get_or_create(&label).get(), 0);
+    assert_eq!(metrics.success.get_or_create(&label).get(), 3);
+}
