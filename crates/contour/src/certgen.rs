@@ -204,13 +204,8 @@ fn write_file(path: &Path, content: &[u8], overwrite: bool) -> anyhow::Result<()
 }
 
 pub fn run(args: CertgenArgs) -> anyhow::Result<()> {
-    if args.kube || args.incluster {
-        bail!(
-            "--kube/--incluster need the Kubernetes client, which is not implemented yet: use --yaml and apply the files"
-        );
-    }
     let certs = generate(&args.namespace, args.certificate_lifetime)?;
-    let secrets = if args.yaml {
+    let secrets = if args.yaml || args.kube || args.incluster {
         secrets(
             &certs,
             &args.namespace,
@@ -220,6 +215,12 @@ pub fn run(args: CertgenArgs) -> anyhow::Result<()> {
     } else {
         Vec::new()
     };
+    if args.kube || args.incluster {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(write_to_kubernetes(&args, &secrets))?;
+    }
     let dir = &args.outputdir;
     if args.pem {
         println!("Writing certificates to PEM files in {}/", dir.display());
@@ -247,6 +248,33 @@ pub fn run(args: CertgenArgs) -> anyhow::Result<()> {
                 yaml.as_bytes(),
                 args.overwrite,
             )?;
+        }
+    }
+    Ok(())
+}
+
+/// `--kube`: creates the Secrets through the API (`--incluster` or `--kubeconfig`); an existing
+/// Secret is replaced only with `--overwrite`.
+async fn write_to_kubernetes(args: &CertgenArgs, secrets: &[Secret]) -> anyhow::Result<()> {
+    use kube::api::{Api, PostParams};
+    let opts = contour_k8s::ClientOptions {
+        kubeconfig: args.kubeconfig.clone(),
+        incluster: args.incluster,
+    };
+    let client = contour_k8s::client(&opts).await?;
+    let api: Api<Secret> = Api::namespaced(client, &args.namespace);
+    for s in secrets {
+        let name = s.metadata.name.clone().unwrap_or_default();
+        match api.create(&PostParams::default(), s).await {
+            Ok(_) => println!("secret/{name} created"),
+            Err(kube::Error::Api(e)) if e.code == 409 && args.overwrite => {
+                let mut fresh = s.clone();
+                fresh.metadata.resource_version = api.get(&name).await?.metadata.resource_version;
+                api.replace(&name, &PostParams::default(), &fresh).await?;
+                println!("secret/{name} updated");
+            }
+            Err(kube::Error::Api(e)) if e.code == 409 => println!("secret/{name} already exists"),
+            Err(e) => return Err(e).with_context(|| format!("creating secret/{name}")),
         }
     }
     Ok(())

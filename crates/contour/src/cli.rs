@@ -31,6 +31,9 @@ pub enum Command {
     Certgen(Box<CertgenArgs>),
     /// Build information for Contour.
     Version,
+    /// Sub-command for envoy actions.
+    #[command(subcommand)]
+    Envoy(EnvoyCommand),
     /// Check a directory of manifests offline: build it as `serve --manifests` would and print
     /// every HTTPProxy and Ingress with its status (exit 0 all valid, 1 invalid or orphaned,
     /// 2 unreadable input).
@@ -402,4 +405,47 @@ mod duration_tests {
         assert!(parse_duration("s").is_err());
         assert!(parse_duration("-1s").is_err());
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnvoyCommand {
+    /// Start envoy shutdown-manager.
+    ShutdownManager(ShutdownManagerArgs),
+    /// Initiate an shutdown sequence which configures Envoy to begin draining connections.
+    Shutdown(ShutdownArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShutdownManagerArgs {
+    /// Port to serve the http server on.
+    #[arg(long, default_value_t = 8090)]
+    pub serve_port: u16,
+    /// File to poll while waiting shutdown to be completed.
+    #[arg(long, default_value = "/admin/ok")]
+    pub ready_file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ShutdownArgs {
+    /// Envoy admin interface address (a Unix socket).
+    #[arg(long, default_value = "/admin/admin.sock")]
+    pub admin_address: String,
+    /// DEPRECATED: Envoy admin interface port.
+    #[arg(long)]
+    pub admin_port: Option<u16>,
+    /// Time to wait before polling Envoy for open connections.
+    #[arg(long, default_value = "0s")]
+    pub check_delay: String,
+    /// Time to poll Envoy for open connections.
+    #[arg(long, default_value = "5s")]
+    pub check_interval: String,
+    /// Time to wait before draining Envoy connections.
+    #[arg(long, default_value = "0s")]
+    pub drain_delay: String,
+    /// Min number of open connections when polling Envoy.
+    #[arg(long, default_value_t = 0)]
+    pub min_open_connections: u64,
+    /// File to write when shutdown is completed.
+    #[arg(long, default_value = "/admin/ok")]
+    pub ready_file: PathBuf,
 }

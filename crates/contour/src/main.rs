@@ -3,6 +3,7 @@
 mod bootstrap;
 mod certgen;
 mod cli;
+mod envoy_cmd;
 mod manifests;
 mod metrics;
 mod serve;
@@ -51,6 +52,11 @@ fn main() -> std::process::ExitCode {
         }
         Command::Bootstrap(args) => bootstrap::run(*args),
         Command::Certgen(args) => certgen::run(*args),
+        Command::Envoy(cmd) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(envoy_cmd::run(cmd))),
         Command::Serve(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

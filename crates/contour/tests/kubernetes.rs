@@ -274,3 +274,45 @@ async fn helm_release_secrets_cost_no_memory() {
         mib(startup)
     );
 }
+
+/// `contour certgen --kube` (the certgen Job of examples/contour) writes the Secrets through the
+/// API, and replaces them only with `--overwrite`.
+#[test]
+fn certgen_kube_creates_and_overwrites_secrets() {
+    let server = ApiServer::start().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let kubeconfig = server.write_kubeconfig(tmp.path(), "certgen").unwrap();
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(kube_env::contour_bin())
+            .args(["certgen", "--kube", "--kubeconfig"])
+            .arg(&kubeconfig)
+            .args([
+                "--namespace",
+                "projectcontour",
+                "--secrets-format",
+                "compact",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let first = run(&[]);
+    assert!(first.contains("secret/contourcert created"), "{first}");
+    let cert = |name: &str| {
+        server.get("v1", "Secret", "projectcontour", name).unwrap()["data"]["tls.crt"].clone()
+    };
+    let before = cert("envoycert");
+    assert!(before.is_string());
+    let again = run(&[]);
+    assert!(again.contains("secret/envoycert already exists"), "{again}");
+    assert_eq!(cert("envoycert"), before);
+    let over = run(&["--overwrite"]);
+    assert!(over.contains("secret/envoycert updated"), "{over}");
+    assert_ne!(cert("envoycert"), before);
+}

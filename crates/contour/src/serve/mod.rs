@@ -291,7 +291,7 @@ fn count_nacks(store: &SnapshotStore, metrics: Arc<Metrics>) {
     });
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => s,
