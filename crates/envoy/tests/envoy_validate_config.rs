@@ -22,8 +22,9 @@ use envoy_types::pb::envoy::config::cluster::v3::Cluster as EnvoyCluster;
 use envoy_types::pb::envoy::config::listener::v3::Listener as EnvoyListener;
 use prost::Message;
 
+/// Envoy from `ENVOY_BIN`, the workspace's `.venv` (scripts/setup) or `PATH`.
 fn envoy_bin() -> PathBuf {
-    PathBuf::from(std::env::var_os("ENVOY_BIN").expect("set ENVOY_BIN to Envoy's binary"))
+    contour_testkit::envoy_bin().unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 fn dag() -> Dag {

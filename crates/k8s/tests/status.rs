@@ -125,3 +125,34 @@ async fn only_the_leader_writes_and_unchanged_statuses_are_not_rewritten() {
     assert_eq!(metrics.failed.get_or_create(&label).get(), 0);
     assert_eq!(metrics.success.get_or_create(&label).get(), 3);
 }
+
+/// Without `--ingress-status-address` the addresses follow the Envoy Service's status.
+#[tokio::test]
+async fn load_balancer_addresses_follow_the_envoy_service() {
+    use contour_k8s::status::lb::{self, LbSource};
+    let f = Fixture::new();
+    let source = LbSource::Service {
+        namespace: "projectcontour".into(),
+        name: "envoy".into(),
+    };
+    let (mut rx, _task) = lb::start(f.client("lb").await, source);
+    let mut svc = common::service("projectcontour", "envoy");
+    svc["status"] = json!({"loadBalancer": {"ingress": [{"hostname": "lb.example.com"}]}});
+    f.server.apply(svc.clone()).unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(10), rx.wait_for(Option::is_some))
+        .await
+        .unwrap()
+        .unwrap()
+        .clone();
+    let ingress = got.unwrap().ingress.unwrap();
+    assert_eq!(ingress[0].hostname.as_deref(), Some("lb.example.com"));
+    // Another Service in the namespace does not count; deleting the Envoy Service clears it.
+    f.server
+        .apply(common::service("projectcontour", "other"))
+        .unwrap();
+    assert!(f.server.delete("v1", "Service", "projectcontour", "envoy"));
+    tokio::time::timeout(Duration::from_secs(10), rx.wait_for(Option::is_none))
+        .await
+        .unwrap()
+        .unwrap();
+}
