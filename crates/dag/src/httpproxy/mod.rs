@@ -221,4 +221,6 @@ fn report_duplicates(fqdn: &str, roots: &[&HTTPProxy], status: &mut StatusSet) {
 }
 
 #[cfg(test)]
+mod route_status_tests;
+#[cfg(test)]
 mod tests;

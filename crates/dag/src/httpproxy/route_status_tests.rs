@@ -1,0 +1,177 @@
+//! Every route and service status reason of the routing half, through a whole build, with
+//! upstream's type, reason and message. Each case is one root whose single route (or service)
+//! is broken; upstream drops the proxy's routes, so nothing is served either.
+
+use rstest::rstest;
+
+use crate::builder::{BuildConfig, build};
+use crate::testutil::{cache_with, obj, service};
+
+fn statuses(route_yaml: &str) -> (Vec<(String, String, String)>, bool) {
+    let proxy = obj(&format!(
+        "apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {{name: p, namespace: default}}\nspec:\n  virtualhost: {{fqdn: s.example.com}}\n  routes:\n{route_yaml}"
+    ));
+    let out = build(
+        &cache_with([service("default", "app", 80, "http"), proxy]),
+        &BuildConfig::default(),
+    );
+    let st = out.status.get("default", "p").expect("status");
+    let errors = st
+        .errors
+        .iter()
+        .map(|e| (e.type_.clone(), e.reason.clone(), e.message.clone()))
+        .collect();
+    (errors, out.dag.listeners.is_empty())
+}
+
+#[rstest]
+#[case::no_action(
+    "  - conditions: [{prefix: /}]\n",
+    "RouteError",
+    "RouteActionCountNotValid",
+    "must set exactly one of route.services or route.requestRedirectPolicy or route.directResponsePolicy"
+)]
+#[case::two_actions(
+    "  - services: [{name: app, port: 80}]\n    directResponsePolicy: {statusCode: 200}\n",
+    "RouteError",
+    "RouteActionCountNotValid",
+    "must set exactly one of route.services or route.requestRedirectPolicy or route.directResponsePolicy"
+)]
+#[case::path(
+    "  - conditions: [{prefix: a}]\n    services: [{name: app, port: 80}]\n",
+    "RouteError",
+    "PathMatchConditionsNotValid",
+    "route: prefix conditions must start with /, a was supplied"
+)]
+#[case::header(
+    "  - conditions: [{header: {name: x, exact: a}}, {header: {name: x, exact: b}}]\n    services: [{name: app, port: 80}]\n",
+    "RouteError",
+    "HeaderMatchConditionsNotValid",
+    "cannot specify duplicate header 'exact match' conditions in the same route"
+)]
+#[case::query(
+    "  - conditions: [{queryParameter: {name: q}}]\n    services: [{name: app, port: 80}]\n",
+    "RouteError",
+    "QueryParameterMatchConditionsNotValid",
+    "must specify at least one query parameter condition"
+)]
+#[case::request_headers(
+    "  - services: [{name: app, port: 80}]\n    requestHeadersPolicy: {set: [{name: x-a, value: '1'}, {name: X-A, value: '2'}]}\n",
+    "RouteError",
+    "RequestHeadersPolicyInvalid",
+    "duplicate header addition: \"X-A\" on request headers"
+)]
+#[case::response_host(
+    "  - services: [{name: app, port: 80}]\n    responseHeadersPolicy: {set: [{name: host, value: x}]}\n",
+    "RouteError",
+    "ResponseHeaderPolicyInvalid",
+    "rewriting \"Host\" header is not supported on response headers"
+)]
+#[case::timeout(
+    "  - services: [{name: app, port: 80}]\n    timeoutPolicy: {response: soon}\n",
+    "RouteError",
+    "TimeoutPolicyNotValid",
+    "route.timeoutPolicy failed to parse: error parsing response timeout: unable to parse timeout string \"soon\": time: invalid duration \"soon\""
+)]
+#[case::redirect(
+    "  - requestRedirectPolicy: {path: /a, prefix: /b}\n",
+    "RouteError",
+    "RequestRedirectPolicy",
+    "route.requestRedirectPolicy is invalid: cannot specify both redirect path and redirect prefix"
+)]
+#[case::must_have_prefix(
+    "  - conditions: [{exact: /a}]\n    services: [{name: app, port: 80}]\n    pathRewritePolicy: {replacePrefix: [{replacement: /b}]}\n",
+    "PrefixReplaceError",
+    "MustHavePrefix",
+    "cannot specify prefix replacements without a prefix condition"
+)]
+#[case::duplicate_replacement(
+    "  - services: [{name: app, port: 80}]\n    pathRewritePolicy: {replacePrefix: [{prefix: /a, replacement: /b}, {prefix: /a, replacement: /c}]}\n",
+    "PrefixReplaceError",
+    "DuplicateReplacement",
+    "duplicate replacement prefix '/a'"
+)]
+#[case::ambiguous_replacement(
+    "  - services: [{name: app, port: 80}]\n    pathRewritePolicy: {replacePrefix: [{replacement: /b}, {replacement: /c}]}\n",
+    "PrefixReplaceError",
+    "AmbiguousReplacement",
+    "ambiguous prefix replacement"
+)]
+#[case::health_check(
+    "  - services: [{name: app, port: 80}]\n    healthCheckPolicy: {path: /h, expectedStatuses: [{start: 99, end: 200}]}\n",
+    "RouteError",
+    "HealthCheckPolicyInvalid",
+    "invalid expected status range: start must be in the range [100, 599]"
+)]
+#[case::port(
+    "  - services: [{name: app, port: 0}]\n",
+    "ServiceError",
+    "ServicePortInvalid",
+    "service \"app\": port must be in the range 1-65535"
+)]
+#[case::protocol(
+    "  - services: [{name: app, port: 80, protocol: h3}]\n",
+    "ServiceError",
+    "UnsupportedProtocol",
+    "unsupported protocol: h3"
+)]
+#[case::service_headers(
+    "  - services: [{name: app, port: 80, responseHeadersPolicy: {remove: [a, A]}}]\n",
+    "ServiceError",
+    "ResponseHeadersPolicyInvalid",
+    "duplicate header removal: \"A\" on response headers"
+)]
+#[case::slow_start_strategy(
+    "  - services: [{name: app, port: 80, slowStartPolicy: {window: 5s}}]\n    loadBalancerPolicy: {strategy: Random}\n",
+    "ServiceError",
+    "SlowStartInvalid",
+    "slow start is only supported with RoundRobin or WeightedLeastRequest load balancer strategy"
+)]
+#[case::slow_start_window(
+    "  - services: [{name: app, port: 80, slowStartPolicy: {window: '5'}}]\n",
+    "ServiceError",
+    "SlowStartInvalid",
+    "error parsing window: time: missing unit in duration \"5\" on slow start"
+)]
+#[case::two_mirrors(
+    "  - services: [{name: app, port: 80}, {name: app, port: 80, mirror: true}, {name: app, port: 80, mirror: true}]\n",
+    "ServiceError",
+    "OnlyOneMirror",
+    "only one service per route may be nominated as mirror"
+)]
+fn route_errors_drop_the_proxy(
+    #[case] route_yaml: &str,
+    #[case] type_: &str,
+    #[case] reason: &str,
+    #[case] message: &str,
+) {
+    let (errors, nothing_served) = statuses(route_yaml);
+    assert_eq!(
+        errors,
+        vec![(type_.to_string(), reason.to_string(), message.to_string())]
+    );
+    assert!(nothing_served, "a route error serves nothing");
+}
+
+#[test]
+fn ignored_hash_policies_are_warnings() {
+    let proxy = obj(
+        "apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {name: p, namespace: default}\nspec:\n  virtualhost: {fqdn: s.example.com}\n  routes:\n  - services: [{name: app, port: 80}]\n    loadBalancerPolicy: {strategy: RequestHash, requestHashPolicies: [{hashSourceIP: true}, {hashSourceIP: true}]}\n",
+    );
+    let out = build(
+        &cache_with([service("default", "app", 80, "http"), proxy]),
+        &BuildConfig::default(),
+    );
+    let st = out.status.get("default", "p").unwrap();
+    assert!(st.is_valid());
+    let w = &st.warnings[0];
+    assert_eq!(
+        (w.type_.as_str(), w.reason.as_str(), w.message.as_str()),
+        (
+            "SpecError",
+            "IgnoredField",
+            "ignoring invalid request hash policy, hashSourceIP specified multiple times"
+        )
+    );
+    assert!(!out.dag.listeners.is_empty());
+}
