@@ -129,11 +129,7 @@ impl BenchEnv {
         let text = http_get(self.ports.metrics, "127.0.0.1", "/metrics")
             .await?
             .text();
-        text.lines()
-            .filter(|l| !l.starts_with('#'))
-            .find(|l| l.starts_with(&format!("{name} ")) || l.starts_with(&format!("{name}{{")))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
+        contour_testkit::metric_value(&text, name)
             .with_context(|| format!("metric {name} not found"))
     }
 
@@ -184,10 +180,8 @@ impl BenchEnv {
 
 /// Peak resident set size of a process, in MB (`VmHWM`).
 pub fn peak_rss_mb(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
+    let bytes = contour_testkit::proc_status_bytes(pid, "VmHWM")?;
+    Some(bytes as f64 / (1024.0 * 1024.0))
 }
 
 /// True when, for every xDS type holding resources, some stream has ACKed the current version.

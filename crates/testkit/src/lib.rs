@@ -19,6 +19,7 @@ mod envoy;
 mod envoy_bin;
 mod http;
 mod manifests;
+mod observe;
 mod ports;
 mod process;
 pub mod tls;
@@ -34,6 +35,7 @@ pub use http::{
     wait_for_response, wait_for_status,
 };
 pub use manifests::{ManifestDir, endpointslice_doc, endpointslice_yaml, service_yaml};
+pub use observe::{metric_value, proc_status_bytes, series_value};
 pub use ports::free_port;
 pub use process::{Process, ProcessSpec};
 pub use tls::{TlsRequest, TlsResponse};

@@ -236,12 +236,7 @@ impl Env {
     pub async fn metric(&self, name: &str) -> Option<f64> {
         let url_port = self.ports.metrics;
         let r = http_get(url_port, "127.0.0.1", "/metrics").await.ok()?;
-        let text = r.text();
-        text.lines()
-            .filter(|l| !l.starts_with('#'))
-            .find(|l| l.starts_with(&format!("{name} ")) || l.starts_with(&format!("{name}{{")))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
+        contour_testkit::metric_value(&r.text(), name)
     }
 
     /// `/debug/status` as JSON.

@@ -92,21 +92,12 @@ impl Replica {
     /// A sample's value from `/metrics` (the series whose line starts with `series`).
     pub async fn metric(&self, series: &str) -> Option<f64> {
         let r = http_get(self.metrics, "127.0.0.1", "/metrics").await.ok()?;
-        let text = r.text();
-        text.lines()
-            .filter(|l| !l.starts_with('#'))
-            .find(|l| l.starts_with(series))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
+        contour_testkit::series_value(&r.text(), series)
     }
 
     /// Resident memory of the process in bytes.
     pub fn rss_bytes(&self) -> Option<u64> {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.process.pid()?)).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-        let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(kb * 1024)
+        contour_testkit::proc_status_bytes(self.process.pid()?, "VmRSS")
     }
 }
 
