@@ -12,10 +12,18 @@ use k8s_openapi::api::networking::v1::Ingress;
 
 use crate::ingress_class::{self, ClassFilter};
 use crate::object::{Kind, Object, ObjectKey};
-use crate::references;
 
-/// Objects keyed by `(namespace, name)`.
-pub type ByName<T> = BTreeMap<(String, String), T>;
+mod refs;
+mod strip;
+
+use refs::{Named, RefIndex};
+use strip::{normalize_secret, secret_has_ca, strip};
+
+/// Objects keyed by `(namespace, name)`. Values are boxed: a B-tree node holds eleven values
+/// inline, and these objects are large (an HTTPProxy is 1.4 kB before any of its heap data), so
+/// inline values would cost up to eleven times the object per small map and about twice per
+/// large one.
+pub type ByName<T> = BTreeMap<(String, String), Box<T>>;
 
 /// Everything a build reads. EndpointSlices are not here: they take the EDS-only path
 /// ([`crate::endpoints::EndpointStore`]).
@@ -32,6 +40,8 @@ pub struct Cache {
     /// Secrets the configuration file names (fallback certificate, Envoy client certificate):
     /// a change to one of them always matters.
     pub config_secrets: BTreeSet<(String, String)>,
+    /// Services and Secrets named by the cached Ingresses and HTTPProxies.
+    refs: RefIndex,
 }
 
 fn ns_name(key: &ObjectKey) -> (String, String) {
@@ -41,9 +51,9 @@ fn ns_name(key: &ObjectKey) -> (String, String) {
 /// Replaces `slot`'s entry with `value`; returns whether it differed.
 fn store<T: PartialEq>(map: &mut ByName<T>, key: (String, String), value: T) -> bool {
     match map.get(&key) {
-        Some(old) if *old == value => false,
+        Some(old) if **old == value => false,
         _ => {
-            map.insert(key, value);
+            map.insert(key, Box::new(value));
             true
         }
     }
@@ -70,6 +80,8 @@ impl Cache {
             }
             Object::Service(mut svc) => {
                 strip(&mut svc.metadata);
+                // Nothing reads a Service's status (load balancer addresses).
+                svc.status = None;
                 store(&mut self.services, k.clone(), svc) && self.service_referenced(&k)
             }
             Object::Secret(mut secret) => {
@@ -84,16 +96,22 @@ impl Cache {
                 ing.status = None;
                 if !ingress_class::ingress_matches(&self.class_filter, &ing) {
                     // A class change away from us removes the object.
+                    self.refs.set(Kind::Ingress, &k, None);
                     return self.ingresses.remove(&k).is_some();
                 }
+                self.refs
+                    .set(Kind::Ingress, &k, Some(Named::of_ingress(&ing)));
                 store(&mut self.ingresses, k, ing)
             }
             Object::HTTPProxy(mut proxy) => {
                 strip(&mut proxy.metadata);
                 proxy.status = None;
                 if !ingress_class::proxy_matches(&self.class_filter, &proxy) {
+                    self.refs.set(Kind::HTTPProxy, &k, None);
                     return self.proxies.remove(&k).is_some();
                 }
+                self.refs
+                    .set(Kind::HTTPProxy, &k, Some(Named::of_proxy(&proxy)));
                 store(&mut self.proxies, k, proxy)
             }
             Object::TLSCertificateDelegation(mut d) => {
@@ -120,8 +138,14 @@ impl Cache {
                 Some(old) => secret_has_ca(&old) || self.secret_referenced(&k),
                 None => false,
             },
-            Kind::Ingress => self.ingresses.remove(&k).is_some(),
-            Kind::HTTPProxy => self.proxies.remove(&k).is_some(),
+            Kind::Ingress => {
+                self.refs.set(Kind::Ingress, &k, None);
+                self.ingresses.remove(&k).is_some()
+            }
+            Kind::HTTPProxy => {
+                self.refs.set(Kind::HTTPProxy, &k, None);
+                self.proxies.remove(&k).is_some()
+            }
             Kind::TLSCertificateDelegation => self.delegations.remove(&k).is_some(),
             Kind::ExtensionService => self.extension_services.remove(&k).is_some(),
             Kind::EndpointSlice => false,
@@ -141,16 +165,12 @@ impl Cache {
         ])
     }
 
-    fn service_referenced(&self, (ns, name): &(String, String)) -> bool {
-        references::ingresses_reference_service(self.ingresses_in(ns), name)
-            || references::proxies_reference_service(self.proxies_in(ns), name)
+    fn service_referenced(&self, key: &(String, String)) -> bool {
+        self.refs.service_named(key)
     }
 
     fn secret_referenced(&self, key: &(String, String)) -> bool {
-        let (ns, name) = key;
-        self.config_secrets.contains(key)
-            || references::ingresses_reference_secret(self.ingresses.values(), ns, name)
-            || references::proxies_reference_secret(self.proxies.values(), ns, name)
+        self.config_secrets.contains(key) || self.refs.secret_named(key)
     }
 
     /// Ingresses in one namespace.
@@ -164,49 +184,22 @@ impl Cache {
     }
 
     pub fn service(&self, ns: &str, name: &str) -> Option<&Service> {
-        self.services.get(&(ns.to_string(), name.to_string()))
+        self.services
+            .get(&(ns.to_string(), name.to_string()))
+            .map(|s| &**s)
     }
 
     pub fn proxy(&self, ns: &str, name: &str) -> Option<&HTTPProxy> {
-        self.proxies.get(&(ns.to_string(), name.to_string()))
+        self.proxies
+            .get(&(ns.to_string(), name.to_string()))
+            .map(|p| &**p)
     }
-}
-
-/// Keeps certificate material only where it can be used: `stringData` is merged into `data`
-/// (as the API server does), and the data of Secrets that are neither `kubernetes.io/tls` nor
-/// `Opaque` (service-account tokens, Helm releases...) is dropped, as upstream's informer does.
-fn normalize_secret(secret: &mut Secret) {
-    if let Some(strings) = secret.string_data.take() {
-        let data = secret.data.get_or_insert_with(BTreeMap::new);
-        for (k, v) in strings {
-            data.insert(k, k8s_openapi::ByteString(v.into_bytes()));
-        }
-    }
-    if crate::tls::validate::check_type(secret.type_.as_deref()).is_err() {
-        secret.data = None;
-    }
-}
-
-/// A Secret holding a CA bundle may be referenced from places the cache does not track
-/// cheaply (upstream rebuilds for any such Secret).
-fn secret_has_ca(secret: &Secret) -> bool {
-    secret
-        .data
-        .as_ref()
-        .is_some_and(|d| d.contains_key(crate::tls::validate::CA_CERT_KEY))
 }
 
 fn in_namespace<'a, T>(map: &'a ByName<T>, ns: &'a str) -> impl Iterator<Item = &'a T> + 'a {
     map.range((ns.to_string(), String::new())..)
         .take_while(move |((n, _), _)| n == ns)
-        .map(|(_, v)| v)
-}
-
-/// Drops the fields that never affect configuration, so that a re-applied but otherwise
-/// identical object compares equal.
-fn strip(meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) {
-    meta.managed_fields = None;
-    meta.resource_version = None;
+        .map(|(_, v)| &**v)
 }
 
 #[cfg(test)]

@@ -13,10 +13,43 @@ const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 /// `(namespace, service name)`.
 pub type ServiceKey = (String, String);
 
+/// What EDS reads of an EndpointSlice; the rest of the object is not kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Slice {
+    /// `(name, port)` of the TCP ports with a valid number.
+    ports: Vec<(String, u16)>,
+    /// Addresses of the ready endpoints, in order.
+    ready: Vec<String>,
+}
+
+impl Slice {
+    fn new(slice: EndpointSlice) -> Self {
+        let ports = slice
+            .ports
+            .into_iter()
+            .flatten()
+            .filter(|p| p.protocol.as_deref().unwrap_or("TCP") == "TCP")
+            .filter_map(|p| Some((p.name.unwrap_or_default(), u16::try_from(p.port?).ok()?)))
+            .collect();
+        let ready = slice
+            .endpoints
+            .into_iter()
+            .flatten()
+            .filter(|ep| ep.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true))
+            .flat_map(|ep| ep.addresses)
+            .collect();
+        Slice { ports, ready }
+    }
+
+    fn port(&self, name: &str) -> Option<u16> {
+        self.ports.iter().find(|(n, _)| n == name).map(|(_, p)| *p)
+    }
+}
+
 /// Slices grouped by the Service they belong to.
 #[derive(Debug, Default, Clone)]
 pub struct EndpointStore {
-    by_service: BTreeMap<ServiceKey, BTreeMap<String, EndpointSlice>>,
+    by_service: BTreeMap<ServiceKey, BTreeMap<String, Slice>>,
     /// slice `(namespace, name)` → owning service, to find it again on removal.
     owner: BTreeMap<(String, String), ServiceKey>,
 }
@@ -29,9 +62,7 @@ fn owning_service(slice: &EndpointSlice) -> Option<ServiceKey> {
 
 impl EndpointStore {
     /// Stores a slice. Returns the services whose endpoints may have changed.
-    pub fn upsert(&mut self, mut slice: EndpointSlice) -> Vec<ServiceKey> {
-        slice.metadata.managed_fields = None;
-        slice.metadata.resource_version = None;
+    pub fn upsert(&mut self, slice: EndpointSlice) -> Vec<ServiceKey> {
         let ns = slice.metadata.namespace.clone().unwrap_or_default();
         let name = slice.metadata.name.clone().unwrap_or_default();
         let slice_key = (ns, name.clone());
@@ -48,6 +79,7 @@ impl EndpointStore {
             self.owner.remove(&slice_key);
             return touched;
         };
+        let slice = Slice::new(slice);
         let slices = self.by_service.entry(owner.clone()).or_default();
         if slices.get(&name) != Some(&slice) {
             slices.insert(name, slice);
@@ -98,16 +130,10 @@ impl EndpointStore {
             .into_iter()
             .flat_map(|m| m.values())
         {
-            let Some(port) = matching_port(slice, &cluster.port_name) else {
+            let Some(port) = slice.port(&cluster.port_name) else {
                 continue;
             };
-            for ep in slice.endpoints.iter().flatten() {
-                let ready = ep.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true);
-                if !ready {
-                    continue;
-                }
-                endpoints.extend(ep.addresses.iter().map(|a| (a.clone(), port)));
-            }
+            endpoints.extend(slice.ready.iter().map(|a| (a.clone(), port)));
         }
         endpoints.sort();
         endpoints.dedup();
@@ -116,15 +142,6 @@ impl EndpointStore {
             endpoints,
         }
     }
-}
-
-fn matching_port(slice: &EndpointSlice, port_name: &str) -> Option<u16> {
-    slice.ports.iter().flatten().find_map(|p| {
-        let name = p.name.as_deref().unwrap_or_default();
-        let tcp = p.protocol.as_deref().unwrap_or("TCP") == "TCP";
-        let port = u16::try_from(p.port?).ok()?;
-        (tcp && name == port_name).then_some(port)
-    })
 }
 
 #[cfg(test)]

@@ -130,6 +130,20 @@ impl Object {
         }
     }
 
+    /// Writes the object as JSON (the digest of the manifests source hashes this stream).
+    pub fn write_json<W: std::io::Write>(&self, w: W) -> Result<(), serde_json::Error> {
+        match self {
+            Object::Namespace(o) => serde_json::to_writer(w, o),
+            Object::Service(o) => serde_json::to_writer(w, o),
+            Object::EndpointSlice(o) => serde_json::to_writer(w, o),
+            Object::Secret(o) => serde_json::to_writer(w, o),
+            Object::Ingress(o) => serde_json::to_writer(w, o),
+            Object::HTTPProxy(o) => serde_json::to_writer(w, o),
+            Object::TLSCertificateDelegation(o) => serde_json::to_writer(w, o),
+            Object::ExtensionService(o) => serde_json::to_writer(w, o),
+        }
+    }
+
     /// Decodes an already admitted JSON object of the given kind.
     pub fn from_json(kind: Kind, value: serde_json::Value) -> Result<Object, serde_json::Error> {
         Ok(match kind {

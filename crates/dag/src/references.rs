@@ -3,10 +3,6 @@
 use contour_api::v1::HTTPProxy;
 use k8s_openapi::api::networking::v1::{Ingress, IngressBackend};
 
-fn backend_service(b: &IngressBackend) -> Option<&str> {
-    b.service.as_ref().map(|s| s.name.as_str())
-}
-
 /// Every backend an Ingress names (default backend and rule paths).
 pub fn ingress_backends(ing: &Ingress) -> Vec<&IngressBackend> {
     let mut out = Vec::new();
@@ -22,28 +18,6 @@ pub fn ingress_backends(ing: &Ingress) -> Vec<&IngressBackend> {
     out
 }
 
-pub fn ingresses_reference_service<'a>(
-    mut ings: impl Iterator<Item = &'a Ingress>,
-    name: &str,
-) -> bool {
-    ings.any(|ing| {
-        ingress_backends(ing)
-            .into_iter()
-            .any(|b| backend_service(b) == Some(name))
-    })
-}
-
-pub fn proxies_reference_service<'a>(
-    mut proxies: impl Iterator<Item = &'a HTTPProxy>,
-    name: &str,
-) -> bool {
-    proxies.any(|p| {
-        let routes = p.spec.routes.iter().flat_map(|r| r.services.iter());
-        let tcp = p.spec.tcpproxy.iter().flat_map(|t| t.services.iter());
-        routes.chain(tcp).any(|s| s.name == name)
-    })
-}
-
 /// Splits `ns/name` (or `name`, in `default_ns`).
 pub fn split_ref<'a>(r: &'a str, default_ns: &'a str) -> (&'a str, &'a str) {
     match r.split_once('/') {
@@ -52,33 +26,22 @@ pub fn split_ref<'a>(r: &'a str, default_ns: &'a str) -> (&'a str, &'a str) {
     }
 }
 
-pub fn ingresses_reference_secret<'a>(
-    mut ings: impl Iterator<Item = &'a Ingress>,
-    ns: &str,
-    name: &str,
-) -> bool {
-    ings.any(|ing| {
-        let own_ns = ing.metadata.namespace.as_deref().unwrap_or_default();
-        let tls = ing.spec.iter().flat_map(|s| s.tls.iter().flatten());
-        tls.filter_map(|t| t.secret_name.as_deref())
-            .any(|s| split_ref(s, own_ns) == (ns, name))
-    })
+/// The Services a proxy's routes and TCP proxy name (in the proxy's namespace).
+pub fn proxy_service_names(p: &HTTPProxy) -> impl Iterator<Item = &str> {
+    let routes = p.spec.routes.iter().flat_map(|r| r.services.iter());
+    let tcp = p.spec.tcpproxy.iter().flat_map(|t| t.services.iter());
+    routes.chain(tcp).map(|s| s.name.as_str())
 }
 
-pub fn proxies_reference_secret<'a>(
-    mut proxies: impl Iterator<Item = &'a HTTPProxy>,
-    ns: &str,
-    name: &str,
-) -> bool {
-    proxies.any(|p| {
-        let own_ns = p.metadata.namespace.as_deref().unwrap_or_default();
-        proxy_secret_refs(p).any(|s| split_ref(s, own_ns) == (ns, name))
-    })
+/// The Secret references (`name` or `namespace/name`) of an Ingress's TLS entries.
+pub fn ingress_secret_refs(ing: &Ingress) -> impl Iterator<Item = &str> {
+    let tls = ing.spec.iter().flat_map(|s| s.tls.iter().flatten());
+    tls.filter_map(|t| t.secret_name.as_deref())
 }
 
 /// Every Secret reference of a proxy: serving certificate, client CA and CRL, and the CA of
 /// upstream validation on route and TCP proxy services.
-fn proxy_secret_refs(p: &HTTPProxy) -> impl Iterator<Item = &str> {
+pub fn proxy_secret_refs(p: &HTTPProxy) -> impl Iterator<Item = &str> {
     let tls = p.spec.virtualhost.as_ref().and_then(|v| v.tls.as_ref());
     let serving = tls.and_then(|t| t.secret_name.as_deref());
     let client = tls.and_then(|t| t.client_validation.as_ref());

@@ -71,3 +71,42 @@ fn endpoint_slices_never_rebuild() {
     );
     assert!(!cache.insert(slice));
 }
+
+const PROXY_WITH_TLS: &str = r#"
+apiVersion: projectcontour.io/v1
+kind: HTTPProxy
+metadata: {name: p, namespace: default}
+spec:
+  virtualhost: {fqdn: a.example.com, tls: {secretName: other/cert}}
+  routes:
+  - services: [{name: web, port: 80}]
+"#;
+
+fn secret(ns: &str, name: &str, data: &str) -> Object {
+    obj(&format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: {ns}}}\ntype: kubernetes.io/tls\ndata: {data}\n"
+    ))
+}
+
+#[test]
+fn secret_and_service_references_follow_proxy_updates_and_removal() {
+    let mut cache = Cache::default();
+    assert!(cache.insert(obj(PROXY_WITH_TLS)));
+    // The proxy names other/cert and default/web: their changes matter.
+    assert!(cache.insert(secret("other", "cert", "{tls.crt: YQ==}")));
+    assert!(cache.insert(service("default", "web", 80, "http")));
+    assert!(!cache.insert(secret("default", "cert", "{tls.crt: YQ==}")));
+    // The proxy drops its TLS: the Secret stops mattering, the Service still matters.
+    let plain = PROXY_WITH_TLS.replace(", tls: {secretName: other/cert}", "");
+    assert!(cache.insert(obj(&plain)));
+    assert!(!cache.insert(secret("other", "cert", "{tls.crt: Yg==}")));
+    assert!(cache.insert(service("default", "web", 81, "http")));
+    // Removed: nothing it named matters any more.
+    let key = ObjectKey {
+        kind: Kind::HTTPProxy,
+        namespace: "default".into(),
+        name: "p".into(),
+    };
+    assert!(cache.remove(&key));
+    assert!(!cache.insert(service("default", "web", 82, "http")));
+}
