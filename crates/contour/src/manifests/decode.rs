@@ -218,6 +218,7 @@ fn decode_object(mut value: Value) -> Decoded {
         Ok(key) => key,
         Err(reason) => return rejected(None, format!("{kind}: {reason}")),
     };
+    drop_unread_fields(map);
     if let Err(reason) = admit(kind, &mut value) {
         return rejected(Some(key), reason);
     }
@@ -225,6 +226,19 @@ fn decode_object(mut value: Value) -> Decoded {
         Ok(object) if object.key() == key => Decoded::Object(object),
         Ok(object) => rejected(Some(key), format!("decoded as {}", object.key())),
         Err(err) => rejected(Some(key.clone()), format!("{key}: {err}")),
+    }
+}
+
+/// Fields no part of Contour reads, dropped before decoding so they are never held: the status
+/// (Contour writes statuses, it does not read them), managed fields, and `kubectl apply`'s copy
+/// of the whole object.
+fn drop_unread_fields(map: &mut Map<String, Value>) {
+    map.remove("status");
+    if let Some(Value::Object(meta)) = map.get_mut("metadata") {
+        meta.remove("managedFields");
+        if let Some(Value::Object(annotations)) = meta.get_mut("annotations") {
+            annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+        }
     }
 }
 

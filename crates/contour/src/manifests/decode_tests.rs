@@ -139,3 +139,33 @@ fn manifest_extensions() {
         assert!(!is_manifest_path(Path::new(no)), "{no}");
     }
 }
+
+#[test]
+fn fields_nothing_reads_are_dropped_before_decoding() {
+    let yaml = "\
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: '{\"big\": \"copy\"}'
+    projectcontour.io/upstream-protocol.h2c: http
+  managedFields: [{manager: kubectl, operation: Apply}]
+spec: {ports: [{port: 80}]}
+status: {loadBalancer: {ingress: [{ip: 10.0.0.1}]}}
+";
+    let parsed = parse_file(Path::new("s.yaml"), yaml.as_bytes());
+    let Object::Service(svc) = &parsed.objects[0] else {
+        panic!("{:?}", parsed.objects)
+    };
+    assert_eq!(svc.status, None);
+    assert_eq!(svc.metadata.managed_fields, None);
+    let annotations: Vec<&str> = svc
+        .metadata
+        .annotations
+        .iter()
+        .flatten()
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(annotations, ["projectcontour.io/upstream-protocol.h2c"]);
+}

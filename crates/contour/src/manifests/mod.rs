@@ -18,6 +18,7 @@ mod batch;
 mod decode;
 mod documents;
 pub mod oneshot;
+mod parallel;
 mod store;
 mod watch;
 
@@ -102,5 +103,11 @@ impl ManifestSourceHandle {
     #[allow(dead_code, reason = "diagnostics; used by tests")]
     pub fn reads(&self, path: &Path) -> u64 {
         self.reads.get(path)
+    }
+
+    /// How many files directory walks have looked at (each file once per walk).
+    #[allow(dead_code, reason = "diagnostics; used by tests")]
+    pub fn examined(&self) -> u64 {
+        self.reads.examined()
     }
 }

@@ -3,8 +3,15 @@
 //! Pure bookkeeping, no I/O. Changes are accumulated and turned into events by [`Store::flush`],
 //! which compares the served objects with what they were before the first change since the last
 //! flush: a file renamed within the directory in one batch produces no event at all.
+//!
+//! The store keeps a digest of every definition, not the objects: the objects are held once, by
+//! the event loop's cache. The definitions read since the last flush are held until the flush
+//! hands them out; a definition that must be served again without having been read in the
+//! batch (another file's, when the served one goes) is read again first
+//! ([`Store::unread_served_files`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::Hasher;
 use std::path::{Path, PathBuf};
 
 use contour_dag::{Object, ObjectKey};
@@ -13,13 +20,37 @@ use tracing::{info, warn};
 use super::SourceEvent;
 use super::decode::ParsedFile;
 
+/// A hash of a definition's JSON form: equal objects have equal digests.
+pub(super) type Digest = u64;
+
 #[derive(Debug, Default)]
 pub(super) struct Store {
-    files: BTreeMap<PathBuf, BTreeMap<ObjectKey, Object>>,
+    files: BTreeMap<PathBuf, BTreeMap<ObjectKey, Digest>>,
     /// Files defining each key, least recently changed first; the last one is served.
     owners: BTreeMap<ObjectKey, Vec<PathBuf>>,
-    /// Served version of each key touched since the last flush, as it was before.
-    before: BTreeMap<ObjectKey, Option<Object>>,
+    /// Served digest of each key touched since the last flush, as it was before.
+    before: BTreeMap<ObjectKey, Option<Digest>>,
+    /// Definitions read since the last flush, by key and file.
+    fresh: BTreeMap<(ObjectKey, PathBuf), Object>,
+}
+
+/// The digest of an object (SipHash of its JSON serialization, streamed, never materialised).
+pub(super) fn digest(object: &Object) -> Digest {
+    struct HashWriter(std::collections::hash_map::DefaultHasher);
+    impl std::io::Write for HashWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.write(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut w = HashWriter(Default::default());
+    // Serializing these types cannot fail (string keys only); a failure would only make two
+    // versions compare unequal, which costs an event, never a lost change.
+    let _ = object.write_json(&mut w);
+    w.0.finish()
 }
 
 impl Store {
@@ -41,11 +72,12 @@ impl Store {
         let mut new = BTreeMap::new();
         for object in parsed.objects {
             let key = object.key();
-            if new.insert(key.clone(), object).is_some() {
+            if new.insert(key.clone(), digest(&object)).is_some() {
                 warn!(file = %path.display(), %key, "object defined twice in one file; the last definition wins");
             }
+            self.fresh.insert((key, path.to_path_buf()), object);
         }
-        for (key, object) in old {
+        for (key, digest) in old {
             if new.contains_key(&key) {
                 continue;
             }
@@ -54,7 +86,7 @@ impl Store {
                     file = %path.display(), %key,
                     "keeping the last good version of an object whose manifest is invalid"
                 );
-                new.insert(key, object);
+                new.insert(key, digest);
             }
         }
         self.replace(path, new);
@@ -82,12 +114,12 @@ impl Store {
         gone
     }
 
-    fn replace(&mut self, path: &Path, new: BTreeMap<ObjectKey, Object>) {
+    fn replace(&mut self, path: &Path, new: BTreeMap<ObjectKey, Digest>) {
         let old_keys = self.files.get(path).into_iter().flat_map(|f| f.keys());
         let touched: Vec<ObjectKey> = old_keys.chain(new.keys()).cloned().collect();
         for key in touched {
             if !self.before.contains_key(&key) {
-                let served = self.served(&key).cloned();
+                let served = self.served(&key).map(|(_, d)| d);
                 self.before.insert(key, served);
             }
         }
@@ -101,8 +133,8 @@ impl Store {
                 );
             }
         }
-        for (key, object) in &new {
-            if old.get(key) == Some(object) {
+        for (key, digest) in &new {
+            if old.get(key) == Some(digest) {
                 continue;
             }
             // A new or changed definition becomes the served one.
@@ -128,19 +160,43 @@ impl Store {
         }
     }
 
-    fn served(&self, key: &ObjectKey) -> Option<&Object> {
+    /// The file serving `key` and its definition's digest.
+    fn served(&self, key: &ObjectKey) -> Option<(&PathBuf, Digest)> {
         let path = self.owners.get(key)?.last()?;
-        self.files.get(path)?.get(key)
+        let digest = *self.files.get(path)?.get(key)?;
+        Some((path, digest))
+    }
+
+    /// Files whose definitions the next flush must send but that were not read since the last
+    /// flush (a fallback to another file's definition): read them again before flushing.
+    pub fn unread_served_files(&self) -> BTreeSet<PathBuf> {
+        let mut out = BTreeSet::new();
+        for (key, old) in &self.before {
+            if let Some((path, now)) = self.served(key)
+                && *old != Some(now)
+                && !self.fresh.contains_key(&(key.clone(), path.clone()))
+            {
+                out.insert(path.clone());
+            }
+        }
+        out
     }
 
     /// Events for every served object that changed since the last flush, sorted by key.
     pub fn flush(&mut self) -> Vec<SourceEvent> {
         let before = std::mem::take(&mut self.before);
+        let mut fresh = std::mem::take(&mut self.fresh);
         let mut events = Vec::new();
         for (key, old) in before {
             match (old, self.served(&key)) {
-                (Some(old), Some(now)) if &old == now => {}
-                (_, Some(now)) => events.push(SourceEvent::Upsert(now.clone())),
+                (Some(old), Some((_, now))) if old == now => {}
+                (_, Some((path, _))) => match fresh.remove(&(key.clone(), path.clone())) {
+                    Some(object) => events.push(SourceEvent::Upsert(object)),
+                    None => warn!(
+                        %key, file = %path.display(),
+                        "cannot serve a definition that could not be read again"
+                    ),
+                },
                 (Some(_), None) => events.push(SourceEvent::Delete(key)),
                 (None, None) => {}
             }

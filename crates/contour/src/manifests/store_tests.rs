@@ -98,8 +98,15 @@ fn duplicate_definition_latest_wins_and_falls_back() {
     // Changing A's definition makes it the latest.
     store.apply_file(Path::new(A), file(vec![service("x", 81)]));
     assert_eq!(store.flush(), vec![SourceEvent::Upsert(service("x", 81))]);
-    // Deleting A falls back to B instead of deleting.
+    // Deleting A falls back to B instead of deleting. The store holds no object between
+    // flushes: B's definition, read in an earlier batch, must be read again to be sent.
     store.remove_file(Path::new(A));
+    assert_eq!(
+        store.unread_served_files().into_iter().collect::<Vec<_>>(),
+        vec![Path::new(B).to_path_buf()]
+    );
+    store.apply_file(Path::new(B), file(vec![service("x", 90)]));
+    assert!(store.unread_served_files().is_empty());
     assert_eq!(store.flush(), vec![SourceEvent::Upsert(service("x", 90))]);
     store.remove_file(Path::new(B));
     assert_eq!(store.flush(), vec![SourceEvent::Delete(key("x"))]);
@@ -128,4 +135,24 @@ fn remove_under_is_per_component() {
     store.flush();
     store.remove_under(Path::new("/m/d"));
     assert_eq!(store.flush(), vec![SourceEvent::Delete(key("x"))]);
+}
+
+#[test]
+fn holds_no_object_after_a_flush() {
+    let mut store = Store::default();
+    store.apply_file(Path::new(A), file(vec![service("x", 80), service("y", 80)]));
+    assert_eq!(store.fresh.len(), 2);
+    store.flush();
+    assert!(store.fresh.is_empty());
+    // An unchanged re-read sends nothing and keeps nothing.
+    store.apply_file(Path::new(A), file(vec![service("x", 80), service("y", 80)]));
+    assert_eq!(store.flush(), vec![]);
+    assert!(store.fresh.is_empty());
+}
+
+#[test]
+fn digest_tells_versions_apart() {
+    assert_eq!(digest(&service("x", 80)), digest(&service("x", 80)));
+    assert_ne!(digest(&service("x", 80)), digest(&service("x", 81)));
+    assert_ne!(digest(&service("x", 80)), digest(&service("y", 80)));
 }

@@ -310,3 +310,51 @@ async fn removing_the_directory_deletes_everything() {
         assert!(matches!(event, SourceEvent::Delete(_)), "{event:?}");
     }
 }
+
+/// Writes `content` as editors and `kubectl`-style tools do: a hidden temporary file renamed
+/// over the target.
+fn write_atomically(path: &std::path::Path, content: &str) {
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp",
+        path.file_name().unwrap().to_string_lossy()
+    ));
+    fs::write(&tmp, content).unwrap();
+    fs::rename(&tmp, path).unwrap();
+}
+
+#[tokio::test]
+async fn one_change_reads_one_file_and_walks_no_directory() {
+    let files: Vec<(String, String)> = (0..60)
+        .map(|i| {
+            (
+                format!("d{}/f{i}.yaml", i % 6),
+                service_yaml(&format!("s{i}"), 80),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, y)| (p.as_str(), y.as_str()))
+        .collect();
+    let mut fixture = Fixture::start(&refs).await;
+    let examined = fixture.handle.examined();
+    assert_eq!(examined, 60, "the initial load looks at every file once");
+    for port in 81..84u16 {
+        write_atomically(&fixture.path("d3/f9.yaml"), &service_yaml("s9", port));
+        let event = fixture.change().await;
+        assert!(
+            matches!(&event, SourceEvent::Upsert(o) if port_of(o) == Some(i32::from(port))),
+            "{event:?}"
+        );
+    }
+    fixture.settle().await;
+    assert_eq!(fixture.handle.reads(&fixture.path("d3/f9.yaml")), 4);
+    for (path, _) in files.iter().filter(|(p, _)| p != "d3/f9.yaml") {
+        assert_eq!(fixture.handle.reads(&fixture.path(path)), 1, "{path}");
+    }
+    assert_eq!(
+        fixture.handle.examined(),
+        examined,
+        "no directory was walked again"
+    );
+}

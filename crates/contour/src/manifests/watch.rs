@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime};
@@ -18,22 +19,32 @@ use tracing::{debug, info, warn};
 
 use super::SourceEvent;
 use super::batch::{Batch, next_batch};
-use super::decode::{is_manifest_path, parse_file};
+use super::decode::{ParsedFile, is_manifest_path, parse_file};
+use super::parallel;
 use super::store::Store;
 
-/// How many times each file was read (diagnostics and tests).
+/// How many times each file was read, and how many files directory walks looked at
+/// (diagnostics and tests: one change must cost one read, not a walk of the directory).
 #[derive(Debug, Default)]
-pub(super) struct ReadCounts(Mutex<BTreeMap<PathBuf, u64>>);
+pub(super) struct ReadCounts {
+    reads: Mutex<BTreeMap<PathBuf, u64>>,
+    examined: AtomicU64,
+}
 
 impl ReadCounts {
     fn bump(&self, path: &Path) {
-        let mut counts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut counts = self.reads.lock().unwrap_or_else(PoisonError::into_inner);
         *counts.entry(path.to_path_buf()).or_default() += 1;
     }
 
     pub fn get(&self, path: &Path) -> u64 {
-        let counts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let counts = self.reads.lock().unwrap_or_else(PoisonError::into_inner);
         counts.get(path).copied().unwrap_or_default()
+    }
+
+    /// Files whose metadata a directory walk compared with what was last read.
+    pub fn examined(&self) -> u64 {
+        self.examined.load(Ordering::Relaxed)
     }
 }
 
@@ -103,6 +114,10 @@ pub(super) struct Runner {
     fingerprints: BTreeMap<PathBuf, Fingerprint>,
     tx: Sender<SourceEvent>,
     reads: Arc<ReadCounts>,
+    /// During the initial load: send the events of each chunk of files as soon as it is read.
+    streaming: bool,
+    /// Events sent so far.
+    sent: u64,
 }
 
 impl Runner {
@@ -113,6 +128,8 @@ impl Runner {
             fingerprints: BTreeMap::new(),
             tx,
             reads,
+            streaming: false,
+            sent: 0,
         }
     }
 
@@ -120,15 +137,22 @@ impl Runner {
     pub fn run(mut self, events: Receiver<notify::Result<notify::Event>>) {
         let started = Instant::now();
         let root = self.root.clone();
+        // The initial load is sent chunk by chunk: the event loop fills its cache while the next
+        // files are parsed, and no more than a chunk of objects is held here at once.
+        self.streaming = true;
         self.sync_dir(&root);
-        let initial = self.store.flush();
+        self.streaming = false;
+        let rest = self.flush();
+        if !self.send(rest) {
+            return;
+        }
         info!(
             files = self.fingerprints.len(),
-            objects = initial.len(),
+            objects = self.sent,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "read manifests directory"
         );
-        if !self.send(initial) || !self.send(vec![SourceEvent::InitialSyncDone]) {
+        if !self.send(vec![SourceEvent::InitialSyncDone]) {
             return;
         }
         while let Some(batch) = next_batch(&events, &self.root) {
@@ -136,7 +160,7 @@ impl Runner {
                 continue;
             }
             self.apply(batch);
-            let changes = self.store.flush();
+            let changes = self.flush();
             if !self.send(changes) {
                 return;
             }
@@ -154,7 +178,16 @@ impl Runner {
         }
     }
 
-    fn send(&self, events: Vec<SourceEvent>) -> bool {
+    /// The events of the changes applied since the last flush. A definition to serve again
+    /// that was not read in this batch (another file's, when the served one goes) is read first.
+    fn flush(&mut self) -> Vec<SourceEvent> {
+        for path in self.store.unread_served_files() {
+            self.read_file(&path);
+        }
+        self.store.flush()
+    }
+
+    fn send(&mut self, events: Vec<SourceEvent>) -> bool {
         for event in events {
             match &event {
                 SourceEvent::Upsert(object) => {
@@ -167,6 +200,7 @@ impl Runner {
                 debug!("event receiver closed; stopping the manifests watcher");
                 return false;
             }
+            self.sent += 1;
         }
         true
     }
@@ -186,10 +220,29 @@ impl Runner {
         let mut found = BTreeSet::new();
         let mut unlisted = Vec::new();
         walk(dir, &mut found, &mut unlisted);
+        self.reads
+            .examined
+            .fetch_add(found.len() as u64, Ordering::Relaxed);
+        let mut stale = Vec::new();
+        let mut prints = BTreeMap::new();
         for file in &found {
+            let print = fingerprint(file);
             let known = self.fingerprints.get(file);
-            if known.is_none() || known != fingerprint(file).as_ref() {
-                self.read_file(file);
+            if known.is_none() || known != print.as_ref() {
+                stale.push((file.clone(), print.as_ref().map_or(0, |p| p.len)));
+                prints.insert(file.clone(), print);
+            }
+        }
+        for chunk in parallel::chunks(stale) {
+            for read in parallel::read_all(&chunk) {
+                self.reads.bump(&read.path);
+                let print = prints.remove(&read.path).flatten();
+                self.apply_read(&read.path, print, read.parsed);
+            }
+            if self.streaming {
+                let events = self.flush();
+                // A closed receiver is noticed again by the next send.
+                let _ = self.send(events);
             }
         }
         let gone: Vec<PathBuf> = self
@@ -207,9 +260,18 @@ impl Runner {
     fn read_file(&mut self, path: &Path) {
         let print = fingerprint(path);
         self.reads.bump(path);
-        match fs::read(path) {
-            Ok(bytes) => {
-                let parsed = parse_file(path, &bytes);
+        let parsed = fs::read(path).map(|bytes| parse_file(path, &bytes));
+        self.apply_read(path, print, parsed);
+    }
+
+    fn apply_read(
+        &mut self,
+        path: &Path,
+        print: Option<Fingerprint>,
+        parsed: std::io::Result<ParsedFile>,
+    ) {
+        match parsed {
+            Ok(parsed) => {
                 debug!(file = %path.display(), objects = parsed.objects.len(), "read manifest file");
                 self.store.apply_file(path, parsed);
                 if let Some(print) = print {

@@ -1,0 +1,117 @@
+//! Reading and parsing many files at once (initial load, rescans), on every core, in bounded
+//! chunks: the bytes and parsed objects of one chunk at most are in memory before they are
+//! handed to the store (and, during the initial load, sent to the event loop).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::thread;
+
+use super::decode::{ParsedFile, parse_file};
+
+/// File bytes parsed per chunk: bounds the transient memory of a load.
+const CHUNK_BYTES: u64 = 4 << 20;
+
+/// One file read and parsed, in the order it was given.
+pub(super) struct ReadFile {
+    pub path: PathBuf,
+    pub parsed: std::io::Result<ParsedFile>,
+}
+
+/// Splits `files` (with their sizes) into consecutive chunks of about [`CHUNK_BYTES`].
+pub(super) fn chunks(files: Vec<(PathBuf, u64)>) -> Vec<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut current = Vec::new();
+    let mut bytes = 0u64;
+    for (path, len) in files {
+        current.push(path);
+        bytes += len;
+        if bytes >= CHUNK_BYTES {
+            out.push(std::mem::take(&mut current));
+            bytes = 0;
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+fn read_and_parse(path: &Path) -> std::io::Result<ParsedFile> {
+    let bytes = fs::read(path)?;
+    Ok(parse_file(path, &bytes))
+}
+
+/// Reads and parses `files` on up to one thread per core; results keep the order of `files`.
+pub(super) fn read_all(files: &[PathBuf]) -> Vec<ReadFile> {
+    let threads = thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, 8)
+        .min(files.len().max(1));
+    let dispatch = tracing::dispatcher::get_default(Clone::clone);
+    let span = tracing::Span::current();
+    let per_thread = files.len().div_ceil(threads).max(1);
+    thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(per_thread)
+            .map(|part| {
+                let (dispatch, span) = (dispatch.clone(), span.clone());
+                scope.spawn(move || {
+                    tracing::dispatcher::with_default(&dispatch, || {
+                        span.in_scope(|| {
+                            part.iter()
+                                .map(|path| ReadFile {
+                                    path: path.clone(),
+                                    parsed: read_and_parse(path),
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(files) => files,
+                // Parsing does not panic on any input; should it, the panic is not swallowed.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_bounded_and_ordered() {
+        let files: Vec<(PathBuf, u64)> = (0..7)
+            .map(|i| (PathBuf::from(format!("/m/{i}.yaml")), CHUNK_BYTES / 3 + 1))
+            .collect();
+        let chunks = chunks(files);
+        assert_eq!(chunks.iter().map(Vec::len).collect::<Vec<_>>(), [3, 3, 1]);
+        assert_eq!(chunks[1][0], PathBuf::from("/m/3.yaml"));
+    }
+
+    #[test]
+    fn read_all_keeps_order_and_reports_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = Vec::new();
+        for i in 0..7 {
+            let path = dir.path().join(format!("{i}.yaml"));
+            let yaml = format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: ns-{i}}}\n");
+            fs::write(&path, yaml).unwrap();
+            files.push(path);
+        }
+        files.push(dir.path().join("missing.yaml"));
+        let read = read_all(&files);
+        assert_eq!(read.len(), 8);
+        for (i, r) in read.iter().take(7).enumerate() {
+            assert_eq!(r.path, files[i]);
+            let parsed = r.parsed.as_ref().unwrap();
+            assert_eq!(parsed.objects[0].key().name, format!("ns-{i}"));
+        }
+        assert!(read[7].parsed.is_err());
+    }
+}
