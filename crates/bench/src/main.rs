@@ -50,6 +50,9 @@ enum Command {
     Phases {
         #[arg(long, default_value_t = 10000)]
         proxies: usize,
+        /// Unrelated Secrets to add to the load.
+        #[arg(long, default_value_t = 0)]
+        secrets: usize,
     },
     /// Only write the generated cluster into DIR (for profiling `contour serve` by hand).
     Generate {
@@ -73,7 +76,7 @@ async fn main() -> anyhow::Result<()> {
             changes,
             json,
         } => (proxies, secrets, envoys, changes, json),
-        Command::Phases { proxies } => return phases(proxies),
+        Command::Phases { proxies, secrets } => return phases(proxies, secrets),
         Command::Generate {
             proxies,
             secrets,
@@ -305,31 +308,52 @@ fn targets(r: &mut Report, n: usize) {
     );
 }
 
-/// Times one in-process load + build + translate, phase by phase.
-fn phases(proxies: usize) -> anyhow::Result<()> {
+/// This process's resident and peak resident memory, in MB.
+fn rss() -> String {
+    let mb = |field| {
+        contour_testkit::proc_status_bytes(std::process::id(), field)
+            .map_or(f64::NAN, |b| b as f64 / (1024.0 * 1024.0))
+    };
+    format!("rss {:>7.1} MB, peak {:>7.1} MB", mb("VmRSS"), mb("VmHWM"))
+}
+
+/// Times one in-process load + build + translate, phase by phase, with the process's memory
+/// after each phase.
+fn phases(proxies: usize, secrets: usize) -> anyhow::Result<()> {
+    println!("start                           {}", rss());
     let t = Instant::now();
     let files = cluster(Shape {
         proxies,
-        unrelated_secrets: 0,
+        unrelated_secrets: secrets,
     });
-    println!("generate       {:>8.1} ms", ms(t.elapsed()));
-    let t = Instant::now();
-    let objs = contour_bench::objects(&files)?;
+    let yaml: usize = files.iter().map(|(_, y)| y.len()).sum();
     println!(
-        "parse+admit    {:>8.1} ms  ({} objects)",
+        "generate       {:>8.1} ms  {}  ({:.1} MB of YAML)",
         ms(t.elapsed()),
-        objs.len()
+        rss(),
+        yaml as f64 / 1048576.0
     );
     let t = Instant::now();
+    let objs = contour_bench::objects(&files)?;
+    let n = objs.len();
+    println!(
+        "parse+admit    {:>8.1} ms  {}  ({n} objects)",
+        ms(t.elapsed()),
+        rss()
+    );
+    drop(files);
+    let t = Instant::now();
     let (cache, endpoints) = contour_bench::load(objs);
-    println!("cache insert   {:>8.1} ms", ms(t.elapsed()));
+    println!("cache insert   {:>8.1} ms  {}", ms(t.elapsed()), rss());
     for round in 0..3 {
         let t = Instant::now();
         let out = contour_dag::build(&cache, &contour_dag::BuildConfig::default());
         let build = ms(t.elapsed());
+        let after_build = rss();
         let t = Instant::now();
         let res = contour_envoy::translate(&out.dag, &contour_envoy::TranslateConfig::default());
         let translate = ms(t.elapsed());
+        let after_translate = rss();
         let t = Instant::now();
         let mut eds = 0usize;
         for c in out.dag.clusters() {
@@ -350,6 +374,7 @@ fn phases(proxies: usize) -> anyhow::Result<()> {
             "round {round}: build {build:.1} ms, translate {translate:.1} ms, eds {eds_ms:.1} ms; {} bytes (+{eds} EDS)",
             bytes
         );
+        println!("  after build: {after_build}; after translate: {after_translate}");
     }
     Ok(())
 }
