@@ -32,7 +32,11 @@ pub struct Cache {
     pub class_filter: ClassFilter,
     pub namespaces: BTreeMap<String, Namespace>,
     pub services: ByName<Service>,
+    /// Secrets holding certificate material (`tls.crt`, `tls.key`, `ca.crt`, `crl.pem`).
     pub secrets: ByName<Secret>,
+    /// Every other Secret (Helm releases, tokens, Opaque Secrets of other keys): only its type,
+    /// so that a reference to one still gets the right error, for a few bytes a Secret.
+    pub bare_secrets: BTreeMap<(String, String), Option<Box<str>>>,
     pub ingresses: ByName<Ingress>,
     pub proxies: ByName<HTTPProxy>,
     pub delegations: ByName<TLSCertificateDelegation>,
@@ -87,9 +91,18 @@ impl Cache {
             Object::Secret(mut secret) => {
                 strip(&mut secret.metadata);
                 normalize_secret(&mut secret);
-                let has_ca = secret_has_ca(&secret);
-                store(&mut self.secrets, k.clone(), secret)
-                    && (has_ca || self.secret_referenced(&k))
+                let changed = if secret.data.as_ref().is_none_or(|d| d.is_empty()) {
+                    // No certificate material: only the type is kept (for its error message).
+                    let ty = secret.type_.map(String::into_boxed_str);
+                    let was_full = self.secrets.remove(&k).is_some();
+                    let old = self.bare_secrets.insert(k.clone(), ty.clone());
+                    was_full || old != Some(ty)
+                } else {
+                    self.bare_secrets.remove(&k);
+                    store(&mut self.secrets, k.clone(), secret)
+                };
+                let has_ca = self.secrets.get(&k).is_some_and(|s| secret_has_ca(s));
+                changed && (has_ca || self.secret_referenced(&k))
             }
             Object::Ingress(mut ing) => {
                 strip(&mut ing.metadata);
@@ -136,7 +149,7 @@ impl Cache {
             Kind::Service => self.services.remove(&k).is_some() && self.service_referenced(&k),
             Kind::Secret => match self.secrets.remove(&k) {
                 Some(old) => secret_has_ca(&old) || self.secret_referenced(&k),
-                None => false,
+                None => self.bare_secrets.remove(&k).is_some() && self.secret_referenced(&k),
             },
             Kind::Ingress => {
                 self.refs.set(Kind::Ingress, &k, None);
@@ -157,7 +170,7 @@ impl Cache {
         BTreeMap::from([
             ("Namespace", self.namespaces.len()),
             ("Service", self.services.len()),
-            ("Secret", self.secrets.len()),
+            ("Secret", self.secrets.len() + self.bare_secrets.len()),
             ("Ingress", self.ingresses.len()),
             ("HTTPProxy", self.proxies.len()),
             ("TLSCertificateDelegation", self.delegations.len()),

@@ -110,3 +110,35 @@ fn secret_and_service_references_follow_proxy_updates_and_removal() {
     assert!(cache.remove(&key));
     assert!(!cache.insert(service("default", "web", 82, "http")));
 }
+
+#[test]
+fn secrets_without_material_are_kept_as_their_type() {
+    let mut cache = Cache::default();
+    assert!(cache.insert(obj(PROXY_WITH_TLS)));
+    let helm = |release: &str| {
+        obj(&format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: cert, namespace: other}}\n\
+             type: helm.sh/release.v1\ndata: {{release: {release}}}\n"
+        ))
+    };
+    // Referenced: its arrival matters, a change of data it does not keep does not.
+    assert!(cache.insert(helm("YQ==")));
+    assert!(!cache.insert(helm("Yg==")));
+    let key = ("other".to_string(), "cert".to_string());
+    assert!(!cache.secrets.contains_key(&key));
+    assert_eq!(
+        cache.bare_secrets[&key].as_deref(),
+        Some("helm.sh/release.v1")
+    );
+    // Becoming a real certificate Secret, and back, both matter.
+    assert!(cache.insert(secret("other", "cert", "{tls.crt: YQ==}")));
+    assert!(!cache.bare_secrets.contains_key(&key));
+    assert!(cache.insert(helm("YQ==")));
+    assert!(!cache.secrets.contains_key(&key));
+    assert_eq!(cache.counts()["Secret"], 1);
+    // Unreferenced ones never matter.
+    let other = obj(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: x, namespace: n}\ntype: Opaque\ndata: {password: YQ==}\n",
+    );
+    assert!(!cache.insert(other));
+}

@@ -60,10 +60,12 @@ fn secret_parts<'a>(
     ns: &str,
     name: &str,
 ) -> Result<(Option<&'a str>, SecretData), SecretError> {
-    let secret = cache
-        .secrets
-        .get(&(ns.to_string(), name.to_string()))
-        .ok_or(SecretError::NotFound)?;
+    let key = (ns.to_string(), name.to_string());
+    let Some(secret) = cache.secrets.get(&key) else {
+        // A Secret without certificate material is kept as its type alone.
+        let ty = cache.bare_secrets.get(&key).ok_or(SecretError::NotFound)?;
+        return Ok((ty.as_deref(), SecretData::new()));
+    };
     let data = secret
         .data
         .iter()

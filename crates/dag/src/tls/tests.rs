@@ -133,7 +133,13 @@ fn unrelated_secret_types_lose_their_data() {
     let cache = cache_with([obj(
         "apiVersion: v1\nkind: Secret\nmetadata: {name: token, namespace: default}\ntype: kubernetes.io/service-account-token\nstringData: {token: abc}\n",
     )]);
-    let s = &cache.secrets[&("default".to_string(), "token".to_string())];
-    assert_eq!(s.data, None);
-    assert_eq!(s.string_data, None);
+    let key = ("default".to_string(), "token".to_string());
+    assert!(!cache.secrets.contains_key(&key));
+    assert_eq!(
+        cache.bare_secrets[&key].as_deref(),
+        Some("kubernetes.io/service-account-token")
+    );
+    // A reference to it still gets the type error.
+    let err = tls_secret_insecure(&cache, "default", "token").unwrap_err();
+    assert!(err.to_string().contains("secret type is not"), "{err}");
 }
