@@ -5,6 +5,7 @@ mod event_loop;
 mod holdoff;
 mod http;
 mod kubernetes;
+mod secrets;
 mod state;
 mod xds_debug;
 
@@ -123,15 +124,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         metrics.clone(),
         first_tx,
     );
+    let mut fetched = None;
     let (kube, _manifests) = match source {
-        Source::Kubernetes(k, status_tx) => {
+        Source::Kubernetes(mut k, status_tx) => {
             event_loop = event_loop.with_status(status_tx);
+            if let Some(reads) = k.secret_reads.take() {
+                event_loop = event_loop.with_withholding(reads.requests);
+                fetched = Some(reads.answers);
+            }
             (Some(k), None)
         }
         // The handle keeps the directory watched for as long as we serve.
         Source::Manifests(handle) => (None, Some(handle)),
     };
-    let loop_task = tokio::spawn(event_loop.run(rx));
+    let loop_task = tokio::spawn(event_loop.run(rx, fetched));
     count_nacks(&store, metrics);
     let xds_task = tokio::spawn(serve_xds(store, xds_addr, xds_tls, first_rx));
     let result = tokio::select! {
