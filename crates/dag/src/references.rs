@@ -135,11 +135,9 @@ mod tests {
 
     #[test]
     fn ingress_secret_namespace_follows_the_tls_cert_namespace_annotation() {
-        let ing = obj(
-            "apiVersion: networking.k8s.io/v1\nkind: Ingress\n\
+        let ing = obj("apiVersion: networking.k8s.io/v1\nkind: Ingress\n\
              metadata: {name: web, namespace: app, annotations: {projectcontour.io/tls-cert-namespace: certs}}\n\
-             spec:\n  tls:\n  - {secretName: wild}\n  - {secretName: other/explicit}\n",
-        );
+             spec:\n  tls:\n  - {secretName: wild}\n  - {secretName: other/explicit}\n");
         let refs = secret_refs(&ing);
         assert_eq!(
             refs,
