@@ -66,6 +66,7 @@ impl Withholding {
     }
 
     /// Secrets currently held without data.
+    #[cfg(test)]
     pub fn withheld(&self) -> &BTreeSet<SecretKey> {
         &self.withheld
     }
