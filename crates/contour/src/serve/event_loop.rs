@@ -9,12 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use contour_api::v1::DetailedCondition;
 use contour_dag::endpoints::ServiceKey;
 use contour_dag::{
     BuildConfig, Cache, Dag, EndpointStore, Kind, Object, ObjectKey, ServiceCluster,
 };
 use contour_envoy::TranslateConfig;
-use contour_k8s::status::StatusInput;
+use contour_k8s::status::{ConditionsKind, StatusInput};
 use contour_xds::{SnapshotStore, type_url};
 use envoy_types::pb::google::protobuf::Any;
 use tokio::sync::{mpsc, watch};
@@ -43,6 +44,8 @@ pub struct EventLoop {
     status: Option<watch::Sender<Arc<StatusInput>>>,
     /// Kubernetes mode: only referenced Secrets keep their data.
     withholding: Option<Withholding>,
+    /// Conditions written besides the build's (the ContourConfiguration's `Valid`).
+    config_conditions: BTreeMap<(ConditionsKind, String, String), Vec<DetailedCondition>>,
 }
 
 impl EventLoop {
@@ -68,7 +71,25 @@ impl EventLoop {
             first_build,
             status: None,
             withholding: None,
+            config_conditions: BTreeMap::new(),
         }
+    }
+
+    /// Reports the ContourConfiguration in use as valid (Kubernetes mode).
+    pub fn with_contour_configuration(
+        mut self,
+        ns: &str,
+        name: &str,
+        generation: Option<i64>,
+    ) -> Self {
+        let key = (
+            ConditionsKind::ContourConfiguration,
+            ns.to_string(),
+            name.to_string(),
+        );
+        let valid = contour_k8s::status::conditions::contour_configuration_valid(generation);
+        self.config_conditions.insert(key, vec![valid]);
+        self
     }
 
     /// Keeps the data of referenced Secrets only; `requests` asks for a Secret's data again.
@@ -93,6 +114,7 @@ impl EventLoop {
                 .map(|(k, st)| (k.clone(), st.to_api()))
                 .collect(),
             ingresses: self.cache.ingresses.keys().cloned().collect(),
+            conditions: self.config_conditions.clone(),
         };
         tx.send_if_modified(|cur| {
             let changed = **cur != input;
