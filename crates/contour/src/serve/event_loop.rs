@@ -296,13 +296,17 @@ impl EventLoop {
 
     fn all_load_assignments(&mut self, dag: &Dag) -> BTreeMap<String, Any> {
         self.clusters_by_service.clear();
-        let mut out = BTreeMap::new();
         for cluster in dag.clusters() {
             let svc = &cluster.service;
             self.clusters_by_service
                 .entry((svc.namespace.clone(), svc.name.clone()))
                 .or_default()
                 .insert(svc.clone());
+        }
+        // In the order `update_endpoints` uses, so that two clusters sharing an EDS name (one
+        // with a health port, one without) resolve the same way on both paths.
+        let mut out = BTreeMap::new();
+        for svc in self.clusters_by_service.values().flatten() {
             let la = self.endpoints.load_assignment(svc);
             let cla = contour_envoy::cluster_load_assignment(&la);
             out.insert(la.eds_name, contour_envoy::to_any(&cla));

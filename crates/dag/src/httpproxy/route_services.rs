@@ -86,7 +86,13 @@ impl Walk<'_> {
             return self.fail(key, SERVICE, "ServicePortInvalid", msg);
         }
         let found = self.cache.service(&key.0, &svc.name);
-        let resolved = services::resolve(found, &key.0, &svc.name, PortRef::Number(svc.port));
+        let mut resolved = services::resolve(found, &key.0, &svc.name, PortRef::Number(svc.port));
+        if let Ok(s) = &mut resolved
+            && base.health_check.is_some()
+            && let Err(e) = services::resolve_health_port(found, s, svc.health_port)
+        {
+            resolved = Err(e);
+        }
         let service = match resolved {
             Ok(s) => s,
             Err(e) => {

@@ -175,3 +175,59 @@ fn ignored_hash_policies_are_warnings() {
     );
     assert!(!out.dag.listeners.is_empty());
 }
+
+/// `services[].healthPort` (with a health check policy) names another port of the Service;
+/// one it does not name leaves the service unresolved, as upstream. Without a health check
+/// policy it is ignored.
+#[test]
+fn health_port_resolves_or_is_reported() {
+    let svc = obj(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: app, namespace: default}\nspec:\n  ports:\n  - {name: http, port: 80}\n  - {name: health, port: 8080}\n",
+    );
+    let build_with = |service_yaml: &str, health: bool| {
+        let hc = if health {
+            "    healthCheckPolicy: {path: /healthz}\n"
+        } else {
+            ""
+        };
+        let proxy = obj(&format!(
+            "apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {{name: p, namespace: default}}\nspec:\n  virtualhost: {{fqdn: s.example.com}}\n  routes:\n  - services: [{service_yaml}]\n{hc}"
+        ));
+        build(&cache_with([svc.clone(), proxy]), &BuildConfig::default())
+    };
+    let health_ports = |out: &crate::BuildOutput| -> Vec<Option<crate::HealthPort>> {
+        out.dag
+            .clusters()
+            .iter()
+            .map(|c| c.service.health_port.clone())
+            .collect()
+    };
+    let out = build_with("{name: app, port: 80, healthPort: 8080}", true);
+    assert!(out.status.get("default", "p").unwrap().is_valid());
+    assert_eq!(
+        health_ports(&out),
+        vec![Some(crate::HealthPort {
+            port: 8080,
+            name: "health".into()
+        })]
+    );
+    // No health check policy: the field has no effect.
+    let out = build_with("{name: app, port: 80, healthPort: 8080}", false);
+    assert_eq!(health_ports(&out), vec![None]);
+    // The traffic port itself: nothing to do.
+    let out = build_with("{name: app, port: 80, healthPort: 80}", true);
+    assert_eq!(health_ports(&out), vec![None]);
+    // A port the Service does not have.
+    let out = build_with("{name: app, port: 80, healthPort: 9999}", true);
+    let st = out.status.get("default", "p").unwrap();
+    let e = &st.errors[0];
+    assert_eq!(
+        (e.type_.as_str(), e.reason.as_str(), e.message.as_str()),
+        (
+            "ServiceError",
+            "ServiceUnresolvedReference",
+            "Spec.Routes unresolved service reference: port \"9999\" on service \"default/app\" not matched"
+        )
+    );
+    assert!(out.dag.clusters().is_empty());
+}
