@@ -182,7 +182,21 @@ impl Cache {
         self.refs.service_named(key)
     }
 
-    fn secret_referenced(&self, key: &(String, String)) -> bool {
+    /// Drops the data of a cached Secret, keeping its type (Kubernetes mode withholds the data of
+    /// Secrets nothing references). Returns whether it held data.
+    pub fn withhold_secret_data(&mut self, key: &(String, String)) -> bool {
+        match self.secrets.remove(key) {
+            Some(secret) => {
+                let ty = secret.type_.map(String::into_boxed_str);
+                self.bare_secrets.insert(key.clone(), ty);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether an Ingress, an HTTPProxy or the configuration file names the Secret.
+    pub fn secret_referenced(&self, key: &(String, String)) -> bool {
         self.config_secrets.contains(key) || self.refs.secret_named(key)
     }
 

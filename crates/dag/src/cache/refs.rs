@@ -34,10 +34,7 @@ impl Named {
         let services = references::proxy_service_names(p)
             .map(|s| (ns.to_string(), s.to_string()))
             .collect();
-        let secrets = references::proxy_secret_refs(p)
-            .map(|r| pair(references::split_ref(r, ns)))
-            .collect();
-        Named::new(services, secrets)
+        Named::new(services, references::proxy_secrets(p))
     }
 
     pub fn of_ingress(ing: &Ingress) -> Self {
@@ -47,15 +44,8 @@ impl Named {
             .filter_map(|b| b.service.as_ref())
             .map(|s| (ns.to_string(), s.name.clone()))
             .collect();
-        let secrets = references::ingress_secret_refs(ing)
-            .map(|r| pair(references::split_ref(r, ns)))
-            .collect();
-        Named::new(services, secrets)
+        Named::new(services, references::ingress_secrets(ing))
     }
-}
-
-fn pair((ns, name): (&str, &str)) -> NsName {
-    (ns.to_string(), name.to_string())
 }
 
 /// Reference counts of Services and Secrets over every cached Ingress and HTTPProxy.
