@@ -358,11 +358,11 @@ where
                 if let Some(data) = frame.data_ref() {
                     let n = this.frames.feed(data);
                     this.counter.inc_by(n);
-                } else if let Some(status) = frame.trailers_ref().and_then(|t| t.get("grpc-status"))
-                {
-                    if let Some(h) = this.handled.as_mut() {
-                        h.record(status.to_str().unwrap_or_default());
-                    }
+                } else if let (Some(status), Some(h)) = (
+                    frame.trailers_ref().and_then(|t| t.get("grpc-status")),
+                    this.handled.as_mut(),
+                ) {
+                    h.record(status.to_str().unwrap_or_default());
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
