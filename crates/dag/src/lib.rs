@@ -21,7 +21,7 @@ pub mod model;
 mod model_tls;
 pub mod object;
 pub mod policy;
-mod references;
+pub mod references;
 pub mod service_policy;
 pub mod services;
 pub mod status;

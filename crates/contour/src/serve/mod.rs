@@ -5,6 +5,7 @@ mod event_loop;
 mod holdoff;
 mod http;
 mod kubernetes;
+mod secrets;
 mod state;
 mod xds_debug;
 
@@ -63,7 +64,8 @@ fn warn_unimplemented(args: &ServeArgs) {
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     // Every configuration error ends the process here, before anything listens.
-    let settings = settings::resolve(&args)?;
+    let from_api = settings::fetch_contour_configuration(&args).await?;
+    let settings = settings::resolve_with(&args, from_api)?;
     let xds_tls = xds_tls_files(&args, &settings)?;
     warn_unimplemented(&args);
     let (xds_addr, metrics_addr, health_addr, debug_addr) = (
@@ -92,6 +94,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(source) = &settings.contour_configuration {
         state.set_contour_configuration(&source.namespace, &source.name);
     }
+    let config_status = settings.contour_configuration.clone();
     let store = SnapshotStore::new();
     let (tx, rx) = mpsc::channel(1024);
     let source = start_source(&args, &mut metrics, tx).await?;
@@ -123,15 +126,24 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         metrics.clone(),
         first_tx,
     );
+    let mut fetched = None;
     let (kube, _manifests) = match source {
-        Source::Kubernetes(k, status_tx) => {
+        Source::Kubernetes(mut k, status_tx) => {
             event_loop = event_loop.with_status(status_tx);
+            if let Some(c) = &config_status {
+                event_loop =
+                    event_loop.with_contour_configuration(&c.namespace, &c.name, c.generation);
+            }
+            if let Some(reads) = k.secret_reads.take() {
+                event_loop = event_loop.with_withholding(reads.requests);
+                fetched = Some(reads.answers);
+            }
             (Some(k), None)
         }
         // The handle keeps the directory watched for as long as we serve.
         Source::Manifests(handle) => (None, Some(handle)),
     };
-    let loop_task = tokio::spawn(event_loop.run(rx));
+    let loop_task = tokio::spawn(event_loop.run(rx, fetched));
     count_nacks(&store, metrics);
     let xds_task = tokio::spawn(serve_xds(store, xds_addr, xds_tls, first_rx));
     let result = tokio::select! {

@@ -12,7 +12,8 @@ use std::net::SocketAddr;
 use anyhow::{Context, bail};
 use contour_api::config::Parameters;
 use contour_api::v1alpha1::{
-    ContourConfigurationSpec, overlay_on_defaults, validate_contour_configuration,
+    ContourConfiguration, ContourConfigurationSpec, overlay_on_defaults,
+    validate_contour_configuration,
 };
 use contour_dag::BuildConfig;
 use contour_envoy::TranslateConfig;
@@ -20,6 +21,7 @@ use tracing::{info, warn};
 
 use crate::cli::ServeArgs;
 
+pub use crd::fetch_contour_configuration;
 pub use from_file::spec_from_flags_and_file;
 pub use translate::{build_config, translate_config};
 
@@ -28,6 +30,8 @@ pub use translate::{build_config, translate_config};
 pub struct ConfigSource {
     pub namespace: String,
     pub name: String,
+    /// Its `metadata.generation` (the `observedGeneration` of its `Valid` condition).
+    pub generation: Option<i64>,
 }
 
 /// Everything `contour serve` runs with.
@@ -49,29 +53,44 @@ pub struct Settings {
 }
 
 /// Reads, merges and validates the configuration; errors name the file key or spec field.
+#[cfg(test)]
 pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
+    resolve_with(args, None)
+}
+
+/// The namespace of `--contour-config-name` (and of leader election): `$CONTOUR_NAMESPACE`.
+pub fn contour_namespace() -> String {
+    std::env::var("CONTOUR_NAMESPACE").unwrap_or_else(|_| "projectcontour".into())
+}
+
+/// As [`resolve`], with the ContourConfiguration already read from the API server (Kubernetes
+/// mode with `--contour-config-name`, see [`fetch_contour_configuration`]).
+pub fn resolve_with(
+    args: &ServeArgs,
+    from_api: Option<ContourConfiguration>,
+) -> anyhow::Result<Settings> {
     if args.config_path.is_some() && args.contour_config_name.is_some() {
         bail!("cannot specify both --contour-config-name and -c/--config-path");
     }
     let (user, source) = match &args.contour_config_name {
         Some(name) => {
-            let namespace =
-                std::env::var("CONTOUR_NAMESPACE").unwrap_or_else(|_| "projectcontour".into());
-            let Some(dir) = &args.manifests else {
-                bail!(
-                    "--contour-config-name is read from --manifests only: reading ContourConfiguration from the Kubernetes API is not implemented yet"
-                );
+            let namespace = contour_namespace();
+            let cc = match (&args.manifests, from_api) {
+                (Some(dir), _) => crd::load_from_dir(dir, &namespace, name)?,
+                (None, Some(cc)) => cc,
+                (None, None) => bail!("ContourConfiguration {namespace}/{name} was not read"),
             };
-            let cc = crd::load_from_dir(dir, &namespace, name)?;
             info!(
                 namespace,
                 name, "using ContourConfiguration; configuration flags are ignored"
             );
+            let generation = cc.metadata.generation;
             (
                 cc.spec,
                 Some(ConfigSource {
                     namespace,
                     name: name.clone(),
+                    generation,
                 }),
             )
         }
