@@ -11,6 +11,7 @@ pub mod duration;
 pub mod endpoints;
 pub mod global_headers;
 mod go_duration;
+pub mod go_regexp;
 pub mod httpproxy;
 pub mod ingress;
 pub mod ingress_annotations;
