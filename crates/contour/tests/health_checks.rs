@@ -228,6 +228,13 @@ async fn tcp_health_check_excludes_and_restores_an_endpoint() {
     // Its health port accepts connections: `b` gets connections again.
     b_gate.open().await;
     wait_flags(&env, b.port(), "b healthy", |f| f == "healthy").await;
+    // Envoy's workers learn of the health change shortly after the admin view shows it.
     let both = BTreeSet::from(["a".to_string(), "b".to_string()]);
-    assert_eq!(tcp_backends(&env, h, 20).await, both);
+    let both = &both;
+    let env = &env;
+    poll_until(CONVERGE, "connections reach a and b", || async move {
+        (tcp_backends(env, h, 20).await == *both).then_some(())
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
 }
