@@ -147,7 +147,8 @@ async fn per_try_timeout_retries_a_slow_attempt() {
     let r = env.get(h, "/noper").await.unwrap();
     let took = started.elapsed();
     assert_eq!(r.status, 504, "{}", r.text());
-    assert!(took >= Duration::from_secs(2), "took {took:?}");
+    // Envoy's timer may fire a fraction of a millisecond early (seen: 1.9996 s).
+    assert!(took >= Duration::from_millis(1950), "took {took:?}");
 }
 
 #[tokio::test]
