@@ -101,3 +101,48 @@ fn a_missing_contour_configuration_stops_startup() {
         "{err}"
     );
 }
+
+/// The rate-limit flags reach the Kubernetes client (the bucket itself is tested in
+/// `crates/k8s`); contour still syncs and serves through it.
+#[tokio::test]
+async fn client_rate_limit_flags_take_effect() {
+    let server = ApiServer::start().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let one = EchoBackend::start("one").await.unwrap();
+    server
+        .apply_yaml(&service_yaml("default", "one", 80, "http", &[&one]))
+        .unwrap();
+    server.apply(proxy("p", "app.example.com", "one")).unwrap();
+    let mut contour = kube_env::Replica::start(
+        &server,
+        tmp.path(),
+        "limited",
+        &[
+            "--disable-leader-election",
+            "--kubernetes-client-qps",
+            "50",
+            "--kubernetes-client-burst",
+            "7",
+        ],
+    )
+    .unwrap();
+    contour
+        .process
+        .wait_for_log("Kubernetes client rate limited", CONVERGE)
+        .await
+        .unwrap();
+    let log = contour.process.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("Kubernetes client rate limited"))
+        .unwrap();
+    assert!(
+        line.contains("qps=50") && line.contains("burst=7"),
+        "{line}"
+    );
+    assert!(!log.contains("flag accepted but not implemented"), "{log}");
+    let _envoy = start_envoy(tmp.path(), contour.xds).await.unwrap();
+    wait_for_backend(contour.http, "app.example.com", "/", "one", CONVERGE)
+        .await
+        .unwrap();
+}

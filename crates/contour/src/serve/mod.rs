@@ -4,6 +4,7 @@ mod dag_dot;
 mod event_loop;
 mod holdoff;
 mod http;
+mod https;
 mod kubernetes;
 mod secrets;
 mod state;
@@ -25,17 +26,7 @@ use crate::settings;
 
 /// Flags accepted for compatibility whose feature lands with a later issue: never silent.
 fn warn_unimplemented(args: &ServeArgs) {
-    let pending: [(&str, bool); 3] = [
-        ("--kubernetes-debug", args.kubernetes_debug.is_some()),
-        (
-            "--kubernetes-client-qps",
-            args.kubernetes_client_qps.is_some(),
-        ),
-        (
-            "--kubernetes-client-burst",
-            args.kubernetes_client_burst.is_some(),
-        ),
-    ];
+    let pending: [(&str, bool); 1] = [("--kubernetes-debug", args.kubernetes_debug.is_some())];
     for (flag, set) in pending {
         if set {
             warn!(
@@ -97,7 +88,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config_status = settings.contour_configuration.clone();
     let store = SnapshotStore::new();
     let (tx, rx) = mpsc::channel(1024);
-    let source = start_source(&args, &mut metrics, tx).await?;
+    let limits = (settings.client_qps, settings.client_burst);
+    let source = start_source(&args, limits, &mut metrics, tx).await?;
+    let grpc_metrics = contour_xds::GrpcMetrics::new();
+    grpc_metrics.register(&mut metrics.registry);
     let metrics = Arc::new(metrics);
     let health_client = match &source {
         Source::Kubernetes(k, _) => Some(k.client.clone()),
@@ -113,6 +107,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         debug,
         health_client,
         [metrics_addr, health_addr, debug_addr],
+        settings.metrics_tls.clone(),
     )
     .await?;
 
@@ -145,7 +140,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let loop_task = tokio::spawn(event_loop.run(rx, fetched));
     count_nacks(&store, metrics);
-    let xds_task = tokio::spawn(serve_xds(store, xds_addr, xds_tls, first_rx));
+    let xds_config = contour_xds::ServerConfig {
+        tls: xds_tls,
+        metrics: Some(grpc_metrics),
+        ..Default::default()
+    };
+    let xds_task = tokio::spawn(serve_xds(store, xds_addr, xds_config, first_rx));
     let result = tokio::select! {
         r = xds_task => r.context("xDS server task").and_then(|r| r),
         r = loop_task => r.context("event loop task"),
@@ -171,6 +171,7 @@ enum Source {
 
 async fn start_source(
     args: &ServeArgs,
+    limits: (Option<f32>, Option<u32>),
     metrics: &mut Metrics,
     tx: mpsc::Sender<contour_dag::SourceEvent>,
 ) -> anyhow::Result<Source> {
@@ -182,23 +183,32 @@ async fn start_source(
             Ok(Source::Manifests(handle))
         }
         None => {
-            let (k, status_tx) = kubernetes::start(args, metrics, tx).await?;
+            let (k, status_tx) = kubernetes::start(args, limits, metrics, tx).await?;
             Ok(Source::Kubernetes(k, status_tx))
         }
     }
 }
 
+/// Metrics and health (one server when they share an address, over HTTPS with
+/// `metrics.contour` TLS), and the debug server.
 async fn spawn_http(
     metrics: Arc<Metrics>,
     debug: http::DebugContext,
     client: Option<kube::Client>,
     [metrics_addr, health_addr, debug_addr]: [SocketAddr; 3],
+    metrics_tls: Option<settings::MetricsTls>,
 ) -> anyhow::Result<()> {
+    let serve_metrics = |router, what| async move {
+        match metrics_tls {
+            Some(tls) => https::spawn(metrics_addr, router, tls, what).await,
+            None => http::spawn(metrics_addr, router, what).await,
+        }
+    };
     if metrics_addr == health_addr {
         let router = http::metrics_router(metrics).merge(http::health_router(client));
-        http::spawn(metrics_addr, router, "metrics and health").await?;
+        serve_metrics(router, "metrics and health").await?;
     } else {
-        http::spawn(metrics_addr, http::metrics_router(metrics), "metrics").await?;
+        serve_metrics(http::metrics_router(metrics), "metrics").await?;
         http::spawn(health_addr, http::health_router(client), "health").await?;
     }
     http::spawn(debug_addr, http::debug_router(debug), "debug").await
@@ -209,7 +219,7 @@ async fn spawn_http(
 async fn serve_xds(
     store: SnapshotStore,
     addr: SocketAddr,
-    tls: Option<contour_xds::TlsFiles>,
+    config: contour_xds::ServerConfig,
     mut first_build: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     first_build
@@ -219,11 +229,7 @@ async fn serve_xds(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the xDS server on {addr}"))?;
-    info!(address = %addr, insecure = tls.is_none(), "started xDS server");
-    let config = contour_xds::ServerConfig {
-        tls,
-        ..Default::default()
-    };
+    info!(address = %addr, insecure = config.tls.is_none(), "started xDS server");
     contour_xds::serve_with_config(store, listener, config, std::future::pending()).await?;
     Ok(())
 }

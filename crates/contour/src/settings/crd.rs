@@ -22,6 +22,8 @@ pub async fn fetch_contour_configuration(
     let opts = contour_k8s::ClientOptions {
         kubeconfig: args.kubeconfig.clone(),
         incluster: args.incluster,
+        qps: args.kubernetes_client_qps,
+        burst: args.kubernetes_client_burst,
     };
     let client = contour_k8s::client(&opts)
         .await
