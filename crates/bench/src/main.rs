@@ -351,5 +351,45 @@ fn phases(proxies: usize) -> anyhow::Result<()> {
             bytes
         );
     }
+    incremental_phases(&files, cache)
+}
+
+/// Times what `contour serve` does for one route change: a build, then the incremental
+/// translation (after a first, full one).
+fn incremental_phases(
+    files: &[(String, String)],
+    mut cache: contour_dag::Cache,
+) -> anyhow::Result<()> {
+    let (bcfg, tcfg) = (
+        contour_dag::BuildConfig::default(),
+        contour_envoy::TranslateConfig::default(),
+    );
+    let mut translator = contour_envoy::Translator::new();
+    let t = Instant::now();
+    let out = contour_dag::build(&cache, &bcfg);
+    let build = ms(t.elapsed());
+    let t = Instant::now();
+    translator.translate(&out.dag, &tcfg);
+    println!(
+        "incremental translator, first (full): build {build:.1} ms, translate {:.1} ms",
+        ms(t.elapsed())
+    );
+    let original = &files[0].1;
+    let edited = original.replacen("name: svc-1,", "name: svc-2,", 1);
+    let mut current = original.clone();
+    for round in 0..4 {
+        let next = if round % 2 == 0 { &edited } else { original };
+        contour_bench::apply_yaml(&mut cache, &current, next)?;
+        current = next.clone();
+        let t = Instant::now();
+        let out = contour_dag::build(&cache, &bcfg);
+        let build = ms(t.elapsed());
+        let t = Instant::now();
+        translator.translate(&out.dag, &tcfg);
+        println!(
+            "one route changed: build {build:.1} ms, incremental translate {:.1} ms",
+            ms(t.elapsed())
+        );
+    }
     Ok(())
 }

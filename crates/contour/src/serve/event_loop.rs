@@ -13,7 +13,7 @@ use contour_dag::endpoints::ServiceKey;
 use contour_dag::{
     BuildConfig, Cache, Dag, EndpointStore, Kind, Object, ObjectKey, ServiceCluster,
 };
-use contour_envoy::TranslateConfig;
+use contour_envoy::{TranslateConfig, Translator};
 use contour_k8s::status::StatusInput;
 use contour_xds::{SnapshotStore, type_url};
 use envoy_types::pb::google::protobuf::Any;
@@ -30,11 +30,16 @@ pub struct EventLoop {
     endpoints: EndpointStore,
     build_cfg: BuildConfig,
     translate_cfg: TranslateConfig,
+    /// Remembers the last translation: a build re-translates only what changed.
+    translator: Translator,
     store: SnapshotStore,
     state: Arc<SharedState>,
     metrics: Arc<Metrics>,
     /// Clusters of the last build, by the Service they point at (for EDS-only updates).
     clusters_by_service: BTreeMap<ServiceKey, BTreeSet<ServiceCluster>>,
+    /// The ClusterLoadAssignment of every cluster of the last build, kept current by endpoint
+    /// changes, so a build computes only those of new clusters.
+    load_assignments: BTreeMap<String, Any>,
     /// Told once the first build has been published (the xDS server starts listening then).
     first_build: watch::Sender<bool>,
     /// Kubernetes mode: each build's statuses for the status writer (latest wins).
@@ -57,10 +62,12 @@ impl EventLoop {
             endpoints: EndpointStore::default(),
             build_cfg,
             translate_cfg,
+            translator: Translator::new(),
             store,
             state,
             metrics,
             clusters_by_service: BTreeMap::new(),
+            load_assignments: BTreeMap::new(),
             first_build,
             status: None,
         }
@@ -158,8 +165,10 @@ impl EventLoop {
         for svc in touched {
             for cluster in self.clusters_by_service.get(svc).into_iter().flatten() {
                 let la = self.endpoints.load_assignment(cluster);
-                let cla = contour_envoy::cluster_load_assignment(&la);
-                upserts.insert(la.eds_name, contour_envoy::to_any(&cla));
+                let cla = contour_envoy::to_any(&contour_envoy::cluster_load_assignment(&la));
+                self.load_assignments
+                    .insert(la.eds_name.clone(), cla.clone());
+                upserts.insert(la.eds_name, cla);
             }
         }
         if !upserts.is_empty()
@@ -175,7 +184,7 @@ impl EventLoop {
     fn rebuild(&mut self) {
         let started = Instant::now();
         let out = contour_dag::build(&self.cache, &self.build_cfg);
-        let resources = contour_envoy::translate(&out.dag, &self.translate_cfg);
+        let resources = self.translator.translate(&out.dag, &self.translate_cfg);
         let eds = self.all_load_assignments(&out.dag);
         let types = BTreeMap::from([
             (type_url::SECRET.to_string(), resources.secrets),
@@ -208,20 +217,28 @@ impl EventLoop {
         }
     }
 
+    /// The ClusterLoadAssignment of every cluster of `dag`: remembered ones for clusters of the
+    /// last build (endpoint changes kept them current), computed ones for new clusters.
     fn all_load_assignments(&mut self, dag: &Dag) -> BTreeMap<String, Any> {
         self.clusters_by_service.clear();
-        let mut out = BTreeMap::new();
+        let mut previous = std::mem::take(&mut self.load_assignments);
         for cluster in dag.clusters() {
             let svc = &cluster.service;
             self.clusters_by_service
                 .entry((svc.namespace.clone(), svc.name.clone()))
                 .or_default()
                 .insert(svc.clone());
-            let la = self.endpoints.load_assignment(svc);
-            let cla = contour_envoy::cluster_load_assignment(&la);
-            out.insert(la.eds_name, contour_envoy::to_any(&cla));
+            let name = svc.eds_name();
+            if self.load_assignments.contains_key(&name) {
+                continue;
+            }
+            let cla = previous.remove(&name).unwrap_or_else(|| {
+                let la = self.endpoints.load_assignment(svc);
+                contour_envoy::to_any(&contour_envoy::cluster_load_assignment(&la))
+            });
+            self.load_assignments.insert(name, cla);
         }
-        out
+        self.load_assignments.clone()
     }
 
     fn record_build(&self, out: &contour_dag::BuildOutput, seconds: f64) {
