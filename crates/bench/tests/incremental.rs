@@ -54,6 +54,10 @@ fn incremental_translation_equals_a_full_one_over_edits() {
         translator.translate(&first.dag, &tcfg),
         translate(&first.dag, &tcfg)
     );
+    // A second translator that only says what changed, as `contour serve` uses it.
+    let mut changes_only = Translator::new();
+    let mut served = translate(&first.dag, &tcfg);
+    changes_only.changes(&first.dag, &tcfg);
     let mut current = original.clone();
     for (what, edit) in &edits {
         let next = edit(&original);
@@ -66,6 +70,19 @@ fn incremental_translation_equals_a_full_one_over_edits() {
         let out = build(&cache, &bcfg);
         let incremental = translator.translate(&out.dag, &tcfg);
         assert_eq!(incremental, translate(&out.dag, &tcfg), "{what}");
+        let c = changes_only.changes(&out.dag, &tcfg);
+        for (to, from) in [
+            (&mut served.listeners, c.listeners),
+            (&mut served.routes, c.routes),
+            (&mut served.clusters, c.clusters),
+            (&mut served.secrets, c.secrets),
+            (&mut served.runtimes, Some(c.runtimes)),
+        ] {
+            if let Some(from) = from {
+                *to = from;
+            }
+        }
+        assert_eq!(served, incremental, "{what}: changes");
     }
     assert_eq!(
         translator.translate(&first.dag, &tcfg),

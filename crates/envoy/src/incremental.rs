@@ -36,23 +36,30 @@ struct Memo<I, O> {
     output: O,
 }
 
-/// Entries by key; each translation moves the entries it still uses into a fresh table, so
-/// entries of removed objects are dropped.
+/// Entries by key. Each translation moves the entries it still uses from `stale` to `current`,
+/// so entries of removed objects are dropped, and tells whether anything changed.
 struct Table<I, O> {
-    prev: HashMap<String, Memo<I, O>>,
-    next: HashMap<String, Memo<I, O>>,
+    current: HashMap<String, Memo<I, O>>,
+    stale: HashMap<String, Memo<I, O>>,
+    misses: usize,
 }
 
 impl<I, O> Default for Table<I, O> {
     fn default() -> Self {
         Table {
-            prev: HashMap::new(),
-            next: HashMap::new(),
+            current: HashMap::new(),
+            stale: HashMap::new(),
+            misses: 0,
         }
     }
 }
 
 impl<I, O> Table<I, O> {
+    fn begin(&mut self) {
+        self.stale = std::mem::take(&mut self.current);
+        self.misses = 0;
+    }
+
     /// The output for `key`: the remembered one when `same` says the input did not change,
     /// otherwise `make`'s. The first use of a key in one translation wins.
     fn get(
@@ -61,27 +68,30 @@ impl<I, O> Table<I, O> {
         same: impl FnOnce(&I) -> bool,
         make: impl FnOnce() -> (I, O),
     ) -> &O {
-        if !self.next.contains_key(key) {
-            let memo = match self.prev.remove(key) {
+        if !self.current.contains_key(key) {
+            let memo = match self.stale.remove(key) {
                 Some(m) if same(&m.input) => m,
                 _ => {
+                    self.misses += 1;
                     let (input, output) = make();
                     Memo { input, output }
                 }
             };
-            self.next.insert(key.to_string(), memo);
+            self.current.insert(key.to_string(), memo);
         }
-        &self.next[key].output
+        &self.current[key].output
     }
 
-    /// Ends one translation: what was not used is forgotten.
-    fn finish(&mut self) {
-        self.prev = std::mem::take(&mut self.next);
+    /// Ends one translation: forgets what was not used; whether anything was added, changed or
+    /// removed since the last one.
+    fn end(&mut self) -> bool {
+        let dirty = self.misses > 0 || !self.stale.is_empty();
+        self.stale.clear();
+        dirty
     }
 
-    fn clear(&mut self) {
-        self.prev.clear();
-        self.next.clear();
+    fn output(&self, key: &str) -> Option<&O> {
+        self.current.get(key).map(|m| &m.output)
     }
 }
 
@@ -92,10 +102,27 @@ struct EncodedVhost {
     bytes: Vec<u8>,
 }
 
+/// The resource types a translation changed, each with all its resources; `None` when the
+/// type is unchanged since the previous translation.
+#[derive(Debug, Default, PartialEq)]
+pub struct Changes {
+    pub listeners: Option<BTreeMap<String, Any>>,
+    pub routes: Option<BTreeMap<String, Any>>,
+    pub clusters: Option<BTreeMap<String, Any>>,
+    pub secrets: Option<BTreeMap<String, Any>>,
+    /// Always given (one small resource).
+    pub runtimes: BTreeMap<String, Any>,
+}
+
+/// What the listeners depend on besides the secure virtual hosts: the plain listener's name
+/// and address, and the secure one's address.
+type ListenerKey = (Option<(String, String, u16)>, Option<(String, u16)>);
+
 /// Translates DAGs into resources, re-translating only what changed since the last call.
 #[derive(Default)]
 pub struct Translator {
     cfg: Option<TranslateConfig>,
+    listener_key: Option<ListenerKey>,
     http_vhosts: Table<DagVirtualHost, Option<EncodedVhost>>,
     https_vhosts: Table<DagVirtualHost, Option<EncodedVhost>>,
     chains: Table<SecureVirtualHost, (ChainKey, Vec<u8>)>,
@@ -105,6 +132,14 @@ pub struct Translator {
 
 type ChainKey = (bool, Vec<String>);
 
+/// Which types changed in one translation.
+struct Dirty {
+    listeners: bool,
+    routes: bool,
+    clusters: bool,
+    secrets: bool,
+}
+
 impl Translator {
     pub fn new() -> Self {
         Self::default()
@@ -112,65 +147,122 @@ impl Translator {
 
     /// Every resource but EDS, equal to [`crate::translate`]`(dag, cfg)`.
     pub fn translate(&mut self, dag: &Dag, cfg: &TranslateConfig) -> Resources {
-        if self.cfg.as_ref() != Some(cfg) {
-            self.clear();
-            self.cfg = Some(cfg.clone());
+        let c = self.run(dag, cfg, true);
+        Resources {
+            listeners: c.listeners.unwrap_or_default(),
+            routes: c.routes.unwrap_or_default(),
+            clusters: c.clusters.unwrap_or_default(),
+            secrets: c.secrets.unwrap_or_default(),
+            runtimes: c.runtimes,
         }
-        let out = Resources {
-            listeners: self.listeners(dag, cfg),
-            routes: self.routes(dag),
-            clusters: self.clusters(dag, cfg),
-            secrets: self.secrets(dag, cfg),
+    }
+
+    /// Like [`Self::translate`], but only the types that changed since the previous call: a
+    /// route change assembles route configurations alone, and no unchanged type is copied.
+    pub fn changes(&mut self, dag: &Dag, cfg: &TranslateConfig) -> Changes {
+        self.run(dag, cfg, false)
+    }
+
+    fn run(&mut self, dag: &Dag, cfg: &TranslateConfig, all: bool) -> Changes {
+        let cfg_changed = self.cfg.as_ref() != Some(cfg);
+        if cfg_changed {
+            *self = Translator {
+                cfg: Some(cfg.clone()),
+                ..Default::default()
+            };
+        }
+        let listener_key = listener_key(dag);
+        let listener_key_changed = self.listener_key.as_ref() != Some(&listener_key);
+        self.listener_key = Some(listener_key);
+        let clusters = dag.clusters();
+        let dirty = self.update(dag, cfg, &clusters);
+        let any = |d: bool| all || cfg_changed || d;
+        Changes {
+            listeners: any(dirty.listeners || listener_key_changed)
+                .then(|| self.listeners(dag, cfg)),
+            routes: any(dirty.routes).then(|| self.routes(dag)),
+            clusters: any(dirty.clusters).then(|| self.cluster_map(&clusters)),
+            secrets: any(dirty.secrets).then(|| self.secret_map(dag, cfg, &clusters)),
             runtimes: keyed_one(&runtime::runtime_for(dag, cfg)),
-        };
-        self.http_vhosts.finish();
-        self.https_vhosts.finish();
-        self.chains.finish();
-        self.clusters.finish();
-        self.secrets.finish();
-        out
+        }
     }
 
-    fn clear(&mut self) {
-        self.http_vhosts.clear();
-        self.https_vhosts.clear();
-        self.chains.clear();
-        self.clusters.clear();
-        self.secrets.clear();
-    }
-
-    fn routes(&mut self, dag: &Dag) -> BTreeMap<String, Any> {
-        let mut out = BTreeMap::new();
-        let plain = dag
-            .listeners
-            .get(HTTP_LISTENER_NAME)
-            .map(|l| l.virtual_hosts.as_slice())
-            .unwrap_or_default();
-        for vh in plain {
+    /// Brings every table up to date with `dag`, translating what changed.
+    fn update(
+        &mut self,
+        dag: &Dag,
+        cfg: &TranslateConfig,
+        clusters: &[&contour_dag::Cluster],
+    ) -> Dirty {
+        self.http_vhosts.begin();
+        self.https_vhosts.begin();
+        self.chains.begin();
+        self.clusters.begin();
+        self.secrets.begin();
+        for vh in plain_vhosts(dag) {
             vhost(&mut self.http_vhosts, vh);
         }
-        let http: Vec<&EncodedVhost> = plain
+        for svh in secure_vhosts(dag) {
+            self.chains.get(
+                svh.fqdn(),
+                |prev| prev == svh,
+                || {
+                    let chain = secure_filter_chain(svh, cfg);
+                    (svh.clone(), (chain_key(&chain), chain.encode_to_vec()))
+                },
+            );
+            if svh.tcp_proxy.is_none() {
+                vhost(&mut self.https_vhosts, &svh.virtual_host);
+            }
+        }
+        for c in clusters {
+            let key = (c.service.namespace.clone(), c.service.name.clone());
+            let policy = dag.services.get(&key);
+            self.clusters.get(
+                &cluster_name(c),
+                |(pc, pp)| pc == *c && pp.as_ref() == policy,
+                || {
+                    let mut out = cluster::cluster(c);
+                    cluster::apply_protocol(&mut out, c, cfg);
+                    cluster::apply_settings(&mut out, c, policy, cfg);
+                    (((*c).clone(), policy.cloned()), to_any(&out))
+                },
+            );
+        }
+        for (name, s) in secret::referenced_secrets_of(dag, clusters) {
+            self.secrets.get(
+                &name,
+                |prev| prev == s,
+                || (s.clone(), to_any(&secret::tls_secret(name.clone(), s))),
+            );
+        }
+        let (plain, secure, chains) = (
+            self.http_vhosts.end(),
+            self.https_vhosts.end(),
+            self.chains.end(),
+        );
+        Dirty {
+            listeners: chains,
+            // The fallback route configuration follows the chains' fallback certificates.
+            routes: plain || secure || chains,
+            clusters: self.clusters.end(),
+            secrets: self.secrets.end(),
+        }
+    }
+
+    fn routes(&self, dag: &Dag) -> BTreeMap<String, Any> {
+        let mut out = BTreeMap::new();
+        let http: Vec<&EncodedVhost> = plain_vhosts(dag)
             .iter()
-            .filter_map(|vh| self.http_vhosts.next[&vh.fqdn].output.as_ref())
+            .filter_map(|vh| self.http_vhosts.output(&vh.fqdn)?.as_ref())
             .collect();
         out.insert(
             HTTP_LISTENER_NAME.to_string(),
             route_configuration(HTTP_LISTENER_NAME, http),
         );
-        let secure = dag
-            .listeners
-            .get(HTTPS_LISTENER_NAME)
-            .map(|l| l.secure_virtual_hosts.as_slice())
-            .unwrap_or_default();
-        let secure: Vec<&SecureVirtualHost> =
-            secure.iter().filter(|s| s.tcp_proxy.is_none()).collect();
-        for svh in &secure {
-            vhost(&mut self.https_vhosts, &svh.virtual_host);
-        }
         let mut fallback = Vec::new();
-        for svh in secure {
-            let table = &self.https_vhosts.next;
-            let Some(vh) = table[&svh.virtual_host.fqdn].output.as_ref() else {
+        for svh in secure_vhosts(dag).iter().filter(|s| s.tcp_proxy.is_none()) {
+            let Some(Some(vh)) = self.https_vhosts.output(svh.fqdn()) else {
                 continue;
             };
             if svh.fallback_certificate.is_some() {
@@ -187,7 +279,7 @@ impl Translator {
         out
     }
 
-    fn listeners(&mut self, dag: &Dag, cfg: &TranslateConfig) -> BTreeMap<String, Any> {
+    fn listeners(&self, dag: &Dag, cfg: &TranslateConfig) -> BTreeMap<String, Any> {
         let mut out = BTreeMap::new();
         if let Some(l) = dag.listeners.get(HTTP_LISTENER_NAME)
             && !l.virtual_hosts.is_empty()
@@ -206,22 +298,12 @@ impl Translator {
         out
     }
 
-    fn https_listener(&mut self, l: &contour_dag::Listener, cfg: &TranslateConfig) -> Any {
-        for svh in &l.secure_virtual_hosts {
-            self.chains.get(
-                svh.fqdn(),
-                |prev| prev == svh,
-                || {
-                    let chain = secure_filter_chain(svh, cfg);
-                    (svh.clone(), (chain_key(&chain), chain.encode_to_vec()))
-                },
-            );
-        }
+    fn https_listener(&self, l: &contour_dag::Listener, cfg: &TranslateConfig) -> Any {
         let fallback = https_fallback_chain(l, cfg).map(|c| (chain_key(&c), c.encode_to_vec()));
         let mut chains: Vec<&(ChainKey, Vec<u8>)> = l
             .secure_virtual_hosts
             .iter()
-            .map(|svh| &self.chains.next[svh.fqdn()].output)
+            .filter_map(|svh| self.chains.output(svh.fqdn()))
             .chain(fallback.as_ref())
             .collect();
         // The order of `https_listener`: a stable sort on the same keys.
@@ -240,45 +322,64 @@ impl Translator {
         }
     }
 
-    fn clusters(&mut self, dag: &Dag, cfg: &TranslateConfig) -> BTreeMap<String, Any> {
+    fn cluster_map(&self, clusters: &[&contour_dag::Cluster]) -> BTreeMap<String, Any> {
         let mut out = BTreeMap::new();
-        for c in dag.clusters() {
+        for c in clusters {
             let name = cluster_name(c);
-            if out.contains_key(&name) {
-                continue;
+            if !out.contains_key(&name)
+                && let Some(any) = self.clusters.output(&name)
+            {
+                out.insert(name, any.clone());
             }
-            let key = (c.service.namespace.clone(), c.service.name.clone());
-            let policy = dag.services.get(&key);
-            let any = self.clusters.get(
-                &name,
-                |(pc, pp)| pc == c && pp.as_ref() == policy,
-                || {
-                    let mut out = cluster::cluster(c);
-                    cluster::apply_protocol(&mut out, c, cfg);
-                    cluster::apply_settings(&mut out, c, policy, cfg);
-                    ((c.clone(), policy.cloned()), to_any(&out))
-                },
-            );
-            out.insert(name, any.clone());
         }
         out
     }
 
-    fn secrets(&mut self, dag: &Dag, cfg: &TranslateConfig) -> BTreeMap<String, Any> {
+    fn secret_map(
+        &self,
+        dag: &Dag,
+        cfg: &TranslateConfig,
+        clusters: &[&contour_dag::Cluster],
+    ) -> BTreeMap<String, Any> {
         let mut out = BTreeMap::new();
-        for (name, s) in secret::referenced_secrets(dag) {
-            let any = self.secrets.get(
-                &name,
-                |prev| prev == s,
-                || (s.clone(), to_any(&secret::tls_secret(name.clone(), s))),
-            );
-            out.insert(name, any.clone());
+        for name in secret::referenced_secrets_of(dag, clusters).into_keys() {
+            if let Some(any) = self.secrets.output(&name) {
+                out.insert(name, any.clone());
+            }
         }
         for s in stats::stats_secrets(cfg) {
             out.insert(s.name.clone(), to_any(&s));
         }
         out
     }
+}
+
+fn plain_vhosts(dag: &Dag) -> &[DagVirtualHost] {
+    dag.listeners
+        .get(HTTP_LISTENER_NAME)
+        .map(|l| l.virtual_hosts.as_slice())
+        .unwrap_or_default()
+}
+
+fn secure_vhosts(dag: &Dag) -> &[SecureVirtualHost] {
+    dag.listeners
+        .get(HTTPS_LISTENER_NAME)
+        .map(|l| l.secure_virtual_hosts.as_slice())
+        .unwrap_or_default()
+}
+
+fn listener_key(dag: &Dag) -> ListenerKey {
+    let http = dag
+        .listeners
+        .get(HTTP_LISTENER_NAME)
+        .filter(|l| !l.virtual_hosts.is_empty())
+        .map(|l| (l.name.clone(), l.address.clone(), l.port));
+    let https = dag
+        .listeners
+        .get(HTTPS_LISTENER_NAME)
+        .filter(|l| !l.secure_virtual_hosts.is_empty())
+        .map(|l| (l.address.clone(), l.port));
+    (http, https)
 }
 
 /// Translates (or reuses) one virtual host into `table`, keyed by its fqdn.

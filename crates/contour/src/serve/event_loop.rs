@@ -40,6 +40,8 @@ pub struct EventLoop {
     /// The ClusterLoadAssignment of every cluster of the last build, kept current by endpoint
     /// changes, so a build computes only those of new clusters.
     load_assignments: BTreeMap<String, Any>,
+    /// Whether a build has published EDS yet.
+    published_eds: bool,
     /// Told once the first build has been published (the xDS server starts listening then).
     first_build: watch::Sender<bool>,
     /// Kubernetes mode: each build's statuses for the status writer (latest wins).
@@ -68,6 +70,7 @@ impl EventLoop {
             metrics,
             clusters_by_service: BTreeMap::new(),
             load_assignments: BTreeMap::new(),
+            published_eds: false,
             first_build,
             status: None,
         }
@@ -184,16 +187,21 @@ impl EventLoop {
     fn rebuild(&mut self) {
         let started = Instant::now();
         let out = contour_dag::build(&self.cache, &self.build_cfg);
-        let resources = self.translator.translate(&out.dag, &self.translate_cfg);
-        let eds = self.all_load_assignments(&out.dag);
-        let types = BTreeMap::from([
-            (type_url::SECRET.to_string(), resources.secrets),
-            (type_url::RUNTIME.to_string(), resources.runtimes),
-            (type_url::ENDPOINT.to_string(), eds),
-            (type_url::CLUSTER.to_string(), resources.clusters),
-            (type_url::ROUTE.to_string(), resources.routes),
-            (type_url::LISTENER.to_string(), resources.listeners),
-        ]);
+        // Only the types that changed are handed over: an unchanged type is neither copied nor
+        // compared again.
+        let changes = self.translator.changes(&out.dag, &self.translate_cfg);
+        let mut types = BTreeMap::new();
+        let mut put = |t: &str, resources: Option<BTreeMap<String, Any>>| {
+            if let Some(r) = resources {
+                types.insert(t.to_string(), r);
+            }
+        };
+        put(type_url::SECRET, changes.secrets);
+        put(type_url::RUNTIME, Some(changes.runtimes));
+        put(type_url::ENDPOINT, self.all_load_assignments(&out.dag));
+        put(type_url::CLUSTER, changes.clusters);
+        put(type_url::ROUTE, changes.routes);
+        put(type_url::LISTENER, changes.listeners);
         // One snapshot for every type: a stream never sees a new listener before its routes.
         let changed = self.store.set_types(types);
         let elapsed = started.elapsed();
@@ -218,10 +226,12 @@ impl EventLoop {
     }
 
     /// The ClusterLoadAssignment of every cluster of `dag`: remembered ones for clusters of the
-    /// last build (endpoint changes kept them current), computed ones for new clusters.
-    fn all_load_assignments(&mut self, dag: &Dag) -> BTreeMap<String, Any> {
+    /// last build (endpoint changes kept them current), computed ones for new clusters. `None`
+    /// when the set of clusters is the same as the last build's (EDS is then already current).
+    fn all_load_assignments(&mut self, dag: &Dag) -> Option<BTreeMap<String, Any>> {
         self.clusters_by_service.clear();
         let mut previous = std::mem::take(&mut self.load_assignments);
+        let mut computed = false;
         for cluster in dag.clusters() {
             let svc = &cluster.service;
             self.clusters_by_service
@@ -233,12 +243,15 @@ impl EventLoop {
                 continue;
             }
             let cla = previous.remove(&name).unwrap_or_else(|| {
+                computed = true;
                 let la = self.endpoints.load_assignment(svc);
                 contour_envoy::to_any(&contour_envoy::cluster_load_assignment(&la))
             });
             self.load_assignments.insert(name, cla);
         }
-        self.load_assignments.clone()
+        let same = !computed && previous.is_empty() && self.published_eds;
+        self.published_eds = true;
+        (!same).then(|| self.load_assignments.clone())
     }
 
     fn record_build(&self, out: &contour_dag::BuildOutput, seconds: f64) {

@@ -151,15 +151,36 @@ fn edits() -> Vec<Edit> {
     ]
 }
 
+/// What a client holds after applying `changes` to `served`.
+pub(crate) fn apply(served: &mut crate::Resources, changes: crate::Changes) {
+    let put = |to: &mut std::collections::BTreeMap<_, _>, from: Option<_>| {
+        if let Some(from) = from {
+            *to = from;
+        }
+    };
+    put(&mut served.listeners, changes.listeners);
+    put(&mut served.routes, changes.routes);
+    put(&mut served.clusters, changes.clusters);
+    put(&mut served.secrets, changes.secrets);
+    served.runtimes = changes.runtimes;
+}
+
 #[test]
 fn incremental_equals_from_scratch_after_each_edit() {
     let mut dag = mixed_dag();
     let mut cfg = TranslateConfig::default();
     let mut t = Translator::new();
+    // A second translator that only says what changed, as the event loop uses it.
+    let mut c = Translator::new();
+    let mut served = crate::Resources::default();
     assert_eq!(t.translate(&dag, &cfg), translate(&dag, &cfg), "first");
+    apply(&mut served, c.changes(&dag, &cfg));
+    assert_eq!(served, translate(&dag, &cfg), "first changes");
     for (what, edit) in edits() {
         edit(&mut dag, &mut cfg);
         assert_eq!(t.translate(&dag, &cfg), translate(&dag, &cfg), "{what}");
+        apply(&mut served, c.changes(&dag, &cfg));
+        assert_eq!(served, translate(&dag, &cfg), "{what}: changes");
     }
     // And back to the start, through the same translator.
     let (dag, cfg) = (mixed_dag(), TranslateConfig::default());
@@ -187,4 +208,36 @@ fn a_route_change_changes_only_its_route_configuration() {
     assert_eq!(changed, vec!["https/tls0.example.com"]);
     assert_eq!(before.listeners, after.listeners);
     assert_eq!(before.secrets, after.secrets);
+}
+
+#[test]
+fn changes_name_only_the_changed_types() {
+    let cfg = TranslateConfig::default();
+    let mut t = Translator::new();
+    let mut dag = mixed_dag();
+    let first = t.changes(&dag, &cfg);
+    assert!(first.listeners.is_some() && first.routes.is_some() && first.clusters.is_some());
+    let same = t.changes(&dag, &cfg);
+    assert_eq!(
+        (same.listeners, same.routes, same.clusters, same.secrets),
+        (None, None, None, None),
+        "identical input"
+    );
+    let svc = service("default", "svc1", 80);
+    plain(&mut dag)[2]
+        .routes
+        .values_mut()
+        .next()
+        .unwrap()
+        .action = forward_to(&[(&svc, 0)]);
+    let route = t.changes(&dag, &cfg);
+    assert!(route.routes.is_some());
+    assert_eq!(
+        (route.listeners, route.clusters, route.secrets),
+        (None, None, None)
+    );
+    tls(&mut dag)[2].secret = Some(secret("tls1.example.com-tls", b"renewed"));
+    let cert = t.changes(&dag, &cfg);
+    assert!(cert.secrets.is_some() && cert.listeners.is_some());
+    assert_eq!(cert.clusters, None);
 }
