@@ -56,7 +56,8 @@ impl<I, O> Default for Table<I, O> {
 
 impl<I, O> Table<I, O> {
     fn begin(&mut self) {
-        self.stale = std::mem::take(&mut self.current);
+        let capacity = self.current.len();
+        self.stale = std::mem::replace(&mut self.current, HashMap::with_capacity(capacity));
         self.misses = 0;
     }
 
@@ -69,15 +70,15 @@ impl<I, O> Table<I, O> {
         make: impl FnOnce() -> (I, O),
     ) -> &O {
         if !self.current.contains_key(key) {
-            let memo = match self.stale.remove(key) {
-                Some(m) if same(&m.input) => m,
+            let (key, memo) = match self.stale.remove_entry(key) {
+                Some((k, m)) if same(&m.input) => (k, m),
                 _ => {
                     self.misses += 1;
                     let (input, output) = make();
-                    Memo { input, output }
+                    (key.to_string(), Memo { input, output })
                 }
             };
-            self.current.insert(key.to_string(), memo);
+            self.current.insert(key, memo);
         }
         &self.current[key].output
     }
