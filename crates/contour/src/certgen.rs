@@ -260,6 +260,7 @@ async fn write_to_kubernetes(args: &CertgenArgs, secrets: &[Secret]) -> anyhow::
     let opts = contour_k8s::ClientOptions {
         kubeconfig: args.kubeconfig.clone(),
         incluster: args.incluster,
+        ..Default::default()
     };
     let client = contour_k8s::client(&opts).await?;
     let api: Api<Secret> = Api::namespaced(client, &args.namespace);

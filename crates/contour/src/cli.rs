@@ -38,6 +38,8 @@ pub enum Command {
     /// every HTTPProxy and Ingress with its status (exit 0 all valid, 1 invalid or orphaned,
     /// 2 unreadable input).
     Validate(Box<ValidateArgs>),
+    /// A debug xDS client: prints what contour serves.
+    Cli(Box<crate::xds_cli::XdsCliArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,6 +10,7 @@ mod serve;
 mod settings;
 mod validate;
 mod version;
+mod xds_cli;
 
 use tracing_subscriber::EnvFilter;
 
@@ -51,6 +52,7 @@ fn main() -> std::process::ExitCode {
             Ok(())
         }
         Command::Bootstrap(args) => bootstrap::run(*args),
+        Command::Cli(args) => xds_cli::run(*args),
         Command::Certgen(args) => certgen::run(*args),
         Command::Envoy(cmd) => tokio::runtime::Builder::new_current_thread()
             .enable_all()

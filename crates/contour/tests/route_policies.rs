@@ -1,5 +1,6 @@
 //! HTTPProxy route policies through real Envoy: timeouts (504 from a slow backend, idle
-//! connection close), retries (a backend failing the first N times), header policies with
+//! connection close), retries (a backend failing the first N times, a per-try timeout cutting a
+//! slow first attempt short), header policies with
 //! Contour's and Envoy's variables, host and prefix rewrites, redirects, direct responses,
 //! internal redirects, mirroring and WebSocket upgrades.
 
@@ -97,6 +98,56 @@ async fn timeouts_and_retries() {
     // retriable-status-codes: 418 is retried.
     teapot.fail_next(1, 418);
     assert_eq!(env.get(h, "/teapot").await.unwrap().status, 200);
+}
+
+/// `perTryTimeout`: a backend slow on its first attempt only. With a per-try timeout the slow
+/// attempt is cut short and retried, well within the route timeout; without one, the same
+/// retry policy waits for the slow attempt until the route times out.
+#[tokio::test]
+async fn per_try_timeout_retries_a_slow_attempt() {
+    let (quick, waits) = (
+        EchoBackend::start("pertry").await.unwrap(),
+        EchoBackend::start("noper").await.unwrap(),
+    );
+    let spec = r#"  virtualhost: {fqdn: pertry.example.com}
+  routes:
+  - conditions: [{prefix: /pertry}]
+    services: [{name: pertry, port: 80}]
+    timeoutPolicy: {response: 2s}
+    retryPolicy: {count: 2, perTryTimeout: 300ms}
+  - conditions: [{prefix: /noper}]
+    services: [{name: noper, port: 80}]
+    timeoutPolicy: {response: 2s}
+    retryPolicy: {count: 2}
+"#;
+    let env = Env::start(&[
+        ("svc.yaml", services(&[&quick, &waits])),
+        ("proxy.yaml", proxy_yaml("default", "p", spec)),
+    ])
+    .await;
+    let h = "pertry.example.com";
+    env.wait_status(h, "/pertry", 200).await;
+    env.wait_status(h, "/noper", 200).await;
+
+    quick.slow_next(1, Duration::from_secs(5));
+    let started = std::time::Instant::now();
+    let r = env.get(h, "/pertry").await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(
+        (r.status, r.backend()),
+        (200, Some("pertry")),
+        "{}",
+        r.text()
+    );
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+    assert!(took >= Duration::from_millis(300), "took {took:?}");
+
+    waits.slow_next(1, Duration::from_secs(5));
+    let started = std::time::Instant::now();
+    let r = env.get(h, "/noper").await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(r.status, 504, "{}", r.text());
+    assert!(took >= Duration::from_secs(2), "took {took:?}");
 }
 
 #[tokio::test]

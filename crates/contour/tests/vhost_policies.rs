@@ -52,12 +52,47 @@ async fn cors_preflight_and_simple_requests() {
       allowHeaders: [x-custom]
       exposeHeaders: [x-exposed]
       maxAge: 10m
+      allowPrivateNetwork: true
   routes:
   - services: [{name: app, port: 80}]
 "#,
     );
-    let env = env_with(&app, &[root]).await;
+    let public = proxy_yaml(
+        "default",
+        "public",
+        r#"  virtualhost:
+    fqdn: public.example.com
+    corsPolicy: {allowOrigin: ["*"], allowMethods: [GET]}
+  routes:
+  - services: [{name: app, port: 80}]
+"#,
+    );
+    let env = env_with(&app, &[root, public]).await;
     wait(&env, &Request::get("cors.example.com", "/"), 200).await;
+    wait(&env, &Request::get("public.example.com", "/"), 200).await;
+
+    // Private network access: a preflight asking for it gets the grant only where the policy
+    // sets allowPrivateNetwork.
+    let pna = |host: &str| {
+        Request::new(Method::OPTIONS, host, "/api")
+            .header("origin", "https://app.example.com")
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-private-network", "true")
+    };
+    let r = send(&env, pna("cors.example.com")).await;
+    assert_eq!(
+        r.header("access-control-allow-private-network"),
+        Some("true"),
+        "{r:?}"
+    );
+    let r = send(&env, pna("public.example.com")).await;
+    // A CORS preflight answered by Envoy (which echoes the origin), without the grant.
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://app.example.com"),
+        "{r:?}"
+    );
+    assert_eq!(r.header("access-control-allow-private-network"), None);
 
     let preflight = |origin: &str| {
         Request::new(Method::OPTIONS, "cors.example.com", "/api")

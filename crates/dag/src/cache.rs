@@ -146,7 +146,8 @@ impl Cache {
             || references::proxies_reference_service(self.proxies_in(ns), name)
     }
 
-    fn secret_referenced(&self, key: &(String, String)) -> bool {
+    /// Whether an Ingress, an HTTPProxy or the configuration file names the Secret.
+    pub fn secret_referenced(&self, key: &(String, String)) -> bool {
         let (ns, name) = key;
         self.config_secrets.contains(key)
             || references::ingresses_reference_secret(self.ingresses.values(), ns, name)

@@ -88,10 +88,17 @@ impl EndpointStore {
     }
 
     /// The ready endpoints of one Service port: slice ports are matched by the Service port's
-    /// name; only TCP; duplicates removed.
+    /// name; only TCP; duplicates removed. With a health port (`services[].healthPort`), each
+    /// endpoint's health-check port is its slice's port of that name.
     pub fn load_assignment(&self, cluster: &ServiceCluster) -> LoadAssignment {
         let mut endpoints = Vec::new();
+        let mut health_check_ports = BTreeMap::new();
         let key = (cluster.namespace.clone(), cluster.name.clone());
+        let health_name = cluster
+            .health_port
+            .as_ref()
+            .map(|h| h.name.as_str())
+            .filter(|n| !n.is_empty() && *n != cluster.port_name);
         for slice in self
             .by_service
             .get(&key)
@@ -101,12 +108,19 @@ impl EndpointStore {
             let Some(port) = matching_port(slice, &cluster.port_name) else {
                 continue;
             };
+            let health = health_name.and_then(|n| matching_port(slice, n));
             for ep in slice.endpoints.iter().flatten() {
                 let ready = ep.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true);
                 if !ready {
                     continue;
                 }
-                endpoints.extend(ep.addresses.iter().map(|a| (a.clone(), port)));
+                for a in &ep.addresses {
+                    endpoints.push((a.clone(), port));
+                    if let Some(h) = health {
+                        // The first slice (by name) listing an endpoint decides.
+                        health_check_ports.entry((a.clone(), port)).or_insert(h);
+                    }
+                }
             }
         }
         endpoints.sort();
@@ -114,6 +128,7 @@ impl EndpointStore {
         LoadAssignment {
             eds_name: cluster.eds_name(),
             endpoints,
+            health_check_ports,
         }
     }
 }
@@ -155,6 +170,7 @@ mod tests {
             name: "web".into(),
             port: 80,
             port_name: port_name.into(),
+            health_port: None,
         }
     }
 
@@ -199,5 +215,49 @@ mod tests {
             vec![("default".to_string(), "web".to_string())]
         );
         assert!(store.load_assignment(&cluster("")).endpoints.is_empty());
+    }
+
+    /// A slice of `web` with a traffic port `http` and a health port `health`.
+    fn two_port_slice(name: &str, addr: &str, http: i32, health: i32) -> EndpointSlice {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "namespace": "default",
+                         "labels": {"kubernetes.io/service-name": "web"}},
+            "addressType": "IPv4",
+            "ports": [{"name": "http", "port": http, "protocol": "TCP"},
+                      {"name": "health", "port": health, "protocol": "TCP"}],
+            "endpoints": [{"addresses": [addr], "conditions": {"ready": true}}],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn health_port_of_each_endpoint_comes_from_its_slice() {
+        let mut store = EndpointStore::default();
+        store.upsert(two_port_slice("web-a", "127.0.0.1", 8080, 9090));
+        store.upsert(two_port_slice("web-b", "127.0.0.1", 8081, 9091));
+        let mut c = cluster("http");
+        assert!(store.load_assignment(&c).health_check_ports.is_empty());
+        c.health_port = Some(crate::model::HealthPort {
+            port: 9000,
+            name: "health".into(),
+        });
+        let la = store.load_assignment(&c);
+        assert_eq!(
+            la.endpoints,
+            vec![("127.0.0.1".into(), 8080), ("127.0.0.1".into(), 8081)]
+        );
+        assert_eq!(
+            la.health_check_ports,
+            BTreeMap::from([
+                (("127.0.0.1".to_string(), 8080), 9090),
+                (("127.0.0.1".to_string(), 8081), 9091)
+            ])
+        );
+        // A health port naming the traffic port itself changes nothing.
+        c.health_port = Some(crate::model::HealthPort {
+            port: 80,
+            name: "http".into(),
+        });
+        assert!(store.load_assignment(&c).health_check_ports.is_empty());
     }
 }

@@ -160,7 +160,7 @@ pub fn path_match(path: Option<&str>, path_type: &str) -> Option<PathMatch> {
             }
         }
         _ if path.contains(REGEX_CHARS) => {
-            regex::Regex::new(path).ok()?;
+            crate::go_regexp::check(path).ok()?;
             PathMatch::Regex(path.to_string())
         }
         _ => PathMatch::Prefix(path.to_string()),

@@ -316,6 +316,19 @@ pub struct ServiceCluster {
     pub port: u16,
     /// The Service port name ("" when unnamed). EndpointSlice ports are matched by it.
     pub port_name: String,
+    /// `services[].healthPort` of a service with a health check policy, when it names another
+    /// port of the Service: health checks go to that port. Not part of the cluster's name
+    /// (as upstream), so the first cluster of a given name decides.
+    pub health_port: Option<HealthPort>,
+}
+
+/// The Service port health checks are sent to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HealthPort {
+    /// The Service port number (the health-check port of an ExternalName Service).
+    pub port: u16,
+    /// Its name: the EndpointSlice port of that name gives each endpoint's health-check port.
+    pub name: String,
 }
 
 impl ServiceCluster {
@@ -335,6 +348,9 @@ pub struct LoadAssignment {
     pub eds_name: String,
     /// Ready `(address, port)` pairs, sorted and deduplicated.
     pub endpoints: Vec<(String, u16)>,
+    /// The health-check port of the endpoints whose health checks go elsewhere than their
+    /// traffic port (`services[].healthPort`).
+    pub health_check_ports: BTreeMap<(String, u16), u16>,
 }
 
 /// What a Service itself asks for, beyond its ports.

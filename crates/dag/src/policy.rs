@@ -118,6 +118,8 @@ pub struct MirrorPolicy {
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ClusterPolicy {
     pub health_check: Option<HealthCheck>,
+    /// `tcpproxy.healthCheckPolicy`. Like upstream, not part of the cluster name.
+    pub tcp_health_check: Option<TcpHealthCheck>,
     /// `timeoutPolicy.idleConnection`.
     pub idle_connection_timeout: Timeout,
     pub slow_start: Option<SlowStart>,
@@ -172,6 +174,16 @@ pub struct HealthCheck {
     pub expected_statuses: Vec<(i64, i64)>,
 }
 
+/// Active TCP health checking (a connect is the check). Zero values mean upstream's defaults,
+/// the same as the HTTP check's (applied by the translator).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TcpHealthCheck {
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub unhealthy_threshold: u32,
+    pub healthy_threshold: u32,
+}
+
 /// Slow start: a new endpoint's weight ramps up over `window`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SlowStart {
@@ -212,6 +224,7 @@ mod tests {
                 healthy_threshold: 2,
                 ..Default::default()
             }),
+            tcp_health_check: None,
             idle_connection_timeout: Timeout::Set(Duration::from_secs(90)),
             slow_start: Some(SlowStart {
                 window: Duration::from_secs(5),

@@ -57,12 +57,48 @@ pub fn ingresses_reference_secret<'a>(
     ns: &str,
     name: &str,
 ) -> bool {
-    ings.any(|ing| {
-        let own_ns = ing.metadata.namespace.as_deref().unwrap_or_default();
-        let tls = ing.spec.iter().flat_map(|s| s.tls.iter().flatten());
-        tls.filter_map(|t| t.secret_name.as_deref())
-            .any(|s| split_ref(s, own_ns) == (ns, name))
-    })
+    ings.any(|ing| ingress_secret_refs(ing).any(|r| r == (ns, name)))
+}
+
+/// The `(namespace, name)` of every Secret an Ingress's TLS section names: a name without a
+/// namespace is in the `projectcontour.io/tls-cert-namespace` namespace, else the Ingress's.
+fn ingress_secret_refs(ing: &Ingress) -> impl Iterator<Item = (&str, &str)> {
+    let own_ns = ing.metadata.namespace.as_deref().unwrap_or_default();
+    let default_ns =
+        crate::ingress_tls::annotation(ing, crate::ingress_tls::TLS_CERT_NAMESPACE_ANNOTATION)
+            .filter(|n| !n.is_empty())
+            .unwrap_or(own_ns);
+    let tls = ing.spec.iter().flat_map(|s| s.tls.iter().flatten());
+    tls.filter_map(|t| t.secret_name.as_deref())
+        .filter(|s| !s.is_empty())
+        .map(move |s| split_ref(s, default_ns))
+}
+
+fn owned((ns, name): (&str, &str)) -> (String, String) {
+    (ns.to_string(), name.to_string())
+}
+
+/// Every Secret an Ingress names, as `(namespace, name)`.
+pub fn ingress_secrets(ing: &Ingress) -> Vec<(String, String)> {
+    ingress_secret_refs(ing).map(owned).collect()
+}
+
+/// Every Secret an HTTPProxy names, as `(namespace, name)`.
+pub fn proxy_secrets(p: &HTTPProxy) -> Vec<(String, String)> {
+    let own_ns = p.metadata.namespace.as_deref().unwrap_or_default();
+    proxy_secret_refs(p)
+        .map(|s| owned(split_ref(s, own_ns)))
+        .collect()
+}
+
+/// Every Secret an Ingress or HTTPProxy names; nothing for other kinds. The event loop uses it
+/// to know which Secrets' data to keep or read again.
+pub fn secret_refs(obj: &crate::Object) -> Vec<(String, String)> {
+    match obj {
+        crate::Object::Ingress(ing) => ingress_secrets(ing),
+        crate::Object::HTTPProxy(p) => proxy_secrets(p),
+        _ => Vec::new(),
+    }
 }
 
 pub fn proxies_reference_secret<'a>(
@@ -90,4 +126,25 @@ fn proxy_secret_refs(p: &HTTPProxy) -> impl Iterator<Item = &str> {
         .chain(tcp)
         .filter_map(|s| s.validation.as_ref().map(|v| v.ca_secret.as_str()));
     serving.into_iter().chain(ca).chain(crl).chain(upstream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::obj;
+
+    #[test]
+    fn ingress_secret_namespace_follows_the_tls_cert_namespace_annotation() {
+        let ing = obj("apiVersion: networking.k8s.io/v1\nkind: Ingress\n\
+             metadata: {name: web, namespace: app, annotations: {projectcontour.io/tls-cert-namespace: certs}}\n\
+             spec:\n  tls:\n  - {secretName: wild}\n  - {secretName: other/explicit}\n");
+        let refs = secret_refs(&ing);
+        assert_eq!(
+            refs,
+            vec![
+                ("certs".to_string(), "wild".to_string()),
+                ("other".to_string(), "explicit".to_string())
+            ]
+        );
+    }
 }

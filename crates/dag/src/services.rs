@@ -2,7 +2,7 @@
 
 use k8s_openapi::api::core::v1::Service;
 
-use crate::model::ServiceCluster;
+use crate::model::{HealthPort, ServiceCluster};
 
 /// How a backend names the Service port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,5 +74,24 @@ pub fn resolve(
         name: name.to_string(),
         port: u16::try_from(p.port).unwrap_or(0),
         port_name: p.name.clone().unwrap_or_default(),
+        health_port: None,
     })
+}
+
+/// Upstream's health port: with a health check policy, a `healthPort` other than the traffic
+/// port must name a port of the same Service; health checks then go there.
+pub fn resolve_health_port(
+    svc: Option<&Service>,
+    cluster: &mut ServiceCluster,
+    health_port: Option<i32>,
+) -> Result<(), LookupError> {
+    let Some(hp) = health_port.filter(|p| *p > 0 && *p != i32::from(cluster.port)) else {
+        return Ok(());
+    };
+    let found = resolve(svc, &cluster.namespace, &cluster.name, PortRef::Number(hp))?;
+    cluster.health_port = Some(HealthPort {
+        port: found.port,
+        name: found.port_name,
+    });
+    Ok(())
 }

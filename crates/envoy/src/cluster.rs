@@ -6,9 +6,7 @@ use contour_dag::{Dag, ServicePolicy};
 use envoy_types::pb::envoy::config::cluster::v3::cluster;
 use envoy_types::pb::envoy::config::cluster::v3::{CircuitBreakers, Cluster, circuit_breakers};
 use envoy_types::pb::envoy::config::core::v3::HttpProtocolOptions as CommonHttpProtocolOptions;
-use envoy_types::pb::envoy::config::endpoint::v3::{
-    ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints, lb_endpoint,
-};
+use envoy_types::pb::envoy::config::endpoint::v3::{ClusterLoadAssignment, LocalityLbEndpoints};
 use envoy_types::pb::envoy::extensions::upstreams::http::v3::{
     HttpProtocolOptions, http_protocol_options,
 };
@@ -20,7 +18,7 @@ use envoy_types::pb::envoy::config::core::v3::Http2ProtocolOptions;
 use crate::auth::{tls_transport_socket, upstream_tls_context};
 use crate::config::{CircuitBreakerSettings, DnsFamily, TranslateConfig};
 use crate::names::{alt_stat_name, cluster_name, eds_service_name};
-use crate::pb::{contour_config_source, det_map, duration, millis, socket_address, to_any, u32v};
+use crate::pb::{contour_config_source, det_map, duration, millis, to_any, u32v};
 
 /// Upstream's default cluster connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 2000;
@@ -110,7 +108,13 @@ pub fn apply_settings(
     .or(&settings.circuit_breakers);
     out.circuit_breakers = circuit_breakers(&thresholds);
     if let Some(name) = policy.and_then(|p| p.external_name.as_deref()) {
-        make_dns_cluster(out, name, c.service.port, settings.dns_lookup_family);
+        let health_port = c.service.health_port.as_ref().map(|h| h.port);
+        make_dns_cluster(
+            out,
+            name,
+            (c.service.port, health_port),
+            settings.dns_lookup_family,
+        );
     }
 }
 
@@ -137,8 +141,14 @@ pub fn circuit_breakers(t: &CircuitBreakerSettings) -> Option<CircuitBreakers> {
 }
 
 /// Turns an EDS cluster into a DNS cluster for an ExternalName Service: STRICT_DNS (LOGICAL_DNS
-/// with the `all` family) with the name and Service port inline.
-fn make_dns_cluster(out: &mut Cluster, name: &str, port: u16, family: DnsFamily) {
+/// with the `all` family) with the name and Service port inline (and the health port's number,
+/// when health checks go to another Service port, as upstream).
+fn make_dns_cluster(
+    out: &mut Cluster,
+    name: &str,
+    (port, health_port): (u16, Option<u16>),
+    family: DnsFamily,
+) {
     use cluster::{DiscoveryType, DnsLookupFamily};
     let (kind, lookup) = match family {
         DnsFamily::Auto => (DiscoveryType::StrictDns, DnsLookupFamily::Auto),
@@ -149,12 +159,9 @@ fn make_dns_cluster(out: &mut Cluster, name: &str, port: u16, family: DnsFamily)
     out.cluster_discovery_type = Some(cluster::ClusterDiscoveryType::Type(kind as i32));
     out.dns_lookup_family = lookup as i32;
     out.eds_cluster_config = None;
-    let endpoint = LbEndpoint {
-        host_identifier: Some(lb_endpoint::HostIdentifier::Endpoint(Endpoint {
-            address: Some(socket_address(name, port)),
-            ..Default::default()
-        })),
-        ..Default::default()
+    let endpoint = match health_port.filter(|h| *h != port) {
+        Some(h) => crate::endpoint::lb_endpoint_with_health_port(name, port, h),
+        None => crate::endpoint::lb_endpoint(name, port),
     };
     out.load_assignment = Some(ClusterLoadAssignment {
         cluster_name: out.name.clone(),
@@ -259,6 +266,7 @@ mod tests {
                 name: "kuard".into(),
                 port: 443,
                 port_name: "http".into(),
+                health_port: None,
             },
             ..Default::default()
         };

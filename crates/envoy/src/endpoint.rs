@@ -2,13 +2,14 @@
 
 use contour_dag::LoadAssignment;
 use envoy_types::pb::envoy::config::endpoint::v3::{
-    ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints, lb_endpoint,
+    ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints, endpoint, lb_endpoint,
 };
 
 use crate::pb::socket_address;
 
 /// The load assignment of one EDS name: one locality holding every ready endpoint, or no
-/// locality at all when there are none.
+/// locality at all when there are none. Endpoints with their own health-check port
+/// (`services[].healthPort`) carry it in `health_check_config`.
 pub fn cluster_load_assignment(la: &LoadAssignment) -> ClusterLoadAssignment {
     let endpoints = if la.endpoints.is_empty() {
         Vec::new()
@@ -17,7 +18,13 @@ pub fn cluster_load_assignment(la: &LoadAssignment) -> ClusterLoadAssignment {
             lb_endpoints: la
                 .endpoints
                 .iter()
-                .map(|(addr, port)| lb_endpoint(addr, *port))
+                .map(|(addr, port)| {
+                    let health = la.health_check_ports.get(&(addr.clone(), *port));
+                    match health {
+                        Some(h) => lb_endpoint_with_health_port(addr, *port, *h),
+                        None => lb_endpoint(addr, *port),
+                    }
+                })
                 .collect(),
             ..Default::default()
         }]
@@ -40,6 +47,23 @@ pub fn lb_endpoint(addr: &str, port: u16) -> LbEndpoint {
     }
 }
 
+/// One endpoint whose active health checks go to `health_port` instead of `port`.
+pub fn lb_endpoint_with_health_port(addr: &str, port: u16, health_port: u16) -> LbEndpoint {
+    let mut out = lb_endpoint(addr, port);
+    if let Some(lb_endpoint::HostIdentifier::Endpoint(e)) = &mut out.host_identifier {
+        e.health_check_config = Some(health_check_config(health_port));
+    }
+    out
+}
+
+/// Upstream's `HealthCheckConfig`: only the port differs from the endpoint's.
+pub fn health_check_config(port: u16) -> endpoint::HealthCheckConfig {
+    endpoint::HealthCheckConfig {
+        port_value: u32::from(port),
+        ..Default::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +73,7 @@ mod tests {
         let la = LoadAssignment {
             eds_name: "default/kuard/http".into(),
             endpoints: vec![("10.0.0.1".into(), 8080), ("10.0.0.2".into(), 8080)],
+            ..Default::default()
         };
         let got = cluster_load_assignment(&la);
         assert_eq!(got.cluster_name, "default/kuard/http");
@@ -64,9 +89,27 @@ mod tests {
         let la = LoadAssignment {
             eds_name: "default/kuard".into(),
             endpoints: vec![],
+            ..Default::default()
         };
         let got = cluster_load_assignment(&la);
         assert_eq!(got.cluster_name, "default/kuard");
         assert!(got.endpoints.is_empty());
+    }
+
+    #[test]
+    fn health_check_port_per_endpoint() {
+        let la = LoadAssignment {
+            eds_name: "default/kuard/http".into(),
+            endpoints: vec![("10.0.0.1".into(), 8080), ("10.0.0.2".into(), 8080)],
+            health_check_ports: [(("10.0.0.2".to_string(), 8080), 9090)].into(),
+        };
+        let got = cluster_load_assignment(&la);
+        let eps = &got.endpoints[0].lb_endpoints;
+        assert_eq!(eps[0], lb_endpoint("10.0.0.1", 8080));
+        let Some(lb_endpoint::HostIdentifier::Endpoint(e)) = &eps[1].host_identifier else {
+            panic!("endpoint");
+        };
+        assert_eq!(e.health_check_config, Some(health_check_config(9090)));
+        assert_eq!(e.address, Some(socket_address("10.0.0.2", 8080)));
     }
 }

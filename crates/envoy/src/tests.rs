@@ -15,6 +15,7 @@ pub(crate) fn service(ns: &str, name: &str, port: u16) -> ServiceCluster {
         name: name.into(),
         port,
         port_name: String::new(),
+        health_port: None,
     }
 }
 

@@ -233,6 +233,7 @@ fn sample_dag() -> Dag {
         name: name.into(),
         port,
         port_name: port_name.into(),
+        health_port: None,
     };
     let wc = |s: ServiceCluster, lb: &str, weight: u32| WeightedCluster {
         cluster: Cluster {
@@ -461,6 +462,7 @@ fn https_listener(routed: VirtualHost) -> Listener {
             name: "tls".into(),
             port: 443,
             port_name: "https".into(),
+            health_port: None,
         },
         protocol: "h2".into(),
         upstream_validation: Some(UpstreamValidation {

@@ -33,6 +33,7 @@ fn dag() -> Dag {
         name: name.into(),
         port: 80,
         port_name: "http".into(),
+        health_port: None,
     };
     let route = Route {
         path: PathMatch::Prefix("/".into()),

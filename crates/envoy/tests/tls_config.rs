@@ -47,6 +47,7 @@ async fn serve(setup: &Setup) -> (u16, SnapshotStore) {
             let la = LoadAssignment {
                 eds_name: name.clone(),
                 endpoints: vec![("127.0.0.1".into(), *port)],
+                ..Default::default()
             };
             (
                 name.clone(),

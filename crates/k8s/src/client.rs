@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
@@ -14,7 +15,15 @@ use crate::Error;
 pub struct ClientOptions {
     pub kubeconfig: Option<PathBuf>,
     pub incluster: bool,
+    /// Requests per second after the burst (`--kubernetes-client-qps`); no limit when unset.
+    pub qps: Option<f32>,
+    /// Requests allowed at once (`--kubernetes-client-burst`, with a QPS only; default 10, as
+    /// client-go).
+    pub burst: Option<u32>,
 }
+
+/// client-go's burst when only a QPS is given.
+const DEFAULT_BURST: u32 = 10;
 
 /// Builds a client. Nothing is contacted yet.
 pub async fn client(opts: &ClientOptions) -> Result<Client, Error> {
@@ -33,7 +42,16 @@ pub async fn client(opts: &ClientOptions) -> Result<Client, Error> {
     };
     // Fail a dead connection attempt quickly: the watchers retry with backoff anyway.
     config.connect_timeout = Some(Duration::from_secs(5));
-    Client::try_from(config).map_err(Error::Client)
+    let builder = ClientBuilder::try_from(config).map_err(Error::Client)?;
+    match opts.qps.filter(|q| *q > 0.0) {
+        Some(qps) => {
+            let burst = opts.burst.filter(|b| *b > 0).unwrap_or(DEFAULT_BURST);
+            tracing::info!(qps, burst, "Kubernetes client rate limited");
+            let layer = crate::ratelimit::RateLimitLayer::new(qps, burst);
+            Ok(builder.with_layer(&layer).build())
+        }
+        None => Ok(builder.build()),
+    }
 }
 
 /// Asks the API server for its version: the `/healthz` check of Kubernetes mode.

@@ -14,6 +14,7 @@
 
 pub mod client;
 pub mod leader;
+pub mod ratelimit;
 pub mod source;
 pub mod status;
 

@@ -28,6 +28,7 @@ fn input(generation: i64, error: Option<&str>) -> StatusInput {
             .map(|(k, s)| (k.clone(), s.to_api()))
             .collect::<BTreeMap<_, _>>(),
         ingresses: BTreeSet::from([("default".to_string(), "ing".to_string())]),
+        ..Default::default()
     }
 }
 
@@ -155,4 +156,76 @@ async fn load_balancer_addresses_follow_the_envoy_service() {
         .await
         .unwrap()
         .unwrap();
+}
+
+/// The ContourConfiguration in use gets a `Valid` condition; conditions of other types stay,
+/// and an unchanged condition is not written again.
+#[tokio::test]
+async fn contour_configuration_gets_a_valid_condition() {
+    use contour_k8s::status::ConditionsKind;
+    use contour_k8s::status::conditions::contour_configuration_valid;
+    let f = Fixture::new();
+    f.server
+        .apply(
+            json!({"apiVersion": "projectcontour.io/v1alpha1", "kind": "ContourConfiguration",
+            "metadata": {"name": "contour", "namespace": "projectcontour"}, "spec": {},
+            "status": {"conditions": [{"type": "Other", "status": "True", "reason": "Someone",
+                       "message": "else", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}}),
+        )
+        .unwrap();
+    let key = (
+        ConditionsKind::ContourConfiguration,
+        "projectcontour".to_string(),
+        "contour".to_string(),
+    );
+    let input = StatusInput {
+        conditions: BTreeMap::from([(key, vec![contour_configuration_valid(Some(1))])]),
+        ..Default::default()
+    };
+    let (_leader_tx, leader) = watch::channel(true);
+    let (input_tx, input_rx) = watch::channel(Arc::new(input.clone()));
+    let (_lb_tx, lb) = watch::channel(None);
+    let metrics = StatusMetrics::default();
+    let _w = StatusWriter {
+        client: f.client("w").await,
+        metrics: metrics.clone(),
+        leader,
+        input: input_rx,
+        lb,
+    }
+    .spawn();
+    input_tx.send_replace(Arc::new(input.clone()));
+    let conds = poll_until(Duration::from_secs(10), "Valid condition", || async {
+        let cc = f.server.get(
+            "projectcontour.io/v1alpha1",
+            "ContourConfiguration",
+            "projectcontour",
+            "contour",
+        )?;
+        let conds = cc["status"]["conditions"].as_array()?.clone();
+        conds.iter().any(|c| c["type"] == "Valid").then_some(conds)
+    })
+    .await
+    .unwrap();
+    let valid = conds.iter().find(|c| c["type"] == "Valid").unwrap();
+    assert_eq!(valid["status"], "True");
+    assert_eq!(valid["reason"], "Valid");
+    assert_eq!(valid["message"], "Valid ContourConfiguration");
+    assert_eq!(valid["observedGeneration"], 1);
+    assert!(valid["lastTransitionTime"].is_string());
+    assert!(conds.iter().any(|c| c["type"] == "Other"), "{conds:?}");
+    let label = StatusMetrics::kind("ContourConfiguration");
+    poll_until(Duration::from_secs(10), "the write counted", || async {
+        (metrics.success.get_or_create(&label).get() == 1).then_some(())
+    })
+    .await
+    .unwrap();
+    // The same input again (a new build): nothing written.
+    input_tx.send_replace(Arc::new(StatusInput {
+        ingresses: BTreeSet::from([("x".to_string(), "y".to_string())]),
+        ..input
+    }));
+    tokio::task::yield_now().await;
+    assert_eq!(f.server.status_writes_by("w"), 1);
+    assert_eq!(metrics.total.get_or_create(&label).get(), 1);
 }

@@ -54,6 +54,9 @@ pub(crate) struct Shared {
     /// The next this-many requests answer `fail_status` (then normal behaviour resumes).
     fail_remaining: AtomicU64,
     fail_status: AtomicU16,
+    /// The next this-many requests are delayed by `slow_delay_ms` (then no extra delay).
+    slow_remaining: AtomicU64,
+    slow_delay_ms: AtomicU64,
     /// Connections currently open, and accepted in total.
     open_connections: AtomicU64,
     total_connections: AtomicU64,
@@ -104,6 +107,8 @@ impl EchoBackend {
             delay_ms: AtomicU64::new(0),
             fail_remaining: AtomicU64::new(0),
             fail_status: AtomicU16::new(0),
+            slow_remaining: AtomicU64::new(0),
+            slow_delay_ms: AtomicU64::new(0),
             open_connections: AtomicU64::new(0),
             total_connections: AtomicU64::new(0),
         })
@@ -159,6 +164,14 @@ impl EchoBackend {
     pub fn fail_next(&self, n: u64, status: u16) {
         self.shared.fail_status.store(status, Ordering::SeqCst);
         self.shared.fail_remaining.store(n, Ordering::SeqCst);
+    }
+
+    /// Delay the next `n` requests by `delay`, then answer without that delay again (a
+    /// backend slow on its first attempts, for per-try timeouts).
+    pub fn slow_next(&self, n: u64, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.shared.slow_delay_ms.store(ms, Ordering::SeqCst);
+        self.shared.slow_remaining.store(n, Ordering::SeqCst);
     }
 
     /// Connections currently open to this backend.
@@ -317,7 +330,14 @@ pub(crate) async fn handle(
         headers,
         version,
     };
-    let delay = shared.delay_ms.load(Ordering::SeqCst);
+    let slow = shared
+        .slow_remaining
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    let mut delay = shared.delay_ms.load(Ordering::SeqCst);
+    if slow {
+        delay += shared.slow_delay_ms.load(Ordering::SeqCst);
+    }
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }

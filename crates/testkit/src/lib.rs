@@ -34,7 +34,9 @@ pub use http::{
     REQUEST_TIMEOUT, Request, Response, connect_refused, http_get, wait_for_backend,
     wait_for_response, wait_for_status,
 };
-pub use manifests::{ManifestDir, endpointslice_doc, endpointslice_yaml, service_yaml};
+pub use manifests::{
+    ManifestDir, endpointslice_doc, endpointslice_ports_doc, endpointslice_yaml, service_yaml,
+};
 pub use observe::{metric_value, proc_status_bytes, series_value};
 pub use ports::free_port;
 pub use process::{Process, ProcessSpec};

@@ -158,6 +158,19 @@ pub fn endpointslice_doc(
     addresses: &[&str],
     ready: bool,
 ) -> String {
+    endpointslice_ports_doc(ns, svc, slice_name, &[(port_name, port)], addresses, ready)
+}
+
+/// One EndpointSlice document whose endpoints listen on several named ports (a traffic port
+/// and a health-check port, say).
+pub fn endpointslice_ports_doc(
+    ns: &str,
+    svc: &str,
+    slice_name: &str,
+    ports: &[(&str, u16)],
+    addresses: &[&str],
+    ready: bool,
+) -> String {
     let mut doc = format!(
         "apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
@@ -168,12 +181,14 @@ metadata:
     kubernetes.io/service-name: {svc}
 addressType: IPv4
 ports:
-- name: {port_name}
-  port: {port}
-  protocol: TCP
-endpoints:
 "
     );
+    for (name, port) in ports {
+        doc.push_str(&format!(
+            "- name: {name}\n  port: {port}\n  protocol: TCP\n"
+        ));
+    }
+    doc.push_str("endpoints:\n");
     for address in addresses {
         doc.push_str(&format!(
             "- addresses:\n  - \"{address}\"\n  conditions:\n    ready: {ready}\n"

@@ -9,9 +9,11 @@
 //! - [`sotw`] and [`delta`]: the protocol cores, plain state machines without I/O;
 //! - `stream`: async drivers that connect a gRPC stream to a state machine;
 //! - [`service`]: the tonic services (ADS and the per-type services), thin adapters;
-//! - [`server`]: the gRPC server (`serve`, `router`).
+//! - [`server`]: the gRPC server (`serve`, `router`);
+//! - [`metrics`]: upstream's `grpc_server_*` counters, as a tower layer on the router.
 
 pub mod delta;
+pub mod metrics;
 pub mod server;
 pub mod service;
 pub mod sotw;
@@ -20,6 +22,7 @@ mod stream;
 pub mod tls;
 pub mod type_url;
 
+pub use metrics::GrpcMetrics;
 pub use server::{ServerConfig, router, serve, serve_with_config};
 pub use service::XdsService;
 pub use store::{Snapshot, SnapshotStore, StreamKind, TypeSnapshot, XdsEvent, XdsStats};

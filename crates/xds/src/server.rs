@@ -24,7 +24,10 @@ use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tonic::transport::Server;
 use tonic::transport::server::Router;
 
+use tower_layer::{Identity, Stack};
+
 use crate::XdsError;
+use crate::metrics::GrpcMetricsLayer;
 use crate::service::XdsService;
 use crate::store::SnapshotStore;
 
@@ -46,6 +49,8 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// mTLS identity; `None` serves plaintext gRPC (`--insecure`).
     pub tls: Option<crate::tls::TlsFiles>,
+    /// Upstream's `grpc_server_*` counters ([`crate::metrics`]), if wanted.
+    pub metrics: Option<crate::metrics::GrpcMetrics>,
 }
 
 impl Default for ServerConfig {
@@ -58,12 +63,16 @@ impl Default for ServerConfig {
             max_concurrent_streams: 1 << 20,
             shutdown_grace: Duration::from_secs(5),
             tls: None,
+            metrics: None,
         }
     }
 }
 
 /// A tonic router with every xDS service registered over `service`.
-pub fn router(service: XdsService, config: &ServerConfig) -> Router {
+pub fn router(
+    service: XdsService,
+    config: &ServerConfig,
+) -> Router<Stack<GrpcMetricsLayer, Identity>> {
     macro_rules! svc {
         ($server:ident) => {
             $server::new(service.clone())
@@ -75,6 +84,7 @@ pub fn router(service: XdsService, config: &ServerConfig) -> Router {
         .http2_keepalive_interval(Some(config.keepalive_time))
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
         .max_concurrent_streams(config.max_concurrent_streams)
+        .layer(GrpcMetricsLayer::new(config.metrics.clone()))
         .add_service(svc!(AggregatedDiscoveryServiceServer))
         .add_service(svc!(ListenerDiscoveryServiceServer))
         .add_service(svc!(RouteDiscoveryServiceServer))

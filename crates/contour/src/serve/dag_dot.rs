@@ -4,13 +4,14 @@
 //!
 //! Unlike upstream (which names nodes by pointer and prints in map order), node names are the
 //! nodes' identities and everything is sorted, so the same DAG always renders the same text.
-//! A cluster is one node shared by every route using it; the route's weight is on the edge.
+//! A cluster is one node shared by every route using it; the route's weight is on the edge
+//! (`weight 3`), and a mirror cluster's edge says how much is copied to it (`mirror 100%`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use contour_dag::{
-    Dag, PathMatch, Route, RouteAction, Secret, SecureVirtualHost, VirtualHost, WeightedCluster,
+    Cluster, Dag, PathMatch, Route, RouteAction, Secret, SecureVirtualHost, VirtualHost,
 };
 use contour_envoy::names::cluster_name;
 
@@ -64,8 +65,12 @@ fn vhost(g: &mut Graph, scheme: &str, vh: &VirtualHost) -> String {
         g.edge(&v, &r, String::new());
         if let RouteAction::Forward(fwd) = &route.action {
             for wc in &fwd.clusters {
-                let c = cluster(g, wc);
+                let c = cluster(g, &wc.cluster);
                 g.edge(&r, &c, format!("weight {}", wc.weight));
+            }
+            if let Some(m) = &fwd.mirror {
+                let c = cluster(g, &m.cluster);
+                g.edge(&r, &c, format!("mirror {}%", m.percent));
             }
         }
     }
@@ -85,20 +90,20 @@ fn secure_vhost(g: &mut Graph, svh: &SecureVirtualHost) -> String {
         let t = g.node(format!("{v}/tcpproxy"), "{tcpproxy}".to_string());
         g.edge(&v, &t, String::new());
         for wc in &tcp.clusters {
-            let c = cluster(g, wc);
+            let c = cluster(g, &wc.cluster);
             g.edge(&t, &c, format!("weight {}", wc.weight));
         }
     }
     v
 }
 
-fn cluster(g: &mut Graph, wc: &WeightedCluster) -> String {
-    let name = cluster_name(&wc.cluster);
+fn cluster(g: &mut Graph, cluster: &Cluster) -> String {
+    let name = cluster_name(cluster);
     let c = g.node(
         format!("cluster/{name}"),
         format!("{{cluster|{}}}", esc(&name)),
     );
-    let svc = &wc.cluster.service;
+    let svc = &cluster.service;
     let s = g.node(
         format!("service/{}/{}:{}", svc.namespace, svc.name, svc.port),
         format!(
@@ -109,7 +114,7 @@ fn cluster(g: &mut Graph, wc: &WeightedCluster) -> String {
         ),
     );
     g.edge(&c, &s, String::new());
-    if let Some(secret) = &wc.cluster.client_certificate {
+    if let Some(secret) = &cluster.client_certificate {
         let sec = secret_node(g, secret);
         g.edge(&c, &sec, String::new());
     }

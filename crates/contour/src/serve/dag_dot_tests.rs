@@ -13,28 +13,35 @@ fn object(yaml: &str) -> Object {
 }
 
 #[test]
-fn listeners_vhosts_routes_clusters_services() {
+fn listeners_vhosts_routes_clusters_mirrors_services() {
     let mut cache = Cache::new(ClassFilter::new(Vec::<String>::new()));
     cache.insert(object(
         "apiVersion: v1\nkind: Service\nmetadata: {name: app, namespace: default}\nspec:\n  ports: [{port: 80, name: http}]\n",
     ));
     cache.insert(object(
-        "apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {name: web, namespace: default}\nspec:\n  virtualhost: {fqdn: web.example.com}\n  routes:\n  - services: [{name: app, port: 80, weight: 3}]\n  - conditions: [{prefix: '/a|b{c}'}]\n    services: [{name: missing, port: 80}]\n",
+        "apiVersion: v1\nkind: Service\nmetadata: {name: shadow, namespace: default}\nspec:\n  ports: [{port: 80, name: http}]\n",
+    ));
+    cache.insert(object(
+        "apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {name: web, namespace: default}\nspec:\n  virtualhost: {fqdn: web.example.com}\n  routes:\n  - services: [{name: app, port: 80, weight: 3}, {name: shadow, port: 80, mirror: true}]\n  - conditions: [{prefix: '/a|b{c}'}]\n    services: [{name: missing, port: 80}]\n",
     ));
     let out = build(&cache, &BuildConfig::default());
     let dot = dag_dot(&out.dag);
     let want = r#"digraph DAG {
 rankdir="LR"
 "cluster/default/app/80/da39a3ee5e" [shape=record, label="{cluster|default/app/80/da39a3ee5e}"]
+"cluster/default/shadow/80/da39a3ee5e" [shape=record, label="{cluster|default/shadow/80/da39a3ee5e}"]
 "http/web.example.com" [shape=record, label="{http://web.example.com}"]
 "http/web.example.com/route/prefix:/" [shape=record, label="{prefix: /}"]
 "http/web.example.com/route/prefix:/a|b{c}" [shape=record, label="{prefix: /a\|b\{c\} → 503}"]
 "listener/ingress_http" [shape=record, label="{listener|0.0.0.0:8080}"]
 "service/default/app:80" [shape=record, label="{service|default/app:80}"]
+"service/default/shadow:80" [shape=record, label="{service|default/shadow:80}"]
 "cluster/default/app/80/da39a3ee5e" -> "service/default/app:80"
+"cluster/default/shadow/80/da39a3ee5e" -> "service/default/shadow:80"
 "http/web.example.com" -> "http/web.example.com/route/prefix:/"
 "http/web.example.com" -> "http/web.example.com/route/prefix:/a|b{c}"
 "http/web.example.com/route/prefix:/" -> "cluster/default/app/80/da39a3ee5e" [label="weight 3"]
+"http/web.example.com/route/prefix:/" -> "cluster/default/shadow/80/da39a3ee5e" [label="mirror 100%"]
 "listener/ingress_http" -> "http/web.example.com"
 }
 "#;

@@ -9,21 +9,24 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use contour_api::v1::DetailedCondition;
 use contour_dag::endpoints::ServiceKey;
 use contour_dag::{
     BuildConfig, Cache, Dag, EndpointStore, Kind, Object, ObjectKey, ServiceCluster,
 };
 use contour_envoy::{TranslateConfig, Translator};
-use contour_k8s::status::StatusInput;
+use contour_k8s::status::{ConditionsKind, StatusInput};
 use contour_xds::{SnapshotStore, type_url};
 use envoy_types::pb::google::protobuf::Any;
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info};
 
 use super::holdoff::Holdoff;
+use super::secrets::{SecretKey, Withholding};
 use super::state::SharedState;
 use crate::manifests::SourceEvent;
 use crate::metrics::{KindLabel, Metrics, OpKindLabels};
+use contour_k8s::source::fetch::Fetched;
 
 pub struct EventLoop {
     cache: Cache,
@@ -39,13 +42,17 @@ pub struct EventLoop {
     clusters_by_service: BTreeMap<ServiceKey, BTreeSet<ServiceCluster>>,
     /// The ClusterLoadAssignment of every cluster of the last build, kept current by endpoint
     /// changes, so a build computes only those of new clusters.
-    load_assignments: BTreeMap<String, Any>,
+    load_assignments: BTreeMap<String, (ServiceCluster, Any)>,
     /// Whether a build has published EDS yet.
     published_eds: bool,
     /// Told once the first build has been published (the xDS server starts listening then).
     first_build: watch::Sender<bool>,
     /// Kubernetes mode: each build's statuses for the status writer (latest wins).
     status: Option<watch::Sender<Arc<StatusInput>>>,
+    /// Kubernetes mode: only referenced Secrets keep their data.
+    withholding: Option<Withholding>,
+    /// Conditions written besides the build's (the ContourConfiguration's `Valid`).
+    config_conditions: BTreeMap<(ConditionsKind, String, String), Vec<DetailedCondition>>,
 }
 
 impl EventLoop {
@@ -73,7 +80,32 @@ impl EventLoop {
             published_eds: false,
             first_build,
             status: None,
+            withholding: None,
+            config_conditions: BTreeMap::new(),
         }
+    }
+
+    /// Reports the ContourConfiguration in use as valid (Kubernetes mode).
+    pub fn with_contour_configuration(
+        mut self,
+        ns: &str,
+        name: &str,
+        generation: Option<i64>,
+    ) -> Self {
+        let key = (
+            ConditionsKind::ContourConfiguration,
+            ns.to_string(),
+            name.to_string(),
+        );
+        let valid = contour_k8s::status::conditions::contour_configuration_valid(generation);
+        self.config_conditions.insert(key, vec![valid]);
+        self
+    }
+
+    /// Keeps the data of referenced Secrets only; `requests` asks for a Secret's data again.
+    pub fn with_withholding(mut self, requests: mpsc::UnboundedSender<SecretKey>) -> Self {
+        self.withholding = Some(Withholding::new(requests));
+        self
     }
 
     /// Publishes each build's statuses on `tx` (Kubernetes mode).
@@ -92,6 +124,7 @@ impl EventLoop {
                 .map(|(k, st)| (k.clone(), st.to_api()))
                 .collect(),
             ingresses: self.cache.ingresses.keys().cloned().collect(),
+            conditions: self.config_conditions.clone(),
         };
         tx.send_if_modified(|cur| {
             let changed = **cur != input;
@@ -102,15 +135,22 @@ impl EventLoop {
         });
     }
 
-    pub async fn run(mut self, mut rx: mpsc::Receiver<SourceEvent>) {
+    /// Runs until every source is gone. `fetched` answers the Secret reads asked for by the
+    /// withholding (Kubernetes mode).
+    pub async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<SourceEvent>,
+        mut fetched: Option<mpsc::Receiver<Fetched>>,
+    ) {
         let mut holdoff = Holdoff::new(Instant::now());
         loop {
-            let deadline = holdoff.deadline();
+            let deadline = self.build_deadline(&holdoff);
             tokio::select! {
                 ev = rx.recv() => {
                     let Some(ev) = ev else { break };
                     self.on_event(ev, &mut holdoff);
                 }
+                Some(f) = recv_opt(&mut fetched) => self.on_fetched(f, &mut holdoff),
                 _ = sleep_until(deadline), if deadline.is_some() => {
                     self.rebuild();
                     holdoff.built(Instant::now());
@@ -118,6 +158,42 @@ impl EventLoop {
             }
         }
         debug!("event loop stopped: all sources closed");
+    }
+
+    /// The holdoff's deadline, later while a newly referenced Secret is being read.
+    fn build_deadline(&self, holdoff: &Holdoff) -> Option<Instant> {
+        let due = holdoff.deadline()?;
+        let held = self.withholding.as_ref().and_then(Withholding::hold_until);
+        Some(held.map_or(due, |h| h.max(due)))
+    }
+
+    fn on_fetched(&mut self, f: Fetched, holdoff: &mut Holdoff) {
+        let Some(w) = &mut self.withholding else {
+            return;
+        };
+        let Some(secret) = w.on_fetched(&self.cache, f.key, f.secret) else {
+            return;
+        };
+        // A build held for this read goes at its deadline, recomputed on the next turn.
+        if self.cache.insert(Object::Secret(secret)) {
+            holdoff.on_change(Instant::now());
+        }
+    }
+
+    /// Inserts an object; with withholding, keeps Secret data only where referenced.
+    fn insert(&mut self, obj: Object, now: Instant) -> bool {
+        let Some(w) = &mut self.withholding else {
+            return self.cache.insert(obj);
+        };
+        if let Object::Secret(s) = obj {
+            let s = w.on_secret(&self.cache, s);
+            return self.cache.insert(Object::Secret(s));
+        }
+        let mut touched = Withholding::refs_in_cache(&self.cache, &obj.key());
+        touched.extend(contour_dag::references::secret_refs(&obj));
+        let changed = self.cache.insert(obj);
+        w.after_change(&mut self.cache, touched, now);
+        changed
     }
 
     fn on_event(&mut self, ev: SourceEvent, holdoff: &mut Holdoff) {
@@ -132,7 +208,7 @@ impl EventLoop {
                 if let Object::EndpointSlice(slice) = obj {
                     let touched = self.endpoints.upsert(slice);
                     self.update_endpoints(&touched);
-                } else if self.cache.insert(obj) {
+                } else if self.insert(obj, now) {
                     holdoff.on_change(now);
                 }
             }
@@ -149,7 +225,17 @@ impl EventLoop {
     }
 
     fn remove(&mut self, key: &ObjectKey) -> bool {
-        self.cache.remove(key)
+        let Some(w) = &mut self.withholding else {
+            return self.cache.remove(key);
+        };
+        if key.kind == Kind::Secret {
+            w.on_secret_deleted(&(key.namespace.clone(), key.name.clone()));
+            return self.cache.remove(key);
+        }
+        let touched = Withholding::refs_in_cache(&self.cache, key);
+        let changed = self.cache.remove(key);
+        w.after_change(&mut self.cache, touched, Instant::now());
+        changed
     }
 
     fn count_op(&self, op: &str, kind: Kind) {
@@ -170,7 +256,7 @@ impl EventLoop {
                 let la = self.endpoints.load_assignment(cluster);
                 let cla = contour_envoy::to_any(&contour_envoy::cluster_load_assignment(&la));
                 self.load_assignments
-                    .insert(la.eds_name.clone(), cla.clone());
+                    .insert(la.eds_name.clone(), (cluster.clone(), cla.clone()));
                 upserts.insert(la.eds_name, cla);
             }
         }
@@ -225,33 +311,46 @@ impl EventLoop {
         }
     }
 
-    /// The ClusterLoadAssignment of every cluster of `dag`: remembered ones for clusters of the
-    /// last build (endpoint changes kept them current), computed ones for new clusters. `None`
-    /// when the set of clusters is the same as the last build's (EDS is then already current).
+    /// The ClusterLoadAssignment of every cluster of `dag`: remembered ones for EDS names whose
+    /// cluster is the same as in the last build (endpoint changes kept them current), computed
+    /// ones otherwise. `None` when nothing differs from the last build (EDS is already current).
     fn all_load_assignments(&mut self, dag: &Dag) -> Option<BTreeMap<String, Any>> {
         self.clusters_by_service.clear();
-        let mut previous = std::mem::take(&mut self.load_assignments);
-        let mut computed = false;
         for cluster in dag.clusters() {
             let svc = &cluster.service;
             self.clusters_by_service
                 .entry((svc.namespace.clone(), svc.name.clone()))
                 .or_default()
                 .insert(svc.clone());
-            let name = svc.eds_name();
-            if self.load_assignments.contains_key(&name) {
-                continue;
-            }
-            let cla = previous.remove(&name).unwrap_or_else(|| {
-                computed = true;
-                let la = self.endpoints.load_assignment(svc);
-                contour_envoy::to_any(&contour_envoy::cluster_load_assignment(&la))
-            });
-            self.load_assignments.insert(name, cla);
+        }
+        // In the order `update_endpoints` uses, so that two clusters sharing an EDS name (one
+        // with a health port, one without) resolve the same way on both paths.
+        let mut winners: BTreeMap<String, &ServiceCluster> = BTreeMap::new();
+        for svc in self.clusters_by_service.values().flatten() {
+            winners.insert(svc.eds_name(), svc);
+        }
+        let mut previous = std::mem::take(&mut self.load_assignments);
+        let mut computed = false;
+        for (name, svc) in winners {
+            let entry = match previous.remove(&name) {
+                Some((known, cla)) if known == *svc => (known, cla),
+                _ => {
+                    computed = true;
+                    let la = self.endpoints.load_assignment(svc);
+                    let cla = contour_envoy::cluster_load_assignment(&la);
+                    (svc.clone(), contour_envoy::to_any(&cla))
+                }
+            };
+            self.load_assignments.insert(name, entry);
         }
         let same = !computed && previous.is_empty() && self.published_eds;
         self.published_eds = true;
-        (!same).then(|| self.load_assignments.clone())
+        (!same).then(|| {
+            self.load_assignments
+                .iter()
+                .map(|(name, (_, cla))| (name.clone(), cla.clone()))
+                .collect()
+        })
     }
 
     fn record_build(&self, out: &contour_dag::BuildOutput, seconds: f64) {
@@ -273,6 +372,13 @@ impl EventLoop {
                 .proxy(ns, name)
                 .is_some_and(|p| p.spec.virtualhost.is_some())
         });
+    }
+}
+
+async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use contour_dag::{Kind, SourceEvent};
 use contour_k8s::leader::{self, LeaderConfig, LeaderHandle};
+use contour_k8s::source::fetch::{self, Fetched, SecretKey};
 use contour_k8s::source::{self, SourceHandle, SourceOptions};
 use contour_k8s::status::lb::{self, LbSource};
 use contour_k8s::status::{StatusInput, StatusMetrics, StatusWriter};
@@ -27,6 +28,14 @@ pub struct Kubernetes {
     /// With `--disable-leader-election` this replica always leads; the sender stays here.
     _always_leader: Option<watch::Sender<bool>>,
     tasks: Vec<JoinHandle<()>>,
+    /// Reads of newly referenced Secrets, for the event loop (taken once).
+    pub secret_reads: Option<SecretReads>,
+}
+
+/// The event loop's side of the Secret fetcher.
+pub struct SecretReads {
+    pub requests: mpsc::UnboundedSender<SecretKey>,
+    pub answers: mpsc::Receiver<Fetched>,
 }
 
 fn leader_config(args: &ServeArgs) -> anyhow::Result<LeaderConfig> {
@@ -59,12 +68,15 @@ fn source_options(args: &ServeArgs) -> SourceOptions {
 /// publishes statuses on.
 pub async fn start(
     args: &ServeArgs,
+    limits: (Option<f32>, Option<u32>),
     metrics: &mut Metrics,
     tx: mpsc::Sender<SourceEvent>,
 ) -> anyhow::Result<(Kubernetes, watch::Sender<Arc<StatusInput>>)> {
     let opts = ClientOptions {
         kubeconfig: args.kubeconfig.clone(),
         incluster: args.incluster,
+        qps: limits.0,
+        burst: limits.1,
     };
     let client = client(&opts)
         .await
@@ -75,6 +87,7 @@ pub async fn start(
         Some(leader_config(args)?)
     };
     let source = source::start(client.clone(), &source_options(args), tx);
+    let fetcher = fetch::spawn(client.clone());
     let (leader_rx, leader, always) = match leader_cfg {
         Some(cfg) => {
             let (rx, handle) = leader::start(client.clone(), cfg);
@@ -110,7 +123,11 @@ pub async fn start(
         _source: source,
         leader,
         _always_leader: always,
-        tasks: vec![lb_task, writer],
+        tasks: vec![lb_task, writer, fetcher.task],
+        secret_reads: Some(SecretReads {
+            requests: fetcher.requests,
+            answers: fetcher.answers,
+        }),
     };
     Ok((k, status_tx))
 }

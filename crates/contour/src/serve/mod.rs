@@ -4,7 +4,9 @@ mod dag_dot;
 mod event_loop;
 mod holdoff;
 mod http;
+mod https;
 mod kubernetes;
+mod secrets;
 mod state;
 mod xds_debug;
 
@@ -24,17 +26,7 @@ use crate::settings;
 
 /// Flags accepted for compatibility whose feature lands with a later issue: never silent.
 fn warn_unimplemented(args: &ServeArgs) {
-    let pending: [(&str, bool); 3] = [
-        ("--kubernetes-debug", args.kubernetes_debug.is_some()),
-        (
-            "--kubernetes-client-qps",
-            args.kubernetes_client_qps.is_some(),
-        ),
-        (
-            "--kubernetes-client-burst",
-            args.kubernetes_client_burst.is_some(),
-        ),
-    ];
+    let pending: [(&str, bool); 1] = [("--kubernetes-debug", args.kubernetes_debug.is_some())];
     for (flag, set) in pending {
         if set {
             warn!(
@@ -63,7 +55,8 @@ fn warn_unimplemented(args: &ServeArgs) {
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     // Every configuration error ends the process here, before anything listens.
-    let settings = settings::resolve(&args)?;
+    let from_api = settings::fetch_contour_configuration(&args).await?;
+    let settings = settings::resolve_with(&args, from_api)?;
     let xds_tls = xds_tls_files(&args, &settings)?;
     warn_unimplemented(&args);
     let (xds_addr, metrics_addr, health_addr, debug_addr) = (
@@ -92,9 +85,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(source) = &settings.contour_configuration {
         state.set_contour_configuration(&source.namespace, &source.name);
     }
+    let config_status = settings.contour_configuration.clone();
     let store = SnapshotStore::new();
     let (tx, rx) = mpsc::channel(1024);
-    let source = start_source(&args, &mut metrics, tx).await?;
+    let limits = (settings.client_qps, settings.client_burst);
+    let source = start_source(&args, limits, &mut metrics, tx).await?;
+    let grpc_metrics = contour_xds::GrpcMetrics::new();
+    grpc_metrics.register(&mut metrics.registry);
     let metrics = Arc::new(metrics);
     let health_client = match &source {
         Source::Kubernetes(k, _) => Some(k.client.clone()),
@@ -110,6 +107,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         debug,
         health_client,
         [metrics_addr, health_addr, debug_addr],
+        settings.metrics_tls.clone(),
     )
     .await?;
 
@@ -123,17 +121,31 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         metrics.clone(),
         first_tx,
     );
+    let mut fetched = None;
     let (kube, _manifests) = match source {
-        Source::Kubernetes(k, status_tx) => {
+        Source::Kubernetes(mut k, status_tx) => {
             event_loop = event_loop.with_status(status_tx);
+            if let Some(c) = &config_status {
+                event_loop =
+                    event_loop.with_contour_configuration(&c.namespace, &c.name, c.generation);
+            }
+            if let Some(reads) = k.secret_reads.take() {
+                event_loop = event_loop.with_withholding(reads.requests);
+                fetched = Some(reads.answers);
+            }
             (Some(k), None)
         }
         // The handle keeps the directory watched for as long as we serve.
         Source::Manifests(handle) => (None, Some(handle)),
     };
-    let loop_task = tokio::spawn(event_loop.run(rx));
+    let loop_task = tokio::spawn(event_loop.run(rx, fetched));
     count_nacks(&store, metrics);
-    let xds_task = tokio::spawn(serve_xds(store, xds_addr, xds_tls, first_rx));
+    let xds_config = contour_xds::ServerConfig {
+        tls: xds_tls,
+        metrics: Some(grpc_metrics),
+        ..Default::default()
+    };
+    let xds_task = tokio::spawn(serve_xds(store, xds_addr, xds_config, first_rx));
     let result = tokio::select! {
         r = xds_task => r.context("xDS server task").and_then(|r| r),
         r = loop_task => r.context("event loop task"),
@@ -159,6 +171,7 @@ enum Source {
 
 async fn start_source(
     args: &ServeArgs,
+    limits: (Option<f32>, Option<u32>),
     metrics: &mut Metrics,
     tx: mpsc::Sender<contour_dag::SourceEvent>,
 ) -> anyhow::Result<Source> {
@@ -170,23 +183,32 @@ async fn start_source(
             Ok(Source::Manifests(handle))
         }
         None => {
-            let (k, status_tx) = kubernetes::start(args, metrics, tx).await?;
+            let (k, status_tx) = kubernetes::start(args, limits, metrics, tx).await?;
             Ok(Source::Kubernetes(k, status_tx))
         }
     }
 }
 
+/// Metrics and health (one server when they share an address, over HTTPS with
+/// `metrics.contour` TLS), and the debug server.
 async fn spawn_http(
     metrics: Arc<Metrics>,
     debug: http::DebugContext,
     client: Option<kube::Client>,
     [metrics_addr, health_addr, debug_addr]: [SocketAddr; 3],
+    metrics_tls: Option<settings::MetricsTls>,
 ) -> anyhow::Result<()> {
+    let serve_metrics = |router, what| async move {
+        match metrics_tls {
+            Some(tls) => https::spawn(metrics_addr, router, tls, what).await,
+            None => http::spawn(metrics_addr, router, what).await,
+        }
+    };
     if metrics_addr == health_addr {
         let router = http::metrics_router(metrics).merge(http::health_router(client));
-        http::spawn(metrics_addr, router, "metrics and health").await?;
+        serve_metrics(router, "metrics and health").await?;
     } else {
-        http::spawn(metrics_addr, http::metrics_router(metrics), "metrics").await?;
+        serve_metrics(http::metrics_router(metrics), "metrics").await?;
         http::spawn(health_addr, http::health_router(client), "health").await?;
     }
     http::spawn(debug_addr, http::debug_router(debug), "debug").await
@@ -197,7 +219,7 @@ async fn spawn_http(
 async fn serve_xds(
     store: SnapshotStore,
     addr: SocketAddr,
-    tls: Option<contour_xds::TlsFiles>,
+    config: contour_xds::ServerConfig,
     mut first_build: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     first_build
@@ -207,11 +229,7 @@ async fn serve_xds(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the xDS server on {addr}"))?;
-    info!(address = %addr, insecure = tls.is_none(), "started xDS server");
-    let config = contour_xds::ServerConfig {
-        tls,
-        ..Default::default()
-    };
+    info!(address = %addr, insecure = config.tls.is_none(), "started xDS server");
     contour_xds::serve_with_config(store, listener, config, std::future::pending()).await?;
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! `--contour-config-name`: the ContourConfiguration read once at startup, as upstream does,
-//! from the manifests directory (the Kubernetes API comes with Kubernetes mode).
+//! `--contour-config-name`: the ContourConfiguration read once at startup, as upstream does:
+//! from the API server in Kubernetes mode, from the manifests directory with `--manifests`.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +9,39 @@ use serde_json::Value;
 
 const API_VERSION: &str = "projectcontour.io/v1alpha1";
 const KIND: &str = "ContourConfiguration";
+
+/// Kubernetes mode with `--contour-config-name`: reads the ContourConfiguration from the API
+/// server (once, as upstream), with the CRD's defaults and validation applied.
+pub async fn fetch_contour_configuration(
+    args: &crate::cli::ServeArgs,
+) -> anyhow::Result<Option<ContourConfiguration>> {
+    let (Some(name), None) = (&args.contour_config_name, &args.manifests) else {
+        return Ok(None);
+    };
+    let namespace = super::contour_namespace();
+    let opts = contour_k8s::ClientOptions {
+        kubeconfig: args.kubeconfig.clone(),
+        incluster: args.incluster,
+        qps: args.kubernetes_client_qps,
+        burst: args.kubernetes_client_burst,
+    };
+    let client = contour_k8s::client(&opts)
+        .await
+        .context("creating the Kubernetes client")?;
+    let api: kube::Api<ContourConfiguration> = kube::Api::namespaced(client, &namespace);
+    let got = tokio::time::timeout(std::time::Duration::from_secs(30), api.get(name))
+        .await
+        .map_err(|_| anyhow::anyhow!("no answer within 30s"))
+        .and_then(|r| r.map_err(anyhow::Error::from))
+        .with_context(|| format!("error getting contour configuration {namespace}/{name}"))?;
+    let mut doc = serde_json::to_value(&got)?;
+    contour_api::admission::admit(&mut doc)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("{KIND} {namespace}/{name}"))?;
+    let cc = serde_json::from_value(doc)
+        .with_context(|| format!("decoding {KIND} {namespace}/{name}"))?;
+    Ok(Some(cc))
+}
 
 /// Finds `namespace/name` among the manifests under `dir`, admitted with the CRD's schema.
 pub fn load_from_dir(

@@ -12,7 +12,8 @@ use std::net::SocketAddr;
 use anyhow::{Context, bail};
 use contour_api::config::Parameters;
 use contour_api::v1alpha1::{
-    ContourConfigurationSpec, overlay_on_defaults, validate_contour_configuration,
+    ContourConfiguration, ContourConfigurationSpec, overlay_on_defaults,
+    validate_contour_configuration,
 };
 use contour_dag::BuildConfig;
 use contour_envoy::TranslateConfig;
@@ -20,6 +21,7 @@ use tracing::{info, warn};
 
 use crate::cli::ServeArgs;
 
+pub use crd::fetch_contour_configuration;
 pub use from_file::spec_from_flags_and_file;
 pub use translate::{build_config, translate_config};
 
@@ -28,6 +30,17 @@ pub use translate::{build_config, translate_config};
 pub struct ConfigSource {
     pub namespace: String,
     pub name: String,
+    /// Its `metadata.generation` (the `observedGeneration` of its `Valid` condition).
+    pub generation: Option<i64>,
+}
+
+/// The files of contour's HTTPS metrics server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsTls {
+    pub cert_file: std::path::PathBuf,
+    pub key_file: std::path::PathBuf,
+    /// With a CA, clients must present a certificate it signed.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Everything `contour serve` runs with.
@@ -46,37 +59,64 @@ pub struct Settings {
     pub insecure: bool,
     /// The ContourConfiguration used, when `--contour-config-name` was given.
     pub contour_configuration: Option<ConfigSource>,
+    /// `metrics.contour` TLS: contour's metrics server (and health, on the same address) over
+    /// HTTPS.
+    pub metrics_tls: Option<MetricsTls>,
+    /// Kubernetes client rate limit: the flags, else the file's `kubernetesClientQPS` /
+    /// `kubernetesClientBurst` (0 means unset, as upstream).
+    pub client_qps: Option<f32>,
+    pub client_burst: Option<u32>,
 }
 
 /// Reads, merges and validates the configuration; errors name the file key or spec field.
+#[cfg(test)]
 pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
+    resolve_with(args, None)
+}
+
+/// The namespace of `--contour-config-name` (and of leader election): `$CONTOUR_NAMESPACE`.
+pub fn contour_namespace() -> String {
+    std::env::var("CONTOUR_NAMESPACE").unwrap_or_else(|_| "projectcontour".into())
+}
+
+/// As [`resolve`], with the ContourConfiguration already read from the API server (Kubernetes
+/// mode with `--contour-config-name`, see [`fetch_contour_configuration`]).
+pub fn resolve_with(
+    args: &ServeArgs,
+    from_api: Option<ContourConfiguration>,
+) -> anyhow::Result<Settings> {
     if args.config_path.is_some() && args.contour_config_name.is_some() {
         bail!("cannot specify both --contour-config-name and -c/--config-path");
     }
+    let mut client_limits = (None, None);
     let (user, source) = match &args.contour_config_name {
         Some(name) => {
-            let namespace =
-                std::env::var("CONTOUR_NAMESPACE").unwrap_or_else(|_| "projectcontour".into());
-            let Some(dir) = &args.manifests else {
-                bail!(
-                    "--contour-config-name is read from --manifests only: reading ContourConfiguration from the Kubernetes API is not implemented yet"
-                );
+            let namespace = contour_namespace();
+            let cc = match (&args.manifests, from_api) {
+                (Some(dir), _) => crd::load_from_dir(dir, &namespace, name)?,
+                (None, Some(cc)) => cc,
+                (None, None) => bail!("ContourConfiguration {namespace}/{name} was not read"),
             };
-            let cc = crd::load_from_dir(dir, &namespace, name)?;
             info!(
                 namespace,
                 name, "using ContourConfiguration; configuration flags are ignored"
             );
+            let generation = cc.metadata.generation;
             (
                 cc.spec,
                 Some(ConfigSource {
                     namespace,
                     name: name.clone(),
+                    generation,
                 }),
             )
         }
         None => {
             let params = read_file(args)?;
+            client_limits = (
+                Some(params.kubernetes_client_qps),
+                Some(params.kubernetes_client_burst),
+            );
             (spec_from_flags_and_file(args, &params), None)
         }
     };
@@ -84,7 +124,16 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
     validate_contour_configuration(&spec)
         .map_err(anyhow::Error::msg)
         .context("invalid Contour configuration")?;
-    settings_of(spec, source, args.insecure)
+    let mut settings = settings_of(spec, source, args.insecure)?;
+    settings.client_qps = args
+        .kubernetes_client_qps
+        .or(client_limits.0)
+        .filter(|q| *q > 0.0);
+    settings.client_burst = args
+        .kubernetes_client_burst
+        .or(client_limits.1)
+        .filter(|b| *b > 0);
+    Ok(settings)
 }
 
 fn read_file(args: &ServeArgs) -> anyhow::Result<Parameters> {
@@ -120,12 +169,18 @@ fn settings_of(
     let health = spec.health.clone().unwrap_or_default();
     let debug = spec.debug.clone().unwrap_or_default();
     let insecure = insecure_flag || xds.tls.as_ref().and_then(|t| t.insecure).unwrap_or(false);
-    if metrics.tls.is_some() {
-        bail!(
-            "metrics.contour TLS (server-certificate-path/server-key-path) is not supported yet: \
-             refusing to serve Contour's metrics in plaintext"
-        );
-    }
+    // As upstream's httpsvc: TLS when both a certificate and a key are given.
+    let metrics_tls = metrics
+        .tls
+        .as_ref()
+        .filter(|t| !t.cert_file.is_empty() && !t.key_file.is_empty())
+        .map(|t| MetricsTls {
+            cert_file: t.cert_file.clone().into(),
+            key_file: t.key_file.clone().into(),
+            ca_file: Some(t.ca_file.clone())
+                .filter(|c| !c.is_empty())
+                .map(Into::into),
+        });
     let translate = translate_config(&spec)?;
     for (what, address) in [
         ("envoy metrics address", &translate.stats_address),
@@ -150,6 +205,9 @@ fn settings_of(
         translate,
         spec,
         contour_configuration: source,
+        metrics_tls,
+        client_qps: None,
+        client_burst: None,
     })
 }
 

@@ -105,14 +105,11 @@ fn every_key_file_resolves() {
         "/../../examples/contour/contour-all-keys.yaml"
     ))
     .unwrap();
-    // The example enables metrics TLS for Contour itself, which is refused for now.
-    let text = text.replace(
-        "  contour:\n    address: 0.0.0.0\n    port: 8000\n    server-certificate-path: /path/to/server-cert.pem\n    server-key-path: /path/to/server-private-key.pem\n    ca-certificate-path: /path/to/root-ca-for-client-validation.pem\n",
-        "",
-    );
     // Envoy's health stays on --stats-port: it must differ from the TLS metrics port (8002)
-    // and from omEnforcedHealthListener (8003).
-    let s = with_file(&text, &["--stats-port", "8005"]).unwrap();
+    // and from omEnforcedHealthListener (8003). Contour's health must leave the TLS metrics
+    // port (8000) too (upstream: "cannot use single port for health over HTTP and metrics
+    // over HTTPS").
+    let s = with_file(&text, &["--stats-port", "8005", "--health-port", "8006"]).unwrap();
     let t = &s.translate;
     assert_eq!(t.xff_num_trusted_hops, 1);
     assert!(t.strip_trailing_host_dot);
@@ -124,4 +121,19 @@ fn every_key_file_resolves() {
     assert_eq!(t.cluster.circuit_breakers.max_retries, Some(3));
     assert!(t.metrics_tls.is_some());
     assert!(s.build.enable_external_name_service);
+    let tls = s.metrics_tls.expect("metrics.contour TLS");
+    assert_eq!(
+        tls.cert_file,
+        std::path::Path::new("/path/to/server-cert.pem")
+    );
+    assert_eq!(
+        tls.key_file,
+        std::path::Path::new("/path/to/server-private-key.pem")
+    );
+    assert_eq!(
+        tls.ca_file.as_deref(),
+        Some(std::path::Path::new(
+            "/path/to/root-ca-for-client-validation.pem"
+        ))
+    );
 }

@@ -19,6 +19,7 @@ pub struct Replica {
     pub user: String,
     pub xds: u16,
     pub http: u16,
+    pub https: u16,
     pub metrics: u16,
     pub process: Process,
 }
@@ -42,7 +43,7 @@ impl Replica {
         extra: &[&str],
     ) -> anyhow::Result<Replica> {
         let kubeconfig = server.write_kubeconfig(dir, user)?;
-        let (xds, http, metrics) = (free_port(), free_port(), free_port());
+        let (xds, http, https, metrics) = (free_port(), free_port(), free_port(), free_port());
         let mut args: Vec<String> = vec![
             "serve".into(),
             "--kubeconfig".into(),
@@ -52,6 +53,8 @@ impl Replica {
             ("--xds-port", xds.to_string()),
             ("--envoy-service-http-address", "127.0.0.1".into()),
             ("--envoy-service-http-port", http.to_string()),
+            ("--envoy-service-https-address", "127.0.0.1".into()),
+            ("--envoy-service-https-port", https.to_string()),
             ("--stats-address", "127.0.0.1".into()),
             ("--stats-port", free_port().to_string()),
             ("--http-address", "127.0.0.1".into()),
@@ -76,6 +79,7 @@ impl Replica {
             user: user.into(),
             xds,
             http,
+            https,
             metrics,
             process,
         })
@@ -121,6 +125,25 @@ pub async fn start_envoy(tmp: &std::path::Path, xds_port: u16) -> anyhow::Result
     let mut envoy = Envoy::start(EnvoyOptions::new(bootstrap, admin))?;
     envoy.wait_ready(CONVERGE).await?;
     Ok(envoy)
+}
+
+/// A `kubernetes.io/tls` Secret in `default` with `data` (base64, as the API server stores it).
+pub fn tls_secret(name: &str, cert_pem: &str, key_pem: &str) -> Value {
+    let b64 =
+        |s: &str| serde_json::to_value(k8s_openapi::ByteString(s.as_bytes().to_vec())).unwrap();
+    json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+           "metadata": {"name": name, "namespace": "default"},
+           "data": {"tls.crt": b64(cert_pem), "tls.key": b64(key_pem)}})
+}
+
+/// GETs of one Secret answered by the API server (reads outside the watch).
+pub fn secret_reads(server: &ApiServer, name: &str) -> usize {
+    let path = format!("/api/v1/namespaces/default/secrets/{name}");
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == path)
+        .count()
 }
 
 pub fn proxy(name: &str, fqdn: &str, service: &str) -> Value {

@@ -148,7 +148,7 @@ pub fn validate_path(conds: &[MatchCondition]) -> Result<(), String> {
                 ));
             }
             if kind == "regex"
-                && let Err(e) = super::regex_error(v)
+                && let Err(e) = crate::go_regexp::check(v)
             {
                 return Err(format!("supplied regex: {v} invalid. error: {e}"));
             }
@@ -227,7 +227,7 @@ pub fn validate_headers(conds: &[&MatchCondition]) -> Result<(), &'static str> {
                 return Err(CONTAINS);
             }
         } else if let Some(v) = non_empty(&h.regex)
-            && super::regex_error(v).is_err()
+            && crate::go_regexp::check(v).is_err()
         {
             return Err("invalid regular expression specified for 'regex' condition");
         }
@@ -281,7 +281,7 @@ pub fn validate_query(conds: &[&MatchCondition]) -> Result<(), &'static str> {
             exact_names.push(name);
         }
         if let Some(v) = non_empty(&q.regex)
-            && super::regex_error(v).is_err()
+            && crate::go_regexp::check(v).is_err()
         {
             return Err("invalid regular expression specified for 'regex' condition");
         }

@@ -68,13 +68,22 @@ fn path_validation(#[case] conds: Vec<MatchCondition>, #[case] want: Option<&str
     assert_eq!(validate_path(&conds).err().as_deref(), want);
 }
 
-#[test]
-fn bad_path_regex_is_reported() {
-    let err = validate_path(&[regex("/[a")]).unwrap_err();
-    assert!(
-        err.starts_with("supplied regex: /[a invalid. error: "),
-        "{err}"
-    );
+/// Upstream puts Go's `regexp` error in the message.
+#[rstest]
+#[case::bracket(
+    "/[a",
+    "supplied regex: /[a invalid. error: error parsing regexp: missing closing ]: `[a`"
+)]
+#[case::paren(
+    "/(a",
+    "supplied regex: /(a invalid. error: error parsing regexp: missing closing ): `/(a`"
+)]
+#[case::nested_repetition(
+    "/a**",
+    "supplied regex: /a** invalid. error: error parsing regexp: invalid nested repetition operator: `**`"
+)]
+fn bad_path_regex_is_reported(#[case] re: &str, #[case] want: &str) {
+    assert_eq!(validate_path(&[regex(re)]).unwrap_err(), want);
 }
 
 #[test]

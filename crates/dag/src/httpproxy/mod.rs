@@ -190,14 +190,6 @@ fn root_allowed(proxy: &HTTPProxy, cfg: &BuildConfig, status: &mut StatusSet) ->
     false
 }
 
-/// Why `re` is not a valid (RE2-compatible) regular expression, if it is not.
-pub(crate) fn regex_error(re: &str) -> Result<(), String> {
-    regex::Regex::new(re).map(|_| ()).map_err(|e| match e {
-        regex::Error::Syntax(s) => s.lines().last().unwrap_or_default().trim().to_string(),
-        other => other.to_string(),
-    })
-}
-
 fn report_duplicates(fqdn: &str, roots: &[&HTTPProxy], status: &mut StatusSet) {
     let names: Vec<String> = roots
         .iter()

@@ -4,13 +4,13 @@ use contour_api::v1::{Route as ApiRoute, Service as ApiService};
 
 use super::policies::headers::{DynamicHeaders, headers_policy};
 use super::policies::{lb, timeouts};
+use super::vhost_policies::service_cookie_rewrites;
 use super::walk::Walk;
 use crate::model::{Cluster, WeightedCluster};
 use crate::policy::{ClusterPolicy, HeadersPolicy, HealthCheck, MirrorPolicy, RoutePolicy};
 use crate::services::{self, PortRef};
 use crate::status::{ProxyKey, error_type};
 use crate::upstream_tls;
-use crate::vhost_policy::CookieRewrite;
 
 type Services = (Vec<WeightedCluster>, Option<Box<MirrorPolicy>>);
 
@@ -24,7 +24,6 @@ impl Walk<'_> {
         dynamic: &mut DynamicHeaders,
         policy: &RoutePolicy,
         health: Option<HealthCheck>,
-        cookies: &[Vec<CookieRewrite>],
     ) -> Option<Services> {
         let balancing = lb::load_balancing(route.load_balancer_policy.as_ref());
         // Already validated with the route policy.
@@ -38,12 +37,10 @@ impl Walk<'_> {
         };
         let mut clusters = Vec::new();
         let mut mirror: Option<Box<MirrorPolicy>> = None;
-        for (i, svc) in route.services.iter().enumerate() {
-            let Some(mut found) = self.service(key, svc, dynamic, policy, &base, &balancing)?
-            else {
+        for svc in &route.services {
+            let Some(found) = self.service(key, svc, dynamic, policy, &base, &balancing)? else {
                 continue;
             };
-            found.cookie_rewrites = cookies.get(i).cloned().unwrap_or_default();
             if svc.mirror == Some(true) {
                 if mirror.is_some() {
                     return self.fail(
@@ -86,7 +83,13 @@ impl Walk<'_> {
             return self.fail(key, SERVICE, "ServicePortInvalid", msg);
         }
         let found = self.cache.service(&key.0, &svc.name);
-        let resolved = services::resolve(found, &key.0, &svc.name, PortRef::Number(svc.port));
+        let mut resolved = services::resolve(found, &key.0, &svc.name, PortRef::Number(svc.port));
+        if let Ok(s) = &mut resolved
+            && base.health_check.is_some()
+            && let Err(e) = services::resolve_health_port(found, s, svc.health_port)
+        {
+            resolved = Err(e);
+        }
         let service = match resolved {
             Ok(s) => s,
             Err(e) => {
@@ -111,6 +114,10 @@ impl Walk<'_> {
         dynamic.insert("CONTOUR_SERVICE_NAME", svc.name.clone());
         dynamic.insert("CONTOUR_SERVICE_PORT", svc.port.to_string());
         let (request_headers, response_headers) = self.service_headers(key, svc, dynamic)?;
+        let cookie_rewrites = match service_cookie_rewrites(svc) {
+            Ok(c) => c,
+            Err(e) => return self.fail(key, e.type_, e.reason, e.message),
+        };
         let slow_start = match &svc.slow_start_policy {
             None => None,
             Some(_) if !lb::slow_start_allowed(&balancing.strategy) => {
@@ -136,7 +143,7 @@ impl Walk<'_> {
             weight: u32::try_from(weight).unwrap_or(u32::MAX),
             request_headers,
             response_headers,
-            ..Default::default()
+            cookie_rewrites,
         }))
     }
 

@@ -97,6 +97,12 @@ fn statuses(route_yaml: &str) -> (Vec<(String, String, String)>, bool) {
     "AmbiguousReplacement",
     "ambiguous prefix replacement"
 )]
+#[case::path_regex(
+    "  - conditions: [{regex: '/(a'}]\n    services: [{name: app, port: 80}]\n",
+    "RouteError",
+    "PathMatchConditionsNotValid",
+    "route: supplied regex: /(a invalid. error: error parsing regexp: missing closing ): `/(a`"
+)]
 #[case::health_check(
     "  - services: [{name: app, port: 80}]\n    healthCheckPolicy: {path: /h, expectedStatuses: [{start: 99, end: 200}]}\n",
     "RouteError",
@@ -174,4 +180,118 @@ fn ignored_hash_policies_are_warnings() {
         )
     );
     assert!(!out.dag.listeners.is_empty());
+}
+
+/// `services[].healthPort` (with a health check policy) names another port of the Service;
+/// one it does not name leaves the service unresolved, as upstream. Without a health check
+/// policy it is ignored.
+#[test]
+fn health_port_resolves_or_is_reported() {
+    let svc = obj(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: app, namespace: default}\nspec:\n  ports:\n  - {name: http, port: 80}\n  - {name: health, port: 8080}\n",
+    );
+    let build_with = |service_yaml: &str, health: bool| {
+        let hc = if health {
+            "    healthCheckPolicy: {path: /healthz}\n"
+        } else {
+            ""
+        };
+        let proxy = obj(&format!(
+            "apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {{name: p, namespace: default}}\nspec:\n  virtualhost: {{fqdn: s.example.com}}\n  routes:\n  - services: [{service_yaml}]\n{hc}"
+        ));
+        build(&cache_with([svc.clone(), proxy]), &BuildConfig::default())
+    };
+    let health_ports = |out: &crate::BuildOutput| -> Vec<Option<crate::HealthPort>> {
+        out.dag
+            .clusters()
+            .iter()
+            .map(|c| c.service.health_port.clone())
+            .collect()
+    };
+    let out = build_with("{name: app, port: 80, healthPort: 8080}", true);
+    assert!(out.status.get("default", "p").unwrap().is_valid());
+    assert_eq!(
+        health_ports(&out),
+        vec![Some(crate::HealthPort {
+            port: 8080,
+            name: "health".into()
+        })]
+    );
+    // No health check policy: the field has no effect.
+    let out = build_with("{name: app, port: 80, healthPort: 8080}", false);
+    assert_eq!(health_ports(&out), vec![None]);
+    // The traffic port itself: nothing to do.
+    let out = build_with("{name: app, port: 80, healthPort: 80}", true);
+    assert_eq!(health_ports(&out), vec![None]);
+    // A port the Service does not have.
+    let out = build_with("{name: app, port: 80, healthPort: 9999}", true);
+    let st = out.status.get("default", "p").unwrap();
+    let e = &st.errors[0];
+    assert_eq!(
+        (e.type_.as_str(), e.reason.as_str(), e.message.as_str()),
+        (
+            "ServiceError",
+            "ServiceUnresolvedReference",
+            "Spec.Routes unresolved service reference: port \"9999\" on service \"default/app\" not matched"
+        )
+    );
+    assert!(out.dag.clusters().is_empty());
+}
+
+const BAD_HEALTH: &str =
+    "    healthCheckPolicy: {path: /h, expectedStatuses: [{start: 99, end: 200}]}\n";
+const BAD_COOKIE: &str = "    cookieRewritePolicies: [{name: a}]\n";
+const BAD_TIMEOUT: &str = "    timeoutPolicy: {response: soon}\n";
+const BAD_RATE_LIMIT: &str = "    rateLimitPolicy: {local: {requests: 0, unit: second}}\n";
+const BAD_REDIRECT: &str = "    requestRedirectPolicy: {path: /a, prefix: /b}\n";
+const BAD_IP: &str = "    ipAllowPolicy: [{source: Peer, cidr: nope}]\n";
+
+/// A proxy with several mistakes reports what upstream's `computeRoutes` finds first: header
+/// policies, cookie rewrites, timeouts, rate limit, redirect, prefix rewrite, health check,
+/// each service (port, reference, protocol, headers, cookie rewrites, slow start), IP filters.
+#[rstest]
+#[case::health_check_on_a_redirect(
+    format!("  - requestRedirectPolicy: {{hostname: a.example.com}}\n{BAD_HEALTH}"),
+    &["HealthCheckPolicyInvalid"]
+)]
+#[case::cookie_before_timeout(
+    format!("  - services: [{{name: app, port: 80}}]\n{BAD_TIMEOUT}{BAD_COOKIE}"),
+    &["CookieRewritePoliciesInvalid"]
+)]
+#[case::timeout_before_rate_limit(
+    format!("  - services: [{{name: app, port: 80}}]\n{BAD_RATE_LIMIT}{BAD_TIMEOUT}"),
+    &["TimeoutPolicyNotValid"]
+)]
+#[case::rate_limit_before_redirect(
+    format!("  - conditions: [{{prefix: /}}]\n{BAD_REDIRECT}{BAD_RATE_LIMIT}"),
+    &["RateLimitPolicyNotValid"]
+)]
+#[case::redirect_before_ip_filter(
+    format!("  - conditions: [{{prefix: /}}]\n{BAD_IP}{BAD_REDIRECT}"),
+    &["RequestRedirectPolicy"]
+)]
+#[case::health_check_before_ip_filter(
+    format!("  - services: [{{name: app, port: 80}}]\n{BAD_IP}{BAD_HEALTH}"),
+    &["HealthCheckPolicyInvalid"]
+)]
+#[case::services_before_ip_filter(
+    format!("  - services: [{{name: missing, port: 80}}]\n{BAD_IP}"),
+    &["ServiceUnresolvedReference", "InvalidCIDR"]
+)]
+#[case::unresolved_service_cookies_unchecked(
+    "  - services: [{name: missing, port: 80, cookieRewritePolicies: [{name: a}]}]\n".to_string(),
+    &["ServiceUnresolvedReference"]
+)]
+#[case::service_headers_before_service_cookies(
+    "  - services: [{name: app, port: 80, responseHeadersPolicy: {remove: [a, A]}, cookieRewritePolicies: [{name: a}]}]\n".to_string(),
+    &["ResponseHeadersPolicyInvalid"]
+)]
+#[case::first_service_first(
+    "  - services: [{name: app, port: 80, cookieRewritePolicies: [{name: a}]}, {name: app, port: 0}]\n".to_string(),
+    &["CookieRewritePoliciesInvalid"]
+)]
+fn first_error_as_upstream(#[case] route_yaml: String, #[case] reasons: &[&str]) {
+    let (errors, _) = statuses(&route_yaml);
+    let got: Vec<&str> = errors.iter().map(|(_, r, _)| r.as_str()).collect();
+    assert_eq!(got, reasons);
 }

@@ -8,12 +8,12 @@ use super::conditions::{
 };
 use super::policies::headers::{DynamicHeaders, headers_policy};
 use super::policies::{actions, health, lb, timeouts};
-use super::vhost_policies::route_policies;
+use super::vhost_policies::{PolicyError, ip_filters, route_cookie_rewrites, route_rate_limit};
 use super::walk::Walk;
 use crate::model::{Forward, ObjectRef, PathMatch, Route, RouteAction};
-use crate::policy::RoutePolicy;
+use crate::policy::{HeadersPolicy, HealthCheck, RoutePolicy};
 use crate::status::{ProxyKey, error_type};
-use crate::vhost_policy::CookieRewrite;
+use crate::vhost_policy::{IpFilter, RoutePolicies};
 
 /// Status code upstream answers for a route none of whose services is valid.
 const NO_SERVICE_STATUS: u32 = 503;
@@ -31,6 +31,15 @@ impl Walk<'_> {
         None
     }
 
+    /// Records a policy error and drops the proxy's routes, or passes the value on.
+    fn check<T>(&mut self, key: &ProxyKey, r: Result<T, PolicyError>) -> Option<T> {
+        r.map_err(|e| self.status.error(key, e.type_, e.reason, e.message))
+            .ok()
+    }
+
+    /// One route, checked in upstream's order (`computeRoutes`): action count, conditions,
+    /// header policies, cookie rewrites, timeouts, rate limit, hashing, redirect, prefix
+    /// rewrite, health check, services, and the IP filters last.
     pub(super) fn route(
         &mut self,
         key: &ProxyKey,
@@ -39,30 +48,23 @@ impl Walk<'_> {
         dynamic: &mut DynamicHeaders,
     ) -> Option<Route> {
         use error_type::ROUTE;
-        let actions = usize::from(!route.services.is_empty())
-            + usize::from(route.request_redirect_policy.is_some())
-            + usize::from(route.direct_response_policy.is_some());
-        if actions != 1 {
-            return self.fail(key, ROUTE, "RouteActionCountNotValid", "must set exactly one of route.services or route.requestRedirectPolicy or route.directResponsePolicy");
-        }
-        if let Err(msg) = validate_path(&route.conditions) {
-            let msg = format!("route: {msg}");
-            return self.fail(key, ROUTE, "PathMatchConditionsNotValid", msg);
-        }
         let conds: Vec<&MatchCondition> = inherited.iter().chain(&route.conditions).collect();
-        if let Err(msg) = validate_headers(&conds) {
-            return self.fail(key, ROUTE, "HeaderMatchConditionsNotValid", msg);
+        self.check_shape(key, route, &conds)?;
+        let (request_headers, response_headers) = self.route_headers(key, route, dynamic)?;
+        let cookie_rewrites = self.check(key, route_cookie_rewrites(route))?;
+        let t = match timeouts::timeouts(route.timeout_policy.as_ref()) {
+            Ok(t) => t,
+            Err(e) => {
+                let msg = format!("route.timeoutPolicy failed to parse: {e}");
+                return self.fail(key, ROUTE, "TimeoutPolicyNotValid", msg);
+            }
+        };
+        let local_rate_limit = self.check(key, route_rate_limit(route))?;
+        let balancing = lb::load_balancing(route.load_balancer_policy.as_ref());
+        for w in &balancing.warnings {
+            self.status
+                .warning(key, error_type::SPEC, "IgnoredField", w.clone());
         }
-        if let Err(msg) = validate_query(&conds) {
-            return self.fail(key, ROUTE, "QueryParameterMatchConditionsNotValid", msg);
-        }
-        let policy = self.route_policy(key, route, dynamic)?;
-        // Cookie rewrites, local rate limit and IP filters (the host-policy work's part).
-        let (extras, errors) = route_policies(route);
-        for e in errors {
-            self.status.error(key, e.type_, e.reason, e.message);
-        }
-        let extras = extras.ok()?;
         let redirect = route
             .request_redirect_policy
             .as_ref()
@@ -76,10 +78,31 @@ impl Walk<'_> {
         };
         let path = merge_path(&conds);
         let prefix_rewrite = self.prefix_rewrite(key, route, &path)?;
+        // Checked on every route, redirects and direct responses included.
+        let health = match health::health_check(route.health_check_policy.as_ref()) {
+            Ok(h) => h,
+            Err(e) => return self.fail(key, ROUTE, "HealthCheckPolicyInvalid", e),
+        };
+        let policy = RoutePolicy {
+            response_timeout: t.response,
+            idle_timeout: t.idle,
+            retry: timeouts::retry_policy(route.retry_policy.as_ref()),
+            request_headers,
+            response_headers,
+            hash_policies: balancing.hash_policies,
+            prefix_rewrite,
+            internal_redirect: route
+                .internal_redirect_policy
+                .as_ref()
+                .map(actions::internal_redirect),
+            websocket: route.enable_websockets == Some(true),
+            permit_insecure: route.permit_insecure == Some(true),
+        };
         let action = match redirect {
             Some(r) => r,
-            None => self.route_action(key, route, dynamic, &policy, &extras.service_cookies)?,
+            None => self.route_action(key, route, dynamic, &policy, health)?,
         };
+        let ip_filter = self.route_ip_filter(key, route)?;
         // The wildcard-FQDN `:authority` match is added with the route (DagBuilder).
         Some(Route {
             path,
@@ -87,21 +110,49 @@ impl Walk<'_> {
             query_params: merge_query(&conds),
             action,
             source: ObjectRef::new("HTTPProxy", &key.0, &key.1),
-            policy: RoutePolicy {
-                prefix_rewrite,
-                ..policy
+            policy,
+            policies: RoutePolicies {
+                local_rate_limit,
+                ip_filter,
+                cookie_rewrites,
             },
-            policies: extras.policies,
         })
     }
 
-    /// Header policies, timeouts, load-balancer hashing, internal redirects and websockets.
-    fn route_policy(
+    /// Exactly one action, then valid path, header and query conditions.
+    fn check_shape(
+        &mut self,
+        key: &ProxyKey,
+        route: &ApiRoute,
+        conds: &[&MatchCondition],
+    ) -> Option<()> {
+        use error_type::ROUTE;
+        let actions = usize::from(!route.services.is_empty())
+            + usize::from(route.request_redirect_policy.is_some())
+            + usize::from(route.direct_response_policy.is_some());
+        if actions != 1 {
+            return self.fail(key, ROUTE, "RouteActionCountNotValid", "must set exactly one of route.services or route.requestRedirectPolicy or route.directResponsePolicy");
+        }
+        if let Err(msg) = validate_path(&route.conditions) {
+            let msg = format!("route: {msg}");
+            return self.fail(key, ROUTE, "PathMatchConditionsNotValid", msg);
+        }
+        if let Err(msg) = validate_headers(conds) {
+            return self.fail(key, ROUTE, "HeaderMatchConditionsNotValid", msg);
+        }
+        if let Err(msg) = validate_query(conds) {
+            return self.fail(key, ROUTE, "QueryParameterMatchConditionsNotValid", msg);
+        }
+        Some(())
+    }
+
+    /// The route's request and response header policies.
+    fn route_headers(
         &mut self,
         key: &ProxyKey,
         route: &ApiRoute,
         dynamic: &DynamicHeaders,
-    ) -> Option<RoutePolicy> {
+    ) -> Option<(Option<HeadersPolicy>, Option<HeadersPolicy>)> {
         use error_type::ROUTE;
         let request = route.request_headers_policy.as_ref();
         let request_headers = match headers_policy(request, true, dynamic) {
@@ -112,40 +163,26 @@ impl Walk<'_> {
             }
         };
         let response = route.response_headers_policy.as_ref();
-        let response_headers = match headers_policy(response, false, dynamic) {
-            Ok(p) => p,
+        match headers_policy(response, false, dynamic) {
+            Ok(p) => Some((request_headers, p)),
             Err(e) => {
                 let msg = format!("{e} on response headers");
-                return self.fail(key, ROUTE, "ResponseHeaderPolicyInvalid", msg);
+                self.fail(key, ROUTE, "ResponseHeaderPolicyInvalid", msg)
             }
-        };
-        let t = match timeouts::timeouts(route.timeout_policy.as_ref()) {
-            Ok(t) => t,
-            Err(e) => {
-                let msg = format!("route.timeoutPolicy failed to parse: {e}");
-                return self.fail(key, ROUTE, "TimeoutPolicyNotValid", msg);
-            }
-        };
-        let balancing = lb::load_balancing(route.load_balancer_policy.as_ref());
-        for w in &balancing.warnings {
-            self.status
-                .warning(key, error_type::SPEC, "IgnoredField", w.clone());
         }
-        Some(RoutePolicy {
-            response_timeout: t.response,
-            idle_timeout: t.idle,
-            retry: timeouts::retry_policy(route.retry_policy.as_ref()),
-            request_headers,
-            response_headers,
-            hash_policies: balancing.hash_policies,
-            prefix_rewrite: None,
-            internal_redirect: route
-                .internal_redirect_policy
-                .as_ref()
-                .map(actions::internal_redirect),
-            websocket: route.enable_websockets == Some(true),
-            permit_insecure: route.permit_insecure == Some(true),
-        })
+    }
+
+    /// The route's IP allow/deny filter; unparsable entries are reported, and a filter
+    /// upstream rejects as a whole drops the proxy's routes.
+    fn route_ip_filter(&mut self, key: &ProxyKey, route: &ApiRoute) -> Option<Option<IpFilter>> {
+        let filters = ip_filters(&route.ip_allow_policy, &route.ip_deny_policy);
+        for e in filters.errors {
+            self.status.error(key, e.type_, e.reason, e.message);
+        }
+        match filters.failed {
+            Some(_) => None,
+            None => Some(filters.filter),
+        }
     }
 
     /// `pathRewritePolicy.replacePrefix` for this route's merged prefix. `Some(None)` when no
@@ -185,19 +222,15 @@ impl Walk<'_> {
         route: &ApiRoute,
         dynamic: &mut DynamicHeaders,
         policy: &RoutePolicy,
-        cookies: &[Vec<CookieRewrite>],
+        health: Option<HealthCheck>,
     ) -> Option<RouteAction> {
-        let health = match health::health_check(route.health_check_policy.as_ref()) {
-            Ok(h) => h,
-            Err(e) => return self.fail(key, error_type::ROUTE, "HealthCheckPolicyInvalid", e),
-        };
         if let Some(d) = &route.direct_response_policy {
             return Some(RouteAction::DirectResponse {
                 status: u32::try_from(d.status_code).unwrap_or(0),
                 body: d.body.clone(),
             });
         }
-        let (clusters, mirror) = self.services(key, route, dynamic, policy, health, cookies)?;
+        let (clusters, mirror) = self.services(key, route, dynamic, policy, health)?;
         if clusters.is_empty() {
             return Some(RouteAction::DirectResponse {
                 status: NO_SERVICE_STATUS,

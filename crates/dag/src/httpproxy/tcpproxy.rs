@@ -6,9 +6,11 @@ use std::collections::BTreeSet;
 use contour_api::v1::{HTTPProxy, TCPProxy as ApiTcpProxy};
 
 use super::key_of;
+use super::policies::health::tcp_health_check;
 use crate::builder::BuildConfig;
 use crate::cache::Cache;
 use crate::model::{Cluster, TcpProxy, WeightedCluster};
+use crate::policy::ClusterPolicy;
 use crate::services::{self, PortRef};
 use crate::status::{ProxyKey, StatusSet, error_type};
 use crate::upstream_tls;
@@ -116,25 +118,37 @@ impl TcpWalk<'_> {
             Some("Cookie" | "RequestHash") | None => String::new(),
             Some(s) => s.to_string(),
         };
+        let health = tcp_health_check(tcp.health_check_policy.as_ref());
         let mut clusters = Vec::new();
         for svc in &tcp.services {
             let found = self.cache.service(&key.0, &svc.name);
-            let service =
-                match services::resolve(found, &key.0, &svc.name, PortRef::Number(svc.port)) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        self.error(
-                            key,
-                            error_type::TCP_PROXY,
-                            "ServiceUnresolvedReference",
-                            format!("Spec.TCPProxy unresolved service reference: {e}"),
-                        );
-                        return None;
-                    }
-                };
+            let mut resolved =
+                services::resolve(found, &key.0, &svc.name, PortRef::Number(svc.port));
+            if let Ok(s) = &mut resolved
+                && health.is_some()
+                && let Err(e) = services::resolve_health_port(found, s, svc.health_port)
+            {
+                resolved = Err(e);
+            }
+            let service = match resolved {
+                Ok(s) => s,
+                Err(e) => {
+                    self.error(
+                        key,
+                        error_type::TCP_PROXY,
+                        "ServiceUnresolvedReference",
+                        format!("Spec.TCPProxy unresolved service reference: {e}"),
+                    );
+                    return None;
+                }
+            };
             let mut cluster = Cluster {
                 service,
                 lb_strategy: lb_strategy.clone(),
+                policy: ClusterPolicy {
+                    tcp_health_check: health.clone(),
+                    ..Default::default()
+                },
                 ..Default::default()
             };
             if let Err((ty, reason, msg)) = upstream_tls::apply_to_proxy_service(

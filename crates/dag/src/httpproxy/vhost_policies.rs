@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use contour_api::v1::{
     CORSPolicy, IPFilterPolicy, LocalRateLimitPolicy, RateLimitPolicy, Route as ApiRoute,
-    VirtualHost as ApiVirtualHost,
+    Service as ApiService, VirtualHost as ApiVirtualHost,
 };
 
 use super::cookie_rewrite::cookie_rewrites;
@@ -16,8 +16,7 @@ use super::envoy_vars::{canonical_header_key, escape_header_value, http_header_n
 use crate::go_duration;
 use crate::status::error_type;
 use crate::vhost_policy::{
-    CookieRewrite, CorsOrigin, CorsPolicy, IpFilter, IpRule, LocalRateLimit, MaxAge, RoutePolicies,
-    VhostPolicies,
+    CookieRewrite, CorsOrigin, CorsPolicy, IpFilter, IpRule, LocalRateLimit, MaxAge, VhostPolicies,
 };
 
 /// One status error sub-condition.
@@ -91,67 +90,37 @@ pub fn vhost_policies(vh: &ApiVirtualHost) -> (Result<VhostPolicies, ()>, Vec<Po
     (Ok(policies), errors)
 }
 
-/// A route's policies plus the cookie rewrites of each of its services (aligned with
-/// `route.services`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RouteExtras {
-    pub policies: RoutePolicies,
-    pub service_cookies: Vec<Vec<CookieRewrite>>,
+/// A route's `cookieRewritePolicies` (checked after its header policies, as upstream).
+pub fn route_cookie_rewrites(route: &ApiRoute) -> Result<Vec<CookieRewrite>, PolicyError> {
+    cookie_rewrites(&route.cookie_rewrite_policies).map_err(|e| {
+        PolicyError::new(
+            error_type::ROUTE,
+            "CookieRewritePoliciesInvalid",
+            format!("{e} on route cookie rewrite rules"),
+        )
+    })
 }
 
-/// A route's policies, checked in upstream's order (route cookie rewrites, rate limit,
-/// service cookie rewrites, IP filters). `Ok` may come with errors (see
-/// [`IpFilters::failed`]); on `Err` upstream serves none of the proxy's routes.
-pub fn route_policies(route: &ApiRoute) -> (Result<RouteExtras, ()>, Vec<PolicyError>) {
-    let fail = |reason, message: String| {
-        let type_ = error_type::ROUTE;
-        (Err(()), vec![PolicyError::new(type_, reason, message)])
-    };
-    let cookies = match cookie_rewrites(&route.cookie_rewrite_policies) {
-        Ok(c) => c,
-        Err(e) => {
-            return fail(
-                "CookieRewritePoliciesInvalid",
-                format!("{e} on route cookie rewrite rules"),
-            );
-        }
-    };
-    let local_rate_limit = match rate_limit_policy(route.rate_limit_policy.as_ref()) {
-        Ok(l) => l,
-        Err(e) => {
-            return fail(
-                "RateLimitPolicyNotValid",
-                format!("route.rateLimitPolicy is invalid: {e}"),
-            );
-        }
-    };
-    let mut service_cookies = Vec::with_capacity(route.services.len());
-    for svc in &route.services {
-        match cookie_rewrites(&svc.cookie_rewrite_policies) {
-            Ok(c) => service_cookies.push(c),
-            Err(e) => {
-                return fail(
-                    "CookieRewritePoliciesInvalid",
-                    format!("{e} on service cookie rewrite rules"),
-                );
-            }
-        }
-    }
-    let filters = ip_filters(&route.ip_allow_policy, &route.ip_deny_policy);
-    let extras = RouteExtras {
-        policies: RoutePolicies {
-            local_rate_limit,
-            ip_filter: filters.filter,
-            cookie_rewrites: cookies,
-        },
-        service_cookies,
-    };
-    let result = if filters.failed.is_some() {
-        Err(())
-    } else {
-        Ok(extras)
-    };
-    (result, filters.errors)
+/// A service's `cookieRewritePolicies` (checked after its header policies, as upstream).
+pub fn service_cookie_rewrites(svc: &ApiService) -> Result<Vec<CookieRewrite>, PolicyError> {
+    cookie_rewrites(&svc.cookie_rewrite_policies).map_err(|e| {
+        PolicyError::new(
+            error_type::ROUTE,
+            "CookieRewritePoliciesInvalid",
+            format!("{e} on service cookie rewrite rules"),
+        )
+    })
+}
+
+/// A route's local rate limit (checked right after its timeouts, as upstream).
+pub fn route_rate_limit(route: &ApiRoute) -> Result<Option<LocalRateLimit>, PolicyError> {
+    rate_limit_policy(route.rate_limit_policy.as_ref()).map_err(|e| {
+        PolicyError::new(
+            error_type::ROUTE,
+            "RateLimitPolicyNotValid",
+            format!("route.rateLimitPolicy is invalid: {e}"),
+        )
+    })
 }
 
 /// The outcome of converting allow/deny lists.
@@ -359,8 +328,8 @@ fn cors_origin(origin: &str) -> Result<CorsOrigin, &'static str> {
     if origin == "*" || is_exact_origin(origin) {
         return Ok(CorsOrigin::Exact(origin.to_string()));
     }
-    regex::Regex::new(origin)
-        .map(|_| CorsOrigin::Regex(origin.to_string()))
+    crate::go_regexp::check(origin)
+        .map(|()| CorsOrigin::Regex(origin.to_string()))
         .map_err(|_| "allowed origin is invalid exact match and invalid regex match")
 }
 

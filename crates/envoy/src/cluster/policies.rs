@@ -1,9 +1,9 @@
-//! Cluster policies → Envoy: active HTTP health checks, the upstream HTTP protocol options
+//! Cluster policies → Envoy: active HTTP and TCP health checks, the upstream HTTP protocol options
 //! (explicit HTTP/2, idle connection timeout) and slow start.
 
 use std::time::Duration;
 
-use contour_dag::{ClusterPolicy, HealthCheck, SlowStart, Timeout};
+use contour_dag::{ClusterPolicy, HealthCheck, SlowStart, TcpHealthCheck, Timeout};
 use envoy_types::pb::envoy::config::cluster::v3::{Cluster, cluster};
 use envoy_types::pb::envoy::config::core::v3::HealthCheck as EnvoyHealthCheck;
 use envoy_types::pb::envoy::config::core::v3::{
@@ -34,8 +34,13 @@ pub const SLOW_START_AGGRESSION_KEY: &str = "contour.slowstart.aggression";
 /// (The TLS transport socket of `tls`/`h2` clusters is `cluster::apply_protocol`'s.)
 pub fn apply_cluster_policy(c: &mut Cluster, dc: &contour_dag::Cluster) {
     let p: &ClusterPolicy = &dc.policy;
+    // As upstream, an HTTP check wins over a TCP check (a cluster has only one of them
+    // unless an HTTP route and a TCP proxy share it).
     if let Some(hc) = &p.health_check {
         c.health_checks = vec![http_health_check(hc, &dc.protocol)];
+        c.ignore_health_on_host_removal = true;
+    } else if let Some(hc) = &p.tcp_health_check {
+        c.health_checks = vec![tcp_health_check(hc)];
         c.ignore_health_on_host_removal = true;
     }
     let http2 = matches!(dc.protocol.as_str(), "h2" | "h2c");
@@ -109,6 +114,23 @@ pub fn http_health_check(hc: &HealthCheck, protocol: &str) -> EnvoyHealthCheck {
     }
 }
 
+/// An active TCP health check (connect only, no payload) with upstream's defaults.
+pub fn tcp_health_check(hc: &TcpHealthCheck) -> EnvoyHealthCheck {
+    EnvoyHealthCheck {
+        timeout: Some(duration(or_default(hc.timeout, HC_TIMEOUT))),
+        interval: Some(duration(or_default(hc.interval, HC_INTERVAL))),
+        unhealthy_threshold: Some(u32v(nonzero_or(
+            hc.unhealthy_threshold,
+            HC_UNHEALTHY_THRESHOLD,
+        ))),
+        healthy_threshold: Some(u32v(nonzero_or(hc.healthy_threshold, HC_HEALTHY_THRESHOLD))),
+        health_checker: Some(health_check::HealthChecker::TcpHealthCheck(
+            health_check::TcpHealthCheck::default(),
+        )),
+        ..Default::default()
+    }
+}
+
 /// Explicit HTTP/2 (h2, h2c) or HTTP/1 when an idle timeout needs the options; `None` when
 /// nothing differs from Envoy's defaults.
 pub fn protocol_options(http2: bool, idle_connection: Timeout) -> Option<Any> {
@@ -176,6 +198,35 @@ mod tests {
         };
         assert_eq!(h.host, HC_HOST);
         assert_eq!(h.codec_client_type, CodecClientType::Http2 as i32);
+    }
+
+    #[test]
+    fn tcp_health_check_defaults_follow_upstream() {
+        let hc = tcp_health_check(&TcpHealthCheck {
+            interval: Duration::from_secs(1),
+            ..Default::default()
+        });
+        assert_eq!(hc.timeout, Some(duration(HC_TIMEOUT)));
+        assert_eq!(hc.interval, Some(duration(Duration::from_secs(1))));
+        assert_eq!(hc.unhealthy_threshold, Some(u32v(3)));
+        assert_eq!(hc.healthy_threshold, Some(u32v(2)));
+        assert_eq!(
+            hc.health_checker,
+            Some(health_check::HealthChecker::TcpHealthCheck(
+                Default::default()
+            ))
+        );
+        let mut c = Cluster::default();
+        let dc = contour_dag::Cluster {
+            policy: ClusterPolicy {
+                tcp_health_check: Some(TcpHealthCheck::default()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        apply_cluster_policy(&mut c, &dc);
+        assert_eq!(c.health_checks.len(), 1);
+        assert!(c.ignore_health_on_host_removal);
     }
 
     #[test]

@@ -55,6 +55,7 @@ fn svc(ns: &str, name: &str, port: u16, port_name: &str) -> ServiceCluster {
         name: name.into(),
         port,
         port_name: port_name.into(),
+        health_port: None,
     }
 }
 

@@ -3,7 +3,12 @@
 //!
 //! `InitialSyncDone` is sent once every watcher has delivered its initial list (or found its
 //! CRD missing), so nothing is built from a partial view of the cluster.
+//!
+//! Secrets are listed only after every Ingress and HTTPProxy watcher has delivered its initial
+//! list: the event loop then knows which Secrets are referenced when they arrive, and keeps the
+//! data of those only ([`fetch`] gets the data of a Secret that becomes referenced later).
 
+pub mod fetch;
 mod sanitize;
 mod watch;
 
@@ -23,7 +28,7 @@ use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tracing::info;
+use tracing::{debug, info};
 
 pub use sanitize::SECRET_FIELD_SELECTOR;
 use sanitize::strip_managed_fields;
@@ -38,14 +43,27 @@ pub struct SourceOptions {
     pub disabled: BTreeSet<Kind>,
 }
 
+/// Secrets per list page.
+const SECRET_PAGE_SIZE: u32 = 100;
+
+/// Kinds that reference Secrets: the Secrets watchers start once these have listed.
+const REFERENCING: [Kind; 2] = [Kind::Ingress, Kind::HTTPProxy];
+
 /// Counts watchers that still owe their initial list; the last one sends `InitialSyncDone`.
 pub struct SyncTracker {
     pending: AtomicUsize,
+    /// Ingress and HTTPProxy watchers that still owe their initial list.
+    referencing: AtomicUsize,
+    referencing_done: tokio::sync::watch::Sender<bool>,
     tx: mpsc::Sender<SourceEvent>,
 }
 
 impl SyncTracker {
     async fn done(&self, kind: Kind) {
+        if REFERENCING.contains(&kind) && self.referencing.fetch_sub(1, Ordering::SeqCst) == 1 {
+            debug!("Ingress and HTTPProxy lists done: listing Secrets");
+            let _ = self.referencing_done.send(true);
+        }
         if self.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
             info!(last = %kind, "all watchers delivered their initial list");
             let _ = self.tx.send(SourceEvent::InitialSyncDone).await;
@@ -74,13 +92,34 @@ impl Drop for SourceHandle {
 }
 
 /// A watcher to start, before the tracker exists.
-type Starter = Box<dyn FnOnce(mpsc::Sender<SourceEvent>, Arc<SyncTracker>) -> JoinHandle<()>>;
+struct Starter {
+    kind: Kind,
+    start: StartFn,
+}
+
+type StartFn = Box<
+    dyn FnOnce(
+        mpsc::Sender<SourceEvent>,
+        Arc<SyncTracker>,
+        tokio::sync::watch::Receiver<bool>,
+    ) -> JoinHandle<()>,
+>;
 
 fn starter<K>(spec: WatchSpec<K>) -> Starter
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
-    Box::new(move |tx, sync| tokio::spawn(watch::run(spec, tx, sync)))
+    let kind = spec.kind;
+    let start: StartFn = Box::new(move |tx, sync, mut referencing_done| {
+        tokio::spawn(async move {
+            if kind == Kind::Secret {
+                // Only fails when the tracker is gone, i.e. the source is stopping.
+                let _ = referencing_done.wait_for(|done| *done).await;
+            }
+            watch::run(spec, tx, sync).await;
+        })
+    });
+    Starter { kind, start }
 }
 
 fn specs_for<K>(
@@ -133,7 +172,12 @@ where
 /// Starts every watcher. Events go to `tx`; `InitialSyncDone` follows the last initial list.
 pub fn start(client: Client, opts: &SourceOptions, tx: mpsc::Sender<SourceEvent>) -> SourceHandle {
     let base = watcher::Config::default();
-    let secrets = base.clone().fields(SECRET_FIELD_SELECTOR);
+    // Small pages: a page of Secrets is held whole while it is decoded, and most of that data
+    // is dropped right after (unreferenced Secrets keep no data).
+    let secrets = base
+        .clone()
+        .fields(SECRET_FIELD_SELECTOR)
+        .page_size(SECRET_PAGE_SIZE);
     let mut starters: Vec<Starter> = Vec::new();
     starters.push(starter(WatchSpec::<Namespace> {
         api: Api::all(client.clone()),
@@ -221,14 +265,21 @@ pub fn start(client: Client, opts: &SourceOptions, tx: mpsc::Sender<SourceEvent>
             Object::ExtensionService(o)
         },
     ));
+    let referencing = starters
+        .iter()
+        .filter(|s| REFERENCING.contains(&s.kind))
+        .count();
+    let (referencing_done, referencing_rx) = tokio::sync::watch::channel(referencing == 0);
     let sync = Arc::new(SyncTracker {
         pending: AtomicUsize::new(starters.len()),
+        referencing: AtomicUsize::new(referencing),
+        referencing_done,
         tx: tx.clone(),
     });
     info!(watchers = starters.len(), namespaces = ?opts.watch_namespaces, "starting Kubernetes watchers");
     let tasks = starters
         .into_iter()
-        .map(|s| s(tx.clone(), sync.clone()))
+        .map(|s| (s.start)(tx.clone(), sync.clone(), referencing_rx.clone()))
         .collect();
     SourceHandle { tasks }
 }

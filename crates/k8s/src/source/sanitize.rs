@@ -16,9 +16,16 @@ pub fn strip_managed_fields(meta: &mut ObjectMeta) {
     meta.managed_fields = None;
 }
 
-/// Drops the data of Secrets whose type Contour never reads. A Secret without a type is Opaque.
+/// `kubectl apply` keeps the whole object, data included, in this annotation.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Drops the data of Secrets whose type Contour never reads (a Secret without a type is
+/// Opaque), and the copy of the data `kubectl apply` leaves in an annotation.
 pub fn secret(mut s: Secret) -> Secret {
     strip_managed_fields(&mut s.metadata);
+    if let Some(a) = s.metadata.annotations.as_mut() {
+        a.remove(LAST_APPLIED);
+    }
     let kept = s
         .type_
         .as_deref()
@@ -42,6 +49,10 @@ mod tests {
             metadata: ObjectMeta {
                 name: Some("s".into()),
                 managed_fields: Some(vec![ManagedFieldsEntry::default()]),
+                annotations: Some(BTreeMap::from([(
+                    LAST_APPLIED.to_string(),
+                    "{}".to_string(),
+                )])),
                 ..Default::default()
             },
             type_: t.map(str::to_string),
@@ -59,6 +70,7 @@ mod tests {
             let s = secret(with_type(t));
             assert!(s.data.is_some(), "{t:?}");
             assert!(s.metadata.managed_fields.is_none());
+            assert_eq!(s.metadata.annotations, Some(BTreeMap::new()));
         }
         for t in [
             "kubernetes.io/dockerconfigjson",

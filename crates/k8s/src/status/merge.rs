@@ -9,7 +9,7 @@
 //!   message; `orphaned` with the `Orphaned` error's message; otherwise `invalid` with its
 //!   message.
 
-use contour_api::v1::HTTPProxyStatus;
+use contour_api::v1::{DetailedCondition, HTTPProxyStatus};
 use contour_dag::status::{
     STATUS_INVALID, STATUS_ORPHANED, STATUS_VALID, VALID_CONDITION, error_type,
 };
@@ -21,15 +21,7 @@ pub fn merge_proxy_status(
     now: &str,
 ) -> HTTPProxyStatus {
     let mut out = current.cloned().unwrap_or_default();
-    for cond in &desired.conditions {
-        let mut cond = cond.clone();
-        cond.last_transition_time = Some(now.to_string());
-        match out.conditions.iter_mut().find(|c| c.type_ == cond.type_) {
-            None => out.conditions.push(cond),
-            Some(stored) if stored.observed_generation > cond.observed_generation => {}
-            Some(stored) => *stored = cond,
-        }
-    }
+    merge_conditions(&mut out.conditions, &desired.conditions, now);
     if let Some(valid) = out.conditions.iter().find(|c| c.type_ == VALID_CONDITION) {
         let (current_status, description) = match valid.status.as_str() {
             "True" => (STATUS_VALID, valid.message.clone()),
@@ -51,6 +43,38 @@ pub fn merge_proxy_status(
     out
 }
 
+/// Merges `desired` into `stored` by condition type: other types stay, a stored condition with a
+/// newer `observedGeneration` stays, every condition written is stamped with `now`.
+pub fn merge_conditions(
+    stored: &mut Vec<DetailedCondition>,
+    desired: &[DetailedCondition],
+    now: &str,
+) {
+    for cond in desired {
+        let mut cond = cond.clone();
+        cond.last_transition_time = Some(now.to_string());
+        match stored.iter_mut().find(|c| c.type_ == cond.type_) {
+            None => stored.push(cond),
+            Some(old) if old.observed_generation > cond.observed_generation => {}
+            Some(old) => *old = cond,
+        }
+    }
+}
+
+/// Condition lists equal but for `lastTransitionTime`.
+pub fn same_conditions(a: &[DetailedCondition], b: &[DetailedCondition]) -> bool {
+    let strip = |l: &[DetailedCondition]| {
+        l.iter()
+            .cloned()
+            .map(|mut c| {
+                c.last_transition_time = None;
+                c
+            })
+            .collect::<Vec<_>>()
+    };
+    strip(a) == strip(b)
+}
+
 /// Equality that ignores `lastTransitionTime`, as upstream's no-op check does.
 pub fn same_status(a: Option<&HTTPProxyStatus>, b: Option<&HTTPProxyStatus>) -> bool {
     let strip = |s: Option<&HTTPProxyStatus>| {
@@ -67,7 +91,7 @@ pub fn same_status(a: Option<&HTTPProxyStatus>, b: Option<&HTTPProxyStatus>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use contour_api::v1::{DetailedCondition, SubCondition};
+    use contour_api::v1::SubCondition;
     use contour_dag::status::ORPHANED_MESSAGE;
     use contour_dag::{ProxyStatus, StatusSet};
 

@@ -8,6 +8,7 @@
 //! conflict. Failed writes are retried with backoff. Losing leadership forgets what was
 //! written, so a new leader re-sends every status.
 
+pub mod conditions;
 pub mod lb;
 pub mod merge;
 mod metrics;
@@ -16,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use contour_api::v1::{HTTPProxy, HTTPProxyStatus};
+use contour_api::v1::{DetailedCondition, HTTPProxy, HTTPProxyStatus};
 use k8s_openapi::api::core::v1::LoadBalancerStatus;
 use k8s_openapi::api::networking::v1::{Ingress, IngressLoadBalancerStatus, IngressStatus};
 use kube::api::PostParams;
@@ -24,6 +25,7 @@ use kube::{Api, Client};
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
+pub use conditions::ConditionsKind;
 pub use metrics::StatusMetrics;
 
 /// What one build wants written.
@@ -33,18 +35,21 @@ pub struct StatusInput {
     pub proxies: BTreeMap<(String, String), HTTPProxyStatus>,
     /// Ingresses Contour serves (class matches): they get load-balancer addresses.
     pub ingresses: BTreeSet<(String, String)>,
+    /// Conditions of ContourConfigurations and ExtensionServices, by kind, namespace, name.
+    pub conditions: BTreeMap<(ConditionsKind, String, String), Vec<DetailedCondition>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 enum Desired {
     Proxy(HTTPProxyStatus),
     Ingress(IngressLoadBalancerStatus),
+    Conditions(ConditionsKind, Vec<DetailedCondition>),
 }
 
 type Key = (&'static str, String, String);
 
 /// How a write ended.
-enum Outcome {
+pub(crate) enum Outcome {
     Written,
     Noop,
     /// The object is gone; nothing to write.
@@ -110,6 +115,10 @@ impl StatusWriter {
             let mut st = st.clone();
             st.load_balancer.clone_from(&lb);
             out.insert(("HTTPProxy", ns.clone(), name.clone()), Desired::Proxy(st));
+        }
+        for ((kind, ns, name), conds) in &input.conditions {
+            let want = Desired::Conditions(*kind, conds.clone());
+            out.insert((kind.as_str(), ns.clone(), name.clone()), want);
         }
         if let Some(lb) = &lb {
             for (ns, name) in &input.ingresses {
@@ -192,6 +201,9 @@ impl StatusWriter {
             let result = match want {
                 Desired::Proxy(st) => self.apply_proxy(ns, name, st).await,
                 Desired::Ingress(lb) => self.apply_ingress(ns, name, lb).await,
+                Desired::Conditions(kind, want) => {
+                    conditions::apply(&self.client, *kind, ns, name, want, &now_rfc3339()).await
+                }
             };
             match result {
                 Err(kube::Error::Api(s)) if s.code == 409 => {

@@ -30,7 +30,7 @@ impl Fixture {
             .expect("kubeconfig");
         contour_k8s::client(&ClientOptions {
             kubeconfig: Some(path),
-            incluster: false,
+            ..Default::default()
         })
         .await
         .expect("client")

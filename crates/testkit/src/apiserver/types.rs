@@ -91,6 +91,13 @@ impl ResourceType {
                 true,
             )
             .with_status(),
+            Self::new(
+                "projectcontour.io/v1alpha1",
+                "ContourConfiguration",
+                "contourconfigurations",
+                true,
+            )
+            .with_status(),
         ]
     }
 }

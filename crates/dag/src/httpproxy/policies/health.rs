@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use contour_api::v1::HTTPHealthCheckPolicy;
+use contour_api::v1::{HTTPHealthCheckPolicy, TCPHealthCheckPolicy};
 
-use crate::policy::HealthCheck;
+use crate::policy::{HealthCheck, TcpHealthCheck};
 
 fn secs(v: Option<i64>) -> Duration {
     Duration::from_secs(v.unwrap_or(0).max(0).unsigned_abs())
@@ -40,6 +40,17 @@ pub fn health_check(hc: Option<&HTTPHealthCheckPolicy>) -> Result<Option<HealthC
         healthy_threshold: count(hc.healthy_threshold_count),
         expected_statuses: expected,
     }))
+}
+
+/// Upstream's `tcpHealthCheckPolicy`: no validation, unset numbers stay zero.
+pub fn tcp_health_check(hc: Option<&TCPHealthCheckPolicy>) -> Option<TcpHealthCheck> {
+    let hc = hc?;
+    Some(TcpHealthCheck {
+        interval: secs(hc.interval_seconds),
+        timeout: secs(hc.timeout_seconds),
+        unhealthy_threshold: hc.unhealthy_threshold_count.unwrap_or(0),
+        healthy_threshold: hc.healthy_threshold_count.unwrap_or(0),
+    })
 }
 
 #[cfg(test)]
