@@ -365,7 +365,6 @@ fn phases(proxies: usize, secrets: usize) -> anyhow::Result<()> {
         ms(t.elapsed()),
         rss()
     );
-    drop(files);
     let t = Instant::now();
     let (cache, endpoints) = contour_bench::load(objs);
     println!("cache insert   {:>8.1} ms  {}", ms(t.elapsed()), rss());
