@@ -227,7 +227,14 @@ async fn tcp_health_check_excludes_and_restores_an_endpoint() {
 
     // Its health port accepts connections: `b` gets connections again.
     b_gate.open().await;
+    // (Admin shows the host healthy a moment before the worker's host set has it.)
     wait_flags(&env, b.port(), "b healthy", |f| f == "healthy").await;
     let both = BTreeSet::from(["a".to_string(), "b".to_string()]);
-    assert_eq!(tcp_backends(&env, h, 20).await, both);
+    let (env_ref, both) = (&env, &both);
+    poll_until(CONVERGE, "connections to reach a and b", || async move {
+        let seen = tcp_backends(env_ref, h, 4).await;
+        (&seen == both).then_some(())
+    })
+    .await
+    .unwrap();
 }

@@ -139,7 +139,10 @@ async fn per_try_timeout_retries_a_slow_attempt() {
         "{}",
         r.text()
     );
-    assert!(took < Duration::from_millis(1500), "took {took:?}");
+    assert!(
+        took < Duration::from_secs(2),
+        "within the route timeout: {took:?}"
+    );
     assert!(took >= Duration::from_millis(300), "took {took:?}");
 
     waits.slow_next(1, Duration::from_secs(5));

@@ -12,6 +12,7 @@ use crate::model::{
     Cluster, Forward, HeaderMatch, HeaderMatchKind, ObjectRef, PathMatch, Route, RouteAction,
     Secret, WeightedCluster,
 };
+use crate::service_policy;
 use crate::services::{self, PortRef};
 use crate::upstream_tls;
 
@@ -30,12 +31,13 @@ pub fn process(cache: &Cache, cfg: &BuildConfig, builder: &mut DagBuilder) {
         }
     };
     for ing in cache.ingresses.values() {
-        process_one(cache, ing, builder, client_cert.as_ref());
+        process_one(cache, cfg, ing, builder, client_cert.as_ref());
     }
 }
 
 fn process_one(
     cache: &Cache,
+    cfg: &BuildConfig,
     ing: &Ingress,
     builder: &mut DagBuilder,
     client_cert: Option<&Secret>,
@@ -72,7 +74,8 @@ fn process_one(
                       "ignoring Ingress path: invalid regular expression");
                 continue;
             };
-            let Some(mut cluster) = backend_cluster(cache, ns, &path.backend, &source) else {
+            let backend = backend_cluster(cache, cfg, ns, &path.backend, &source);
+            let Some(mut cluster) = backend else {
                 continue;
             };
             cluster.protocol = upstream_tls::service_port_protocol(
@@ -117,8 +120,11 @@ fn process_one(
     }
 }
 
+/// The cluster of a backend, or `None` (logged) when its Service does not resolve or is a
+/// refused ExternalName Service: upstream then drops the route, so the path answers 404.
 fn backend_cluster(
     cache: &Cache,
+    cfg: &BuildConfig,
     ns: &str,
     backend: &IngressBackend,
     source: &ObjectRef,
@@ -130,17 +136,26 @@ fn backend_cluster(
         (_, Some(n)) => PortRef::Number(n),
         _ => return None,
     };
-    match services::resolve(cache.service(ns, &svc.name), ns, &svc.name, port_ref) {
-        Ok(service) => Some(Cluster {
-            service,
-            ..Default::default()
-        }),
+    let found = cache.service(ns, &svc.name);
+    let service = match services::resolve(found, ns, &svc.name, port_ref) {
+        Ok(service) => service,
         Err(e) => {
             warn!(kind = "Ingress", namespace = ns, name = source.name, error = %e,
                   "ignoring Ingress backend: unresolved service reference");
-            None
+            return None;
         }
+    };
+    let external =
+        found.map(|s| service_policy::external_name(s, cfg.enable_external_name_service));
+    if let Some(Err(reason)) = external {
+        warn!(kind = "Ingress", namespace = ns, name = source.name, service = svc.name, error = %reason,
+              "ignoring ExternalName service");
+        return None;
     }
+    Some(Cluster {
+        service,
+        ..Default::default()
+    })
 }
 
 /// Characters that make an ImplementationSpecific path a regular expression (upstream's rule).

@@ -9,6 +9,8 @@ pub mod builder;
 pub mod cache;
 pub mod duration;
 pub mod endpoints;
+#[cfg(test)]
+mod external_name_tests;
 pub mod global_headers;
 mod go_duration;
 pub mod go_regexp;

@@ -30,8 +30,10 @@ const LOCALHOST_NAMES: &[&str] = &[
     "local.projectcontour.io",
 ];
 
-/// Fills [`Dag::services`] and drops forwards to refused ExternalName Services (a route left
-/// without any cluster answers 503, as a route without valid services does).
+/// Fills [`Dag::services`] and drops forwards to refused ExternalName Services. The processors
+/// already refuse them as upstream does (an Ingress route is dropped, an HTTPProxy service is
+/// `ServiceUnresolvedReference`); this pass is the safety net that keeps any other path from
+/// reaching Envoy (a route left without any cluster answers 503).
 pub fn apply(cache: &Cache, cfg: &BuildConfig, dag: &mut Dag) {
     let mut policies: BTreeMap<(String, String), ServicePolicy> = BTreeMap::new();
     let mut refused: BTreeMap<(String, String), String> = BTreeMap::new();
@@ -120,21 +122,32 @@ pub fn external_name(svc: &Service, enabled: bool) -> Result<Option<String>, Str
             "{ns}/{svc_name} is an ExternalName service, these are not currently enabled. See the config.enableExternalNameService config file setting"
         ));
     }
+    if is_localhost_name(name) {
+        return Err(format!(
+            "{ns}/{svc_name} is an ExternalName service that points to localhost, this is not allowed"
+        ));
+    }
     if refers_to_envoy_itself(name) {
         return Err(format!(
-            "{ns}/{svc_name} is an ExternalName service that points to localhost or to a loopback, link-local or unspecified IP address, this is not allowed"
+            "{ns}/{svc_name} is an ExternalName service that points to a loopback, link-local or unspecified IP address, this is not allowed"
         ));
     }
     Ok(Some(name.to_string()))
 }
 
+/// One of the names that always mean "this machine" (a trailing dot is the same name).
+fn is_localhost_name(external_name: &str) -> bool {
+    let name = external_name.strip_suffix('.').unwrap_or(external_name);
+    LOCALHOST_NAMES.iter().any(|l| l.eq_ignore_ascii_case(name))
+}
+
 /// Localhost names (a trailing dot is the same name) and loopback, link-local or unspecified
 /// addresses, IPv4-mapped IPv6 included.
 pub fn refers_to_envoy_itself(external_name: &str) -> bool {
-    let name = external_name.strip_suffix('.').unwrap_or(external_name);
-    if LOCALHOST_NAMES.iter().any(|l| l.eq_ignore_ascii_case(name)) {
+    if is_localhost_name(external_name) {
         return true;
     }
+    let name = external_name.strip_suffix('.').unwrap_or(external_name);
     let Ok(ip) = name
         .trim_matches(|c| c == '[' || c == ']')
         .parse::<IpAddr>()

@@ -2,7 +2,9 @@
 
 use k8s_openapi::api::core::v1::Service;
 
+use crate::builder::BuildConfig;
 use crate::model::{HealthPort, ServiceCluster};
+use crate::service_policy;
 
 /// How a backend names the Service port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,4 +96,17 @@ pub fn resolve_health_port(
         name: found.port_name,
     });
     Ok(())
+}
+
+/// Upstream's last step of resolving a Service: an ExternalName Service must be enabled and
+/// must not point at Envoy itself (the message is upstream's, see [`service_policy`]).
+pub fn check_external_name(
+    svc: Option<&Service>,
+    cfg: &BuildConfig,
+    cluster: ServiceCluster,
+) -> Result<ServiceCluster, String> {
+    match svc.map(|s| service_policy::external_name(s, cfg.enable_external_name_service)) {
+        Some(Err(reason)) => Err(reason),
+        _ => Ok(cluster),
+    }
 }

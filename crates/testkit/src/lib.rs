@@ -1,7 +1,8 @@
 //! contour-testkit: the harness end-to-end tests use.
 //!
 //! - [`envoy_bin`] finds the real Envoy binary; [`Envoy`] runs it.
-//! - [`EchoBackend`] serves HTTP and says who answered; [`http_get`] / [`Request`]
+//! - [`EchoBackend`] serves HTTP and says who answered; [`GrpcBackend`] / [`GrpcClient`] are a
+//!   hand-written gRPC service (h2c) and its client; [`http_get`] / [`Request`]
 //!   send traffic through Envoy; [`wait_for_backend`] polls until routing converges.
 //! - [`Process`] runs any binary (e.g. `contour`) with a log and kill-on-drop.
 //! - [`ManifestDir`] plus [`service_yaml`] / [`endpointslice_yaml`] feed a
@@ -17,6 +18,7 @@ pub mod certs;
 mod echo;
 mod envoy;
 mod envoy_bin;
+mod grpc;
 mod http;
 mod manifests;
 mod observe;
@@ -30,6 +32,10 @@ pub use apiserver::{ApiServer, ApiServerOptions};
 pub use echo::{ECHO_HEADER, EchoBackend, EchoReply, RESPONSE_HEADER_REQUEST};
 pub use envoy::{Envoy, EnvoyOptions};
 pub use envoy_bin::{envoy_bin, workspace_root};
+pub use grpc::{
+    CountReply, CountRequest, GRPC_BACKEND_KEY, GRPC_SERVICE, GrpcBackend, GrpcClient, SayReply,
+    SayRequest,
+};
 pub use http::{
     REQUEST_TIMEOUT, Request, Response, connect_refused, http_get, wait_for_backend,
     wait_for_response, wait_for_status,

@@ -103,7 +103,8 @@ fn external_service(name: &str, target: &str) -> String {
 }
 
 /// `enableExternalNameService`: an ExternalName Service becomes a DNS cluster, but one that
-/// points at Envoy itself (localhost names, loopback, link-local, unspecified) is refused.
+/// points at Envoy itself (localhost names, loopback, link-local, unspecified) is refused and
+/// the Ingress routes to it are dropped (404), as upstream.
 #[tokio::test]
 async fn external_name_to_localhost_is_refused() {
     let cfg =
@@ -121,9 +122,16 @@ async fn external_name_to_localhost_is_refused() {
     }
     let all: Vec<(&str, String)> = owned.iter().map(|(n, y)| (n.as_str(), y.clone())).collect();
     let (env, _web) = start_web(&cfg.args(), &all).await;
+    // As upstream, the Ingress route to a refused Service is dropped: nothing matches.
+    env.wait_status("allowed.example.com", "/", 503).await;
     for host in ["to-localhost", "to-loopback", "to-metadata"] {
-        env.wait_status(&format!("{host}.example.com"), "/", 503)
-            .await;
+        assert_eq!(
+            env.get(&format!("{host}.example.com"), "/")
+                .await
+                .unwrap()
+                .status,
+            404
+        );
     }
     env.wait_log_line("the refusal logged", |l| {
         l.contains("ignoring ExternalName service") && l.contains("to-localhost")
@@ -151,4 +159,44 @@ async fn external_name_to_localhost_is_refused() {
             "{refused} reached Envoy"
         );
     }
+}
+
+/// ExternalName Services off (the default): an Ingress path to one is dropped (404) while the
+/// Ingress's other paths are served; an HTTPProxy service to one is `ServiceUnresolvedReference`
+/// with upstream's message and its route answers 503.
+#[tokio::test]
+async fn external_name_disabled_drops_ingress_route_and_reports_httpproxy() {
+    let mixed = crate::common::ingress_yaml(
+        "mixed",
+        "  rules:\n  - host: mixed.example.com\n    http:\n      paths:\n      - {path: /ok, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}\n      - {path: /ext, pathType: Prefix, backend: {service: {name: ext, port: {number: 80}}}}\n",
+    );
+    let proxy = crate::common::proxy_yaml(
+        "default",
+        "p",
+        "  virtualhost: {fqdn: proxy.example.com}\n  routes:\n  - services: [{name: ext, port: 80}]\n",
+    );
+    let extra = [
+        (
+            "ext.yaml",
+            external_service("ext", "upstream.example.invalid"),
+        ),
+        ("mixed.yaml", mixed),
+        ("proxy.yaml", proxy),
+    ];
+    let (env, _web) = start_web(&[], &extra).await;
+    env.wait_backend("mixed.example.com", "/ok", "web").await;
+    assert_eq!(
+        env.get("mixed.example.com", "/ext").await.unwrap().status,
+        404
+    );
+    env.wait_status("proxy.example.com", "/", 503).await;
+    let st = env
+        .wait_proxy_status("default", "p", |s| s["currentStatus"] == "invalid")
+        .await;
+    let e = &st["conditions"][0]["errors"][0];
+    assert_eq!(e["reason"], "ServiceUnresolvedReference");
+    assert_eq!(
+        e["message"],
+        "Spec.Routes unresolved service reference: default/ext is an ExternalName service, these are not currently enabled. See the config.enableExternalNameService config file setting"
+    );
 }

@@ -130,6 +130,9 @@ impl TcpWalk<'_> {
             {
                 resolved = Err(e);
             }
+            let resolved = resolved
+                .map_err(|e| e.to_string())
+                .and_then(|s| services::check_external_name(found, self.cfg, s));
             let service = match resolved {
                 Ok(s) => s,
                 Err(e) => {
