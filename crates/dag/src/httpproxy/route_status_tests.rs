@@ -295,3 +295,23 @@ fn first_error_as_upstream(#[case] route_yaml: String, #[case] reasons: &[&str])
     let got: Vec<&str> = errors.iter().map(|(_, r, _)| r.as_str()).collect();
     assert_eq!(got, reasons);
 }
+
+/// An invalid upstream validation on a route service drops the proxy's routes, as upstream.
+#[test]
+fn invalid_upstream_validation_drops_the_proxy() {
+    let (errors, nothing_served) = statuses(
+        "  - services: [{name: app, port: 80, protocol: tls, validation: {caSecret: missing, subjectName: backend}}]\n",
+    );
+    let reasons: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|(t, r, _)| (t.as_str(), r.as_str()))
+        .collect();
+    assert_eq!(reasons, [("ServiceError", "TLSUpstreamValidation")]);
+    assert!(
+        errors[0]
+            .2
+            .starts_with("Service [app:80] TLS upstream validation policy error: "),
+        "{errors:?}"
+    );
+    assert!(nothing_served);
+}
