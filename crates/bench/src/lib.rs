@@ -3,7 +3,9 @@
 
 pub mod generate;
 
-use contour_dag::{Kind, Object};
+use std::collections::BTreeSet;
+
+use contour_dag::{Kind, Object, ObjectKey};
 use serde::Deserialize;
 
 /// Decodes generated YAML into objects, applying CRD defaults as the manifests source does.
@@ -43,4 +45,23 @@ pub fn load(objects: Vec<Object>) -> (contour_dag::Cache, contour_dag::EndpointS
         }
     }
     (cache, endpoints)
+}
+
+/// Replaces the objects of the YAML `old` by those of `new` in the cache, as a source would on a
+/// file change (EndpointSlices aside).
+pub fn apply_yaml(cache: &mut contour_dag::Cache, old: &str, new: &str) -> anyhow::Result<()> {
+    let parse = |yaml: &str| objects(&[("edit.yaml".to_string(), yaml.to_string())]);
+    let next = parse(new)?;
+    let keep: BTreeSet<ObjectKey> = next.iter().map(Object::key).collect();
+    for gone in parse(old)?.iter().map(Object::key) {
+        if !keep.contains(&gone) {
+            cache.remove(&gone);
+        }
+    }
+    for obj in next {
+        if !matches!(obj, Object::EndpointSlice(_)) {
+            cache.insert(obj);
+        }
+    }
+    Ok(())
 }

@@ -212,6 +212,9 @@ async fn route_and_endpoint_changes(
         })
         .unwrap_or(0.0);
     r.set("route_change_non_route_responses", non_rds);
+    if let Some(p50) = envoy_rds_apply_p50_ms(env).await {
+        r.set("envoy_rds_apply_p50_ms", p50);
+    }
     r.set("route_change_xds", per_type);
     let ep = probes::endpoint_changes(env, n).await?;
     let (lat, builds, per_type) = summarize(&ep);
@@ -223,6 +226,27 @@ async fn route_and_endpoint_changes(
     r.set("identical_input_builds", builds);
     r.set("identical_input_pushes", pushes as f64);
     Ok(())
+}
+
+/// Envoy's own time to apply an `ingress_http` update (its `update_duration` histogram, P50 over
+/// the run): building the whole route table. VHDS would not avoid it (Envoy rebuilds the whole
+/// table on each VHDS update too), so it bounds any per-host delivery.
+async fn envoy_rds_apply_p50_ms(env: &BenchEnv) -> Option<f64> {
+    let envoy = env.envoy.as_ref()?;
+    let (_, body) = envoy
+        .admin_get("/stats?format=json&filter=ingress_http.rds.ingress_http.update_duration")
+        .await
+        .ok()?;
+    let v: Value = serde_json::from_str(&body).ok()?;
+    let hist = v["stats"]
+        .as_array()?
+        .iter()
+        .find_map(|s| s.get("histograms"))?;
+    let quantiles: Vec<f64> = serde_json::from_value(hist["supported_quantiles"].clone()).ok()?;
+    let p50 = quantiles
+        .iter()
+        .position(|q| (*q - 50.0).abs() < f64::EPSILON)?;
+    hist["computed_quantiles"].as_array()?.first()?["values"][p50]["cumulative"].as_f64()
 }
 
 async fn fanout(env: &BenchEnv, n: usize, r: &mut Report) -> anyhow::Result<()> {
@@ -349,6 +373,56 @@ fn phases(proxies: usize) -> anyhow::Result<()> {
         println!(
             "round {round}: build {build:.1} ms, translate {translate:.1} ms, eds {eds_ms:.1} ms; {} bytes (+{eds} EDS)",
             bytes
+        );
+    }
+    incremental_phases(&files, cache)
+}
+
+/// Times what `contour serve` does for one route change: a build, then the incremental
+/// translation (after a first, full one).
+fn incremental_phases(
+    files: &[(String, String)],
+    mut cache: contour_dag::Cache,
+) -> anyhow::Result<()> {
+    let (bcfg, tcfg) = (
+        contour_dag::BuildConfig::default(),
+        contour_envoy::TranslateConfig::default(),
+    );
+    let mut translator = contour_envoy::Translator::new();
+    let t = Instant::now();
+    let out = contour_dag::build(&cache, &bcfg);
+    let build = ms(t.elapsed());
+    let t = Instant::now();
+    translator.translate(&out.dag, &tcfg);
+    println!(
+        "incremental translator, first (full): build {build:.1} ms, translate {:.1} ms",
+        ms(t.elapsed())
+    );
+    let original = &files[0].1;
+    let edited = original.replacen("name: svc-1,", "name: svc-2,", 1);
+    let mut current = original.clone();
+    for round in 0..4 {
+        let next = if round % 2 == 0 { &edited } else { original };
+        contour_bench::apply_yaml(&mut cache, &current, next)?;
+        current = next.clone();
+        let t = Instant::now();
+        let out = contour_dag::build(&cache, &bcfg);
+        let build = ms(t.elapsed());
+        let t = Instant::now();
+        let changes = translator.changes(&out.dag, &tcfg);
+        let changed: Vec<&str> = [
+            ("listeners", changes.listeners.is_some()),
+            ("routes", changes.routes.is_some()),
+            ("clusters", changes.clusters.is_some()),
+            ("secrets", changes.secrets.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(n, c)| c.then_some(n))
+        .collect();
+        println!(
+            "one route changed: build {build:.1} ms, incremental translate {:.1} ms (changed: {})",
+            ms(t.elapsed()),
+            changed.join(", ")
         );
     }
     Ok(())

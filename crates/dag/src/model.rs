@@ -30,7 +30,7 @@ impl Dag {
     /// Every distinct cluster a route or TCP proxy forwards to, ordered by service, port and
     /// policy.
     pub fn clusters(&self) -> Vec<&Cluster> {
-        let mut out: BTreeMap<(String, String, u16, String), &Cluster> = BTreeMap::new();
+        let mut out: BTreeMap<(&str, &str, u16, String), &Cluster> = BTreeMap::new();
         let mirrors = self.mirror_clusters();
         for c in self
             .weighted_clusters()
@@ -38,8 +38,8 @@ impl Dag {
             .chain(mirrors)
         {
             let key = (
-                c.service.namespace.clone(),
-                c.service.name.clone(),
+                c.service.namespace.as_str(),
+                c.service.name.as_str(),
                 c.service.port,
                 c.policy_key(),
             );

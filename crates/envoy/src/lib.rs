@@ -17,12 +17,14 @@ pub mod cluster;
 pub mod config;
 pub mod endpoint;
 pub mod filters;
+pub mod incremental;
 pub mod listener;
 pub mod names;
 pub mod pb;
 pub mod route;
 pub mod runtime;
 pub mod secret;
+pub mod splice;
 pub mod stats;
 
 use std::collections::BTreeMap;
@@ -37,6 +39,7 @@ pub use bootstrap::{
 pub use cluster::clusters;
 pub use config::{Compression, HttpVersion, TimeoutSetting, TlsParams, TranslateConfig};
 pub use endpoint::cluster_load_assignment;
+pub use incremental::{Changes, Translator};
 pub use listener::listeners;
 pub use pb::to_any;
 pub use route::route_configurations;

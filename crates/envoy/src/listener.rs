@@ -27,8 +27,9 @@ use envoy_types::pb::envoy::extensions::filters::network::http_connection_manage
 mod https;
 
 pub use https::{
-    MISDIRECTED_REQUEST_LUA, fallback_filter_chain, https_listener, misdirected_request_filter,
-    secure_filter_chain, set_forward_client_cert, tcp_proxy_filter, tls_inspector,
+    MISDIRECTED_REQUEST_LUA, chain_key, fallback_filter_chain, https_fallback_chain,
+    https_listener, https_listener_shell, misdirected_request_filter, secure_filter_chain,
+    set_forward_client_cert, tcp_proxy_filter, tls_inspector,
 };
 
 use crate::config::{

@@ -16,6 +16,22 @@ use crate::names::secret_name;
 
 /// Every referenced certificate as an SDS `Secret`, sorted by name, each once.
 pub fn secrets(dag: &Dag) -> Vec<Secret> {
+    referenced_secrets(dag)
+        .into_iter()
+        .map(|(name, s)| tls_secret(name, s))
+        .collect()
+}
+
+/// The certificates the DAG references, by SDS name (the first of equal names wins).
+pub fn referenced_secrets(dag: &Dag) -> BTreeMap<String, &contour_dag::Secret> {
+    referenced_secrets_of(dag, &dag.clusters())
+}
+
+/// [`referenced_secrets`] with the DAG's clusters already listed.
+pub fn referenced_secrets_of<'a>(
+    dag: &'a Dag,
+    clusters: &[&'a contour_dag::Cluster],
+) -> BTreeMap<String, &'a contour_dag::Secret> {
     let mut out: BTreeMap<String, &contour_dag::Secret> = BTreeMap::new();
     let svhs = dag
         .listeners
@@ -26,16 +42,14 @@ pub fn secrets(dag: &Dag) -> Vec<Secret> {
             out.entry(secret_name(s)).or_insert(s);
         }
     }
-    for c in dag.clusters() {
+    for c in clusters {
         if c.is_tls()
             && let Some(s) = &c.client_certificate
         {
             out.entry(secret_name(s)).or_insert(s);
         }
     }
-    out.into_iter()
-        .map(|(name, s)| tls_secret(name, s))
-        .collect()
+    out
 }
 
 /// One certificate: chain and key inline.

@@ -228,9 +228,13 @@ impl SnapshotStore {
     /// them updated and others not (e.g. a new listener before its new cluster). Types not named
     /// are left alone. Returns whether anything changed.
     pub fn set_types(&self, types: BTreeMap<String, BTreeMap<String, Any>>) -> bool {
+        let current = self.snapshot();
         let next: Vec<(String, TypeSnapshot)> = types
             .into_iter()
-            .map(|(t, res)| (t, TypeSnapshot::from_resources(versioned(res))))
+            .map(|(t, res)| {
+                let typ = TypeSnapshot::from_resources(versioned_like(res, current.get(&t)));
+                (t, typ)
+            })
             .collect();
         self.modify(|snap| {
             let mut changed = Vec::new();
@@ -251,7 +255,7 @@ impl SnapshotStore {
         upserts: BTreeMap<String, Any>,
         removals: &[String],
     ) -> bool {
-        let upserts = versioned(upserts);
+        let upserts = versioned_like(upserts, self.snapshot().get(type_url));
         self.modify(|snap| {
             let current = snap.get(type_url);
             let mut resources = current.resources.clone();
@@ -435,6 +439,27 @@ fn log_event(event: &XdsEvent) {
             node,
         } => tracing::debug!(stream_id, ?kind, node, "xDS stream closed"),
     }
+}
+
+/// [`versioned`], reusing the entries of `current` whose bytes are unchanged: comparing bytes is
+/// much cheaper than hashing them, and a build mostly republishes what is already served.
+fn versioned_like(
+    resources: BTreeMap<String, Any>,
+    current: &TypeSnapshot,
+) -> BTreeMap<String, Arc<VersionedResource>> {
+    resources
+        .into_iter()
+        .map(|(name, resource)| {
+            let entry = match current.resources.get(&name) {
+                Some(cur) if cur.resource == resource => Arc::clone(cur),
+                _ => {
+                    let version = resource_version(&resource);
+                    Arc::new(VersionedResource { resource, version })
+                }
+            };
+            (name, entry)
+        })
+        .collect()
 }
 
 fn versioned(resources: BTreeMap<String, Any>) -> BTreeMap<String, Arc<VersionedResource>> {

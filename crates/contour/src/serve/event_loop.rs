@@ -14,7 +14,7 @@ use contour_dag::endpoints::ServiceKey;
 use contour_dag::{
     BuildConfig, Cache, Dag, EndpointStore, Kind, Object, ObjectKey, ServiceCluster,
 };
-use contour_envoy::TranslateConfig;
+use contour_envoy::{TranslateConfig, Translator};
 use contour_k8s::status::{ConditionsKind, StatusInput};
 use contour_xds::{SnapshotStore, type_url};
 use envoy_types::pb::google::protobuf::Any;
@@ -33,11 +33,18 @@ pub struct EventLoop {
     endpoints: EndpointStore,
     build_cfg: BuildConfig,
     translate_cfg: TranslateConfig,
+    /// Remembers the last translation: a build re-translates only what changed.
+    translator: Translator,
     store: SnapshotStore,
     state: Arc<SharedState>,
     metrics: Arc<Metrics>,
     /// Clusters of the last build, by the Service they point at (for EDS-only updates).
     clusters_by_service: BTreeMap<ServiceKey, BTreeSet<ServiceCluster>>,
+    /// The ClusterLoadAssignment of every cluster of the last build, kept current by endpoint
+    /// changes, so a build computes only those of new clusters.
+    load_assignments: BTreeMap<String, (ServiceCluster, Any)>,
+    /// Whether a build has published EDS yet.
+    published_eds: bool,
     /// Told once the first build has been published (the xDS server starts listening then).
     first_build: watch::Sender<bool>,
     /// Kubernetes mode: each build's statuses for the status writer (latest wins).
@@ -64,10 +71,13 @@ impl EventLoop {
             endpoints: EndpointStore::default(),
             build_cfg,
             translate_cfg,
+            translator: Translator::new(),
             store,
             state,
             metrics,
             clusters_by_service: BTreeMap::new(),
+            load_assignments: BTreeMap::new(),
+            published_eds: false,
             first_build,
             status: None,
             withholding: None,
@@ -244,8 +254,10 @@ impl EventLoop {
         for svc in touched {
             for cluster in self.clusters_by_service.get(svc).into_iter().flatten() {
                 let la = self.endpoints.load_assignment(cluster);
-                let cla = contour_envoy::cluster_load_assignment(&la);
-                upserts.insert(la.eds_name, contour_envoy::to_any(&cla));
+                let cla = contour_envoy::to_any(&contour_envoy::cluster_load_assignment(&la));
+                self.load_assignments
+                    .insert(la.eds_name.clone(), (cluster.clone(), cla.clone()));
+                upserts.insert(la.eds_name, cla);
             }
         }
         if !upserts.is_empty()
@@ -261,16 +273,21 @@ impl EventLoop {
     fn rebuild(&mut self) {
         let started = Instant::now();
         let out = contour_dag::build(&self.cache, &self.build_cfg);
-        let resources = contour_envoy::translate(&out.dag, &self.translate_cfg);
-        let eds = self.all_load_assignments(&out.dag);
-        let types = BTreeMap::from([
-            (type_url::SECRET.to_string(), resources.secrets),
-            (type_url::RUNTIME.to_string(), resources.runtimes),
-            (type_url::ENDPOINT.to_string(), eds),
-            (type_url::CLUSTER.to_string(), resources.clusters),
-            (type_url::ROUTE.to_string(), resources.routes),
-            (type_url::LISTENER.to_string(), resources.listeners),
-        ]);
+        // Only the types that changed are handed over: an unchanged type is neither copied nor
+        // compared again.
+        let changes = self.translator.changes(&out.dag, &self.translate_cfg);
+        let mut types = BTreeMap::new();
+        let mut put = |t: &str, resources: Option<BTreeMap<String, Any>>| {
+            if let Some(r) = resources {
+                types.insert(t.to_string(), r);
+            }
+        };
+        put(type_url::SECRET, changes.secrets);
+        put(type_url::RUNTIME, Some(changes.runtimes));
+        put(type_url::ENDPOINT, self.all_load_assignments(&out.dag));
+        put(type_url::CLUSTER, changes.clusters);
+        put(type_url::ROUTE, changes.routes);
+        put(type_url::LISTENER, changes.listeners);
         // One snapshot for every type: a stream never sees a new listener before its routes.
         let changed = self.store.set_types(types);
         let elapsed = started.elapsed();
@@ -294,7 +311,10 @@ impl EventLoop {
         }
     }
 
-    fn all_load_assignments(&mut self, dag: &Dag) -> BTreeMap<String, Any> {
+    /// The ClusterLoadAssignment of every cluster of `dag`: remembered ones for EDS names whose
+    /// cluster is the same as in the last build (endpoint changes kept them current), computed
+    /// ones otherwise. `None` when nothing differs from the last build (EDS is already current).
+    fn all_load_assignments(&mut self, dag: &Dag) -> Option<BTreeMap<String, Any>> {
         self.clusters_by_service.clear();
         for cluster in dag.clusters() {
             let svc = &cluster.service;
@@ -305,13 +325,32 @@ impl EventLoop {
         }
         // In the order `update_endpoints` uses, so that two clusters sharing an EDS name (one
         // with a health port, one without) resolve the same way on both paths.
-        let mut out = BTreeMap::new();
+        let mut winners: BTreeMap<String, &ServiceCluster> = BTreeMap::new();
         for svc in self.clusters_by_service.values().flatten() {
-            let la = self.endpoints.load_assignment(svc);
-            let cla = contour_envoy::cluster_load_assignment(&la);
-            out.insert(la.eds_name, contour_envoy::to_any(&cla));
+            winners.insert(svc.eds_name(), svc);
         }
-        out
+        let mut previous = std::mem::take(&mut self.load_assignments);
+        let mut computed = false;
+        for (name, svc) in winners {
+            let entry = match previous.remove(&name) {
+                Some((known, cla)) if known == *svc => (known, cla),
+                _ => {
+                    computed = true;
+                    let la = self.endpoints.load_assignment(svc);
+                    let cla = contour_envoy::cluster_load_assignment(&la);
+                    (svc.clone(), contour_envoy::to_any(&cla))
+                }
+            };
+            self.load_assignments.insert(name, entry);
+        }
+        let same = !computed && previous.is_empty() && self.published_eds;
+        self.published_eds = true;
+        (!same).then(|| {
+            self.load_assignments
+                .iter()
+                .map(|(name, (_, cla))| (name.clone(), cla.clone()))
+                .collect()
+        })
     }
 
     fn record_build(&self, out: &contour_dag::BuildOutput, seconds: f64) {

@@ -4,10 +4,12 @@
 //! belong to the serving certificate, so that Envoy is never handed material it would reject
 //! (a rejected SDS update would stop every other certificate update too).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{LazyLock, Mutex};
 
 use rustls_pki_types::pem::{self, SectionKind};
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer};
+use sha2::{Digest, Sha256};
 
 /// Keys of certificate material in Secrets.
 pub const TLS_CERT_KEY: &str = "tls.crt";
@@ -126,7 +128,67 @@ fn key_matches(cert_der: &[u8], key: &PrivateKeyDer<'_>) -> bool {
 
 /// A serving Secret (`tls.crt` + `tls.key`), with upstream's messages. Returns the PEM chain
 /// and key as stored.
+///
+/// Checking that a key matches its certificate costs a private-key parse (a fraction of a
+/// millisecond for RSA), and every build checks every serving Secret: the outcome is remembered
+/// by a SHA-256 digest of the type, chain and key, so each distinct Secret is checked once.
 pub fn validate_tls_secret(
+    secret_type: Option<&str>,
+    data: &SecretData,
+) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let digest = tls_digest(secret_type, data);
+    if let Some(outcome) = remembered(&digest) {
+        return outcome.map(|()| tls_parts(data));
+    }
+    let outcome = check_tls_secret(secret_type, data);
+    remember(digest, outcome.as_ref().map(|_| ()).map_err(Clone::clone));
+    outcome
+}
+
+/// Outcomes of [`check_tls_secret`] by [`tls_digest`]; forgotten wholesale past a bound.
+static OUTCOMES: LazyLock<Mutex<Outcomes>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+type Outcomes = HashMap<[u8; 32], Result<(), String>>;
+const MAX_OUTCOMES: usize = 100_000;
+
+fn remembered(digest: &[u8; 32]) -> Option<Result<(), String>> {
+    OUTCOMES.lock().ok()?.get(digest).cloned()
+}
+
+fn remember(digest: [u8; 32], outcome: Result<(), String>) {
+    if let Ok(mut m) = OUTCOMES.lock() {
+        if m.len() >= MAX_OUTCOMES {
+            m.clear();
+        }
+        m.insert(digest, outcome);
+    }
+}
+
+fn tls_digest(secret_type: Option<&str>, data: &SecretData) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for part in [
+        secret_type.map(str::as_bytes),
+        data.get(TLS_CERT_KEY).map(Vec::as_slice),
+        data.get(TLS_KEY_KEY).map(Vec::as_slice),
+    ] {
+        // Presence and length first, so that no two inputs give the same byte stream.
+        match part {
+            Some(bytes) => {
+                h.update([1]);
+                h.update((bytes.len() as u64).to_le_bytes());
+                h.update(bytes);
+            }
+            None => h.update([0]),
+        }
+    }
+    h.finalize().into()
+}
+
+fn tls_parts(data: &SecretData) -> (Vec<u8>, Vec<u8>) {
+    let get = |k: &str| data.get(k).cloned().unwrap_or_default();
+    (get(TLS_CERT_KEY), get(TLS_KEY_KEY))
+}
+
+fn check_tls_secret(
     secret_type: Option<&str>,
     data: &SecretData,
 ) -> Result<(Vec<u8>, Vec<u8>), String> {

@@ -60,26 +60,38 @@ pub fn https_listener(l: &contour_dag::Listener, cfg: &TranslateConfig) -> Optio
         .iter()
         .map(|svh| secure_filter_chain(svh, cfg))
         .collect();
-    let fallback = l
-        .secure_virtual_hosts
-        .iter()
-        .find_map(|s| s.fallback_certificate.as_ref());
-    if let Some(secret) = fallback {
-        chains.push(fallback_filter_chain(secret, cfg));
-    }
+    chains.extend(https_fallback_chain(l, cfg));
     // SNI chains sorted by name; the fallback chain (no server names) last.
     chains.sort_by_key(chain_key);
-    Some(Listener {
+    let mut out = https_listener_shell(l);
+    out.filter_chains = chains;
+    Some(out)
+}
+
+/// The HTTPS listener without its filter chains.
+pub fn https_listener_shell(l: &contour_dag::Listener) -> Listener {
+    Listener {
         name: HTTPS_LISTENER_NAME.to_string(),
         address: Some(socket_address(&l.address, l.port)),
         socket_options: tcp_keepalive_socket_options(),
         listener_filters: vec![tls_inspector()],
-        filter_chains: chains,
         ..Default::default()
-    })
+    }
 }
 
-fn chain_key(fc: &FilterChain) -> (bool, Vec<String>) {
+/// The fallback certificate's chain, when a secure virtual host enables it.
+pub fn https_fallback_chain(
+    l: &contour_dag::Listener,
+    cfg: &TranslateConfig,
+) -> Option<FilterChain> {
+    l.secure_virtual_hosts
+        .iter()
+        .find_map(|s| s.fallback_certificate.as_ref())
+        .map(|secret| fallback_filter_chain(secret, cfg))
+}
+
+/// The order of the HTTPS listener's chains: by server names, the chain without names last.
+pub fn chain_key(fc: &FilterChain) -> (bool, Vec<String>) {
     let names = fc
         .filter_chain_match
         .as_ref()

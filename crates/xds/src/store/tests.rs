@@ -135,3 +135,20 @@ fn set_types_publishes_once_and_only_changed_types() {
     assert!(!same);
     assert!(!rx.has_changed().unwrap());
 }
+
+#[test]
+fn unchanged_resources_keep_their_entry_and_changed_ones_get_a_new_version() {
+    let store = SnapshotStore::new();
+    store.set_type(CLUSTER, resources(CLUSTER, &[("a", "1"), ("b", "1")]));
+    let before = store.snapshot();
+    store.set_type(CLUSTER, resources(CLUSTER, &[("a", "1"), ("b", "2")]));
+    let after = store.snapshot();
+    let (a0, a1) = (
+        before.get(CLUSTER).get("a").unwrap(),
+        after.get(CLUSTER).get("a").unwrap(),
+    );
+    assert!(Arc::ptr_eq(a0, a1), "same bytes: the served entry is kept");
+    let b1 = after.get(CLUSTER).get("b").unwrap();
+    assert_eq!(b1.version, resource_version(&any(CLUSTER, "2")));
+    assert_ne!(before.get(CLUSTER).version(), after.get(CLUSTER).version());
+}

@@ -1,0 +1,422 @@
+//! Incremental translation: [`Translator`] remembers, per virtual host, secure virtual host,
+//! cluster and certificate, the DAG input it last translated and the encoded result, and
+//! re-translates only inputs that changed. Large resources are assembled from cached parts
+//! ([`crate::splice`]): `ingress_http` from its encoded virtual hosts, `ingress_https` from its
+//! encoded filter chains. The output is byte-identical to [`crate::translate`] (tested over
+//! sequences of edits), so a one-route change costs one virtual host's translation plus copying
+//! bytes, whatever the cluster's size.
+
+use std::collections::{BTreeMap, HashMap};
+
+use contour_dag::{Dag, SecureVirtualHost, ServicePolicy, VirtualHost as DagVirtualHost};
+use envoy_types::pb::envoy::config::listener::v3::Listener;
+use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
+use envoy_types::pb::google::protobuf::Any;
+use prost::{Message, Name};
+
+use crate::config::TranslateConfig;
+use crate::listener::{
+    apply_ingress_settings, chain_key, http_listener, https_fallback_chain, https_listener_shell,
+    secure_filter_chain,
+};
+use crate::names::{
+    FALLBACK_CERT_ROUTE_CONFIG_NAME, HTTP_LISTENER_NAME, HTTPS_LISTENER_NAME, cluster_name,
+    https_route_config_name,
+};
+use crate::splice::encode_with;
+use crate::{Resources, cluster, route, runtime, secret, stats, to_any};
+
+/// `RouteConfiguration.virtual_hosts` and `Listener.filter_chains`.
+const VIRTUAL_HOSTS_TAG: u32 = 2;
+const FILTER_CHAINS_TAG: u32 = 3;
+
+/// A translation input and what it gave.
+struct Memo<I, O> {
+    input: I,
+    output: O,
+}
+
+/// Entries by key. Each translation moves the entries it still uses from `stale` to `current`,
+/// so entries of removed objects are dropped, and tells whether anything changed.
+struct Table<I, O> {
+    current: HashMap<String, Memo<I, O>>,
+    stale: HashMap<String, Memo<I, O>>,
+    misses: usize,
+}
+
+impl<I, O> Default for Table<I, O> {
+    fn default() -> Self {
+        Table {
+            current: HashMap::new(),
+            stale: HashMap::new(),
+            misses: 0,
+        }
+    }
+}
+
+impl<I, O> Table<I, O> {
+    fn begin(&mut self) {
+        let capacity = self.current.len();
+        self.stale = std::mem::replace(&mut self.current, HashMap::with_capacity(capacity));
+        self.misses = 0;
+    }
+
+    /// The output for `key`: the remembered one when `same` says the input did not change,
+    /// otherwise `make`'s. The first use of a key in one translation wins.
+    fn get(
+        &mut self,
+        key: &str,
+        same: impl FnOnce(&I) -> bool,
+        make: impl FnOnce() -> (I, O),
+    ) -> &O {
+        if !self.current.contains_key(key) {
+            let (key, memo) = match self.stale.remove_entry(key) {
+                Some((k, m)) if same(&m.input) => (k, m),
+                _ => {
+                    self.misses += 1;
+                    let (input, output) = make();
+                    (key.to_string(), Memo { input, output })
+                }
+            };
+            self.current.insert(key, memo);
+        }
+        &self.current[key].output
+    }
+
+    /// Ends one translation: forgets what was not used; whether anything was added, changed or
+    /// removed since the last one.
+    fn end(&mut self) -> bool {
+        let dirty = self.misses > 0 || !self.stale.is_empty();
+        self.stale.clear();
+        dirty
+    }
+
+    fn output(&self, key: &str) -> Option<&O> {
+        self.current.get(key).map(|m| &m.output)
+    }
+}
+
+/// An encoded Envoy virtual host with what route configurations sort it by.
+struct EncodedVhost {
+    name: String,
+    domains: Vec<String>,
+    bytes: Vec<u8>,
+}
+
+/// The resource types a translation changed, each with all its resources; `None` when the
+/// type is unchanged since the previous translation.
+#[derive(Debug, Default, PartialEq)]
+pub struct Changes {
+    pub listeners: Option<BTreeMap<String, Any>>,
+    pub routes: Option<BTreeMap<String, Any>>,
+    pub clusters: Option<BTreeMap<String, Any>>,
+    pub secrets: Option<BTreeMap<String, Any>>,
+    /// Always given (one small resource).
+    pub runtimes: BTreeMap<String, Any>,
+}
+
+/// What the listeners depend on besides the secure virtual hosts: the plain listener's name
+/// and address, and the secure one's address.
+type ListenerKey = (Option<(String, String, u16)>, Option<(String, u16)>);
+
+/// Translates DAGs into resources, re-translating only what changed since the last call.
+#[derive(Default)]
+pub struct Translator {
+    cfg: Option<TranslateConfig>,
+    listener_key: Option<ListenerKey>,
+    http_vhosts: Table<DagVirtualHost, Option<EncodedVhost>>,
+    https_vhosts: Table<DagVirtualHost, Option<EncodedVhost>>,
+    chains: Table<SecureVirtualHost, (ChainKey, Vec<u8>)>,
+    clusters: Table<(contour_dag::Cluster, Option<ServicePolicy>), Any>,
+    secrets: Table<contour_dag::Secret, Any>,
+}
+
+type ChainKey = (bool, Vec<String>);
+
+/// Which types changed in one translation.
+struct Dirty {
+    listeners: bool,
+    routes: bool,
+    clusters: bool,
+    secrets: bool,
+}
+
+impl Translator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every resource but EDS, equal to [`crate::translate`]`(dag, cfg)`.
+    pub fn translate(&mut self, dag: &Dag, cfg: &TranslateConfig) -> Resources {
+        let c = self.run(dag, cfg, true);
+        Resources {
+            listeners: c.listeners.unwrap_or_default(),
+            routes: c.routes.unwrap_or_default(),
+            clusters: c.clusters.unwrap_or_default(),
+            secrets: c.secrets.unwrap_or_default(),
+            runtimes: c.runtimes,
+        }
+    }
+
+    /// Like [`Self::translate`], but only the types that changed since the previous call: a
+    /// route change assembles route configurations alone, and no unchanged type is copied.
+    pub fn changes(&mut self, dag: &Dag, cfg: &TranslateConfig) -> Changes {
+        self.run(dag, cfg, false)
+    }
+
+    fn run(&mut self, dag: &Dag, cfg: &TranslateConfig, all: bool) -> Changes {
+        let cfg_changed = self.cfg.as_ref() != Some(cfg);
+        if cfg_changed {
+            *self = Translator {
+                cfg: Some(cfg.clone()),
+                ..Default::default()
+            };
+        }
+        let listener_key = listener_key(dag);
+        let listener_key_changed = self.listener_key.as_ref() != Some(&listener_key);
+        self.listener_key = Some(listener_key);
+        let clusters = dag.clusters();
+        let dirty = self.update(dag, cfg, &clusters);
+        let any = |d: bool| all || cfg_changed || d;
+        Changes {
+            listeners: any(dirty.listeners || listener_key_changed)
+                .then(|| self.listeners(dag, cfg)),
+            routes: any(dirty.routes).then(|| self.routes(dag)),
+            clusters: any(dirty.clusters).then(|| self.cluster_map(&clusters)),
+            secrets: any(dirty.secrets).then(|| self.secret_map(dag, cfg, &clusters)),
+            runtimes: keyed_one(&runtime::runtime_for(dag, cfg)),
+        }
+    }
+
+    /// Brings every table up to date with `dag`, translating what changed.
+    fn update(
+        &mut self,
+        dag: &Dag,
+        cfg: &TranslateConfig,
+        clusters: &[&contour_dag::Cluster],
+    ) -> Dirty {
+        self.http_vhosts.begin();
+        self.https_vhosts.begin();
+        self.chains.begin();
+        self.clusters.begin();
+        self.secrets.begin();
+        for vh in plain_vhosts(dag) {
+            vhost(&mut self.http_vhosts, vh);
+        }
+        for svh in secure_vhosts(dag) {
+            self.chains.get(
+                svh.fqdn(),
+                |prev| prev == svh,
+                || {
+                    let chain = secure_filter_chain(svh, cfg);
+                    (svh.clone(), (chain_key(&chain), chain.encode_to_vec()))
+                },
+            );
+            if svh.tcp_proxy.is_none() {
+                vhost(&mut self.https_vhosts, &svh.virtual_host);
+            }
+        }
+        for c in clusters {
+            let key = (c.service.namespace.clone(), c.service.name.clone());
+            let policy = dag.services.get(&key);
+            self.clusters.get(
+                &cluster_name(c),
+                |(pc, pp)| pc == *c && pp.as_ref() == policy,
+                || {
+                    let mut out = cluster::cluster(c);
+                    cluster::apply_protocol(&mut out, c, cfg);
+                    cluster::apply_settings(&mut out, c, policy, cfg);
+                    (((*c).clone(), policy.cloned()), to_any(&out))
+                },
+            );
+        }
+        for (name, s) in secret::referenced_secrets_of(dag, clusters) {
+            self.secrets.get(
+                &name,
+                |prev| prev == s,
+                || (s.clone(), to_any(&secret::tls_secret(name.clone(), s))),
+            );
+        }
+        let (plain, secure, chains) = (
+            self.http_vhosts.end(),
+            self.https_vhosts.end(),
+            self.chains.end(),
+        );
+        Dirty {
+            listeners: chains,
+            // The fallback route configuration follows the chains' fallback certificates.
+            routes: plain || secure || chains,
+            clusters: self.clusters.end(),
+            secrets: self.secrets.end(),
+        }
+    }
+
+    fn routes(&self, dag: &Dag) -> BTreeMap<String, Any> {
+        let mut out = BTreeMap::new();
+        let http: Vec<&EncodedVhost> = plain_vhosts(dag)
+            .iter()
+            .filter_map(|vh| self.http_vhosts.output(&vh.fqdn)?.as_ref())
+            .collect();
+        out.insert(
+            HTTP_LISTENER_NAME.to_string(),
+            route_configuration(HTTP_LISTENER_NAME, http),
+        );
+        let mut fallback = Vec::new();
+        for svh in secure_vhosts(dag).iter().filter(|s| s.tcp_proxy.is_none()) {
+            let Some(Some(vh)) = self.https_vhosts.output(svh.fqdn()) else {
+                continue;
+            };
+            if svh.fallback_certificate.is_some() {
+                fallback.push(vh);
+            }
+            let name = https_route_config_name(svh.fqdn());
+            let rc = route_configuration(&name, vec![vh]);
+            out.insert(name, rc);
+        }
+        if !fallback.is_empty() {
+            let name = FALLBACK_CERT_ROUTE_CONFIG_NAME;
+            out.insert(name.to_string(), route_configuration(name, fallback));
+        }
+        out
+    }
+
+    fn listeners(&self, dag: &Dag, cfg: &TranslateConfig) -> BTreeMap<String, Any> {
+        let mut out = BTreeMap::new();
+        if let Some(l) = dag.listeners.get(HTTP_LISTENER_NAME)
+            && !l.virtual_hosts.is_empty()
+        {
+            let listener = http_listener(&l.name, &l.address, l.port, cfg);
+            out.insert(listener.name.clone(), to_any(&listener));
+        }
+        if let Some(l) = dag.listeners.get(HTTPS_LISTENER_NAME)
+            && !l.secure_virtual_hosts.is_empty()
+        {
+            out.insert(HTTPS_LISTENER_NAME.to_string(), self.https_listener(l, cfg));
+        }
+        for l in stats::static_listeners(cfg) {
+            out.insert(l.name.clone(), to_any(&l));
+        }
+        out
+    }
+
+    fn https_listener(&self, l: &contour_dag::Listener, cfg: &TranslateConfig) -> Any {
+        let fallback = https_fallback_chain(l, cfg).map(|c| (chain_key(&c), c.encode_to_vec()));
+        let mut chains: Vec<&(ChainKey, Vec<u8>)> = l
+            .secure_virtual_hosts
+            .iter()
+            .filter_map(|svh| self.chains.output(svh.fqdn()))
+            .chain(fallback.as_ref())
+            .collect();
+        // The order of `https_listener`: a stable sort on the same keys.
+        chains.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut shell = https_listener_shell(l);
+        apply_ingress_settings(&mut shell, cfg);
+        let head = Listener {
+            name: shell.name.clone(),
+            address: shell.address.clone(),
+            ..Default::default()
+        };
+        let items: Vec<&[u8]> = chains.iter().map(|c| c.1.as_slice()).collect();
+        Any {
+            type_url: Listener::type_url(),
+            value: encode_with(&head, &shell, FILTER_CHAINS_TAG, &items),
+        }
+    }
+
+    fn cluster_map(&self, clusters: &[&contour_dag::Cluster]) -> BTreeMap<String, Any> {
+        let mut out = BTreeMap::new();
+        for c in clusters {
+            let name = cluster_name(c);
+            if !out.contains_key(&name)
+                && let Some(any) = self.clusters.output(&name)
+            {
+                out.insert(name, any.clone());
+            }
+        }
+        out
+    }
+
+    fn secret_map(
+        &self,
+        dag: &Dag,
+        cfg: &TranslateConfig,
+        clusters: &[&contour_dag::Cluster],
+    ) -> BTreeMap<String, Any> {
+        let mut out = BTreeMap::new();
+        for name in secret::referenced_secrets_of(dag, clusters).into_keys() {
+            if let Some(any) = self.secrets.output(&name) {
+                out.insert(name, any.clone());
+            }
+        }
+        for s in stats::stats_secrets(cfg) {
+            out.insert(s.name.clone(), to_any(&s));
+        }
+        out
+    }
+}
+
+fn plain_vhosts(dag: &Dag) -> &[DagVirtualHost] {
+    dag.listeners
+        .get(HTTP_LISTENER_NAME)
+        .map(|l| l.virtual_hosts.as_slice())
+        .unwrap_or_default()
+}
+
+fn secure_vhosts(dag: &Dag) -> &[SecureVirtualHost] {
+    dag.listeners
+        .get(HTTPS_LISTENER_NAME)
+        .map(|l| l.secure_virtual_hosts.as_slice())
+        .unwrap_or_default()
+}
+
+fn listener_key(dag: &Dag) -> ListenerKey {
+    let http = dag
+        .listeners
+        .get(HTTP_LISTENER_NAME)
+        .filter(|l| !l.virtual_hosts.is_empty())
+        .map(|l| (l.name.clone(), l.address.clone(), l.port));
+    let https = dag
+        .listeners
+        .get(HTTPS_LISTENER_NAME)
+        .filter(|l| !l.secure_virtual_hosts.is_empty())
+        .map(|l| (l.address.clone(), l.port));
+    (http, https)
+}
+
+/// Translates (or reuses) one virtual host into `table`, keyed by its fqdn.
+fn vhost(table: &mut Table<DagVirtualHost, Option<EncodedVhost>>, vh: &DagVirtualHost) {
+    table.get(
+        &vh.fqdn,
+        |prev| prev == vh,
+        || {
+            let encoded = route::virtual_host(vh).map(|v| EncodedVhost {
+                bytes: v.encode_to_vec(),
+                name: v.name,
+                domains: v.domains,
+            });
+            (vh.clone(), encoded)
+        },
+    );
+}
+
+/// [`route::route_configuration`] from encoded virtual hosts, sorted the same way.
+fn route_configuration(name: &str, mut vhosts: Vec<&EncodedVhost>) -> Any {
+    vhosts.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.domains.cmp(&b.domains)));
+    let shell = route::route_configuration(name, Vec::new());
+    let head = RouteConfiguration {
+        name: shell.name.clone(),
+        ..Default::default()
+    };
+    let items: Vec<&[u8]> = vhosts.iter().map(|v| v.bytes.as_slice()).collect();
+    Any {
+        type_url: RouteConfiguration::type_url(),
+        value: encode_with(&head, &shell, VIRTUAL_HOSTS_TAG, &items),
+    }
+}
+
+fn keyed_one(r: &envoy_types::pb::envoy::service::runtime::v3::Runtime) -> BTreeMap<String, Any> {
+    BTreeMap::from([(r.name.clone(), to_any(r))])
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,243 @@
+//! The incremental translator gives exactly what a from-scratch translation gives, over a
+//! sequence of edits touching every cached part.
+
+use contour_dag::{
+    Dag, Listener, PathMatch, RouteAction, Secret, SecureVirtualHost, ServicePolicy, TcpProxy,
+};
+
+use crate::tests::{forward_to, http_dag, route, service, vhost};
+use crate::{TranslateConfig, Translator, translate};
+
+fn secret(name: &str, cert: &[u8]) -> Secret {
+    Secret {
+        namespace: "default".into(),
+        name: name.into(),
+        cert_chain: cert.to_vec(),
+        private_key: b"key".to_vec(),
+    }
+}
+
+fn secure(fqdn: &str, cert: &[u8]) -> SecureVirtualHost {
+    let kuard = service("default", "kuard", 80);
+    let mut svh = SecureVirtualHost::new(fqdn);
+    svh.virtual_host = vhost(
+        fqdn,
+        vec![route(
+            PathMatch::Prefix("/".into()),
+            forward_to(&[(&kuard, 0)]),
+        )],
+    );
+    svh.secret = Some(secret(&format!("{fqdn}-tls"), cert));
+    svh
+}
+
+fn mixed_dag() -> Dag {
+    let kuard = service("default", "kuard", 80);
+    let mut dag = http_dag(
+        (0..20)
+            .map(|i| {
+                let svc = service("default", &format!("svc{i}"), 80);
+                vhost(
+                    &format!("host{i}.example.com"),
+                    vec![
+                        route(PathMatch::Prefix("/".into()), forward_to(&[(&svc, 0)])),
+                        route(
+                            PathMatch::Prefix("/both".into()),
+                            forward_to(&[(&svc, 30), (&kuard, 70)]),
+                        ),
+                    ],
+                )
+            })
+            .collect(),
+    );
+    let mut secure_hosts: Vec<SecureVirtualHost> = (0..5)
+        .map(|i| secure(&format!("tls{i}.example.com"), b"cert"))
+        .collect();
+    let mut passthrough = SecureVirtualHost::new("tcp.example.com");
+    passthrough.tcp_proxy = Some(TcpProxy {
+        clusters: match forward_to(&[(&kuard, 0)]) {
+            RouteAction::Forward(f) => f.clusters,
+            _ => unreachable!(),
+        },
+    });
+    secure_hosts.push(passthrough);
+    secure_hosts.sort_by(|a, b| a.fqdn().cmp(b.fqdn()));
+    dag.listeners.insert(
+        "ingress_https".into(),
+        Listener {
+            name: "ingress_https".into(),
+            address: "0.0.0.0".into(),
+            port: 8443,
+            secure_virtual_hosts: secure_hosts,
+            ..Default::default()
+        },
+    );
+    dag
+}
+
+fn plain(dag: &mut Dag) -> &mut Vec<contour_dag::VirtualHost> {
+    &mut dag.listeners.get_mut("ingress_http").unwrap().virtual_hosts
+}
+
+fn tls(dag: &mut Dag) -> &mut Vec<SecureVirtualHost> {
+    &mut dag
+        .listeners
+        .get_mut("ingress_https")
+        .unwrap()
+        .secure_virtual_hosts
+}
+
+type Edit = (&'static str, fn(&mut Dag, &mut TranslateConfig));
+
+fn edits() -> Vec<Edit> {
+    vec![
+        ("nothing", |_, _| {}),
+        ("one route's backend", |d, _| {
+            let other = service("default", "other", 8080);
+            let vh = &mut plain(d)[3];
+            let r = vh.routes.values_mut().next().unwrap();
+            r.action = forward_to(&[(&other, 0)]);
+        }),
+        ("a new virtual host", |d, _| {
+            let svc = service("default", "new", 80);
+            plain(d).push(vhost(
+                "aaa.example.com",
+                vec![route(
+                    PathMatch::Prefix("/".into()),
+                    forward_to(&[(&svc, 0)]),
+                )],
+            ));
+        }),
+        ("a removed virtual host", |d, _| {
+            plain(d).remove(5);
+        }),
+        ("a virtual host without routes", |d, _| {
+            plain(d)[0].routes.clear();
+        }),
+        ("a secure host's route", |d, _| {
+            let other = service("default", "other", 8080);
+            let vh = &mut tls(d)[1].virtual_host;
+            let r = vh.routes.values_mut().next().unwrap();
+            r.action = forward_to(&[(&other, 0)]);
+        }),
+        ("a renewed certificate", |d, _| {
+            tls(d)[2].secret = Some(secret("tls2.example.com-tls", b"renewed"));
+        }),
+        ("a fallback certificate", |d, _| {
+            tls(d)[0].fallback_certificate = Some(secret("fallback", b"fb"));
+            tls(d)[3].fallback_certificate = Some(secret("fallback", b"fb"));
+        }),
+        ("a new secure host", |d, _| {
+            tls(d).insert(0, secure("a-first.example.com", b"x"));
+        }),
+        ("a service policy", |d, _| {
+            d.services.insert(
+                ("default".into(), "svc7".into()),
+                ServicePolicy {
+                    external_name: Some("example.org".into()),
+                    ..Default::default()
+                },
+            );
+        }),
+        ("the configuration", |_, cfg| {
+            cfg.connect_timeout = std::time::Duration::from_secs(7);
+        }),
+        ("every secure host gone", |d, _| {
+            d.listeners.remove("ingress_https");
+        }),
+        ("every plain host gone", |d, _| {
+            d.listeners.remove("ingress_http");
+        }),
+    ]
+}
+
+/// What a client holds after applying `changes` to `served`.
+pub(crate) fn apply(served: &mut crate::Resources, changes: crate::Changes) {
+    let put = |to: &mut std::collections::BTreeMap<_, _>, from: Option<_>| {
+        if let Some(from) = from {
+            *to = from;
+        }
+    };
+    put(&mut served.listeners, changes.listeners);
+    put(&mut served.routes, changes.routes);
+    put(&mut served.clusters, changes.clusters);
+    put(&mut served.secrets, changes.secrets);
+    served.runtimes = changes.runtimes;
+}
+
+#[test]
+fn incremental_equals_from_scratch_after_each_edit() {
+    let mut dag = mixed_dag();
+    let mut cfg = TranslateConfig::default();
+    let mut t = Translator::new();
+    // A second translator that only says what changed, as the event loop uses it.
+    let mut c = Translator::new();
+    let mut served = crate::Resources::default();
+    assert_eq!(t.translate(&dag, &cfg), translate(&dag, &cfg), "first");
+    apply(&mut served, c.changes(&dag, &cfg));
+    assert_eq!(served, translate(&dag, &cfg), "first changes");
+    for (what, edit) in edits() {
+        edit(&mut dag, &mut cfg);
+        assert_eq!(t.translate(&dag, &cfg), translate(&dag, &cfg), "{what}");
+        apply(&mut served, c.changes(&dag, &cfg));
+        assert_eq!(served, translate(&dag, &cfg), "{what}: changes");
+    }
+    // And back to the start, through the same translator.
+    let (dag, cfg) = (mixed_dag(), TranslateConfig::default());
+    assert_eq!(t.translate(&dag, &cfg), translate(&dag, &cfg), "restart");
+}
+
+#[test]
+fn a_route_change_changes_only_its_route_configuration() {
+    let cfg = TranslateConfig::default();
+    let mut t = Translator::new();
+    let mut dag = mixed_dag();
+    let before = t.translate(&dag, &cfg);
+    // Sorted by fqdn: the passthrough host comes first.
+    let vh = &mut tls(&mut dag)[1].virtual_host;
+    assert_eq!(vh.fqdn, "tls0.example.com");
+    let other = service("default", "svc1", 80);
+    vh.routes.values_mut().next().unwrap().action = forward_to(&[(&other, 0)]);
+    let after = t.translate(&dag, &cfg);
+    let changed: Vec<&String> = after
+        .routes
+        .iter()
+        .filter(|(k, v)| before.routes.get(*k) != Some(v))
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(changed, vec!["https/tls0.example.com"]);
+    assert_eq!(before.listeners, after.listeners);
+    assert_eq!(before.secrets, after.secrets);
+}
+
+#[test]
+fn changes_name_only_the_changed_types() {
+    let cfg = TranslateConfig::default();
+    let mut t = Translator::new();
+    let mut dag = mixed_dag();
+    let first = t.changes(&dag, &cfg);
+    assert!(first.listeners.is_some() && first.routes.is_some() && first.clusters.is_some());
+    let same = t.changes(&dag, &cfg);
+    assert_eq!(
+        (same.listeners, same.routes, same.clusters, same.secrets),
+        (None, None, None, None),
+        "identical input"
+    );
+    let svc = service("default", "svc1", 80);
+    plain(&mut dag)[2]
+        .routes
+        .values_mut()
+        .next()
+        .unwrap()
+        .action = forward_to(&[(&svc, 0)]);
+    let route = t.changes(&dag, &cfg);
+    assert!(route.routes.is_some());
+    assert_eq!(
+        (route.listeners, route.clusters, route.secrets),
+        (None, None, None)
+    );
+    tls(&mut dag)[2].secret = Some(secret("tls1.example.com-tls", b"renewed"));
+    let cert = t.changes(&dag, &cfg);
+    assert!(cert.secrets.is_some() && cert.listeners.is_some());
+    assert_eq!(cert.clusters, None);
+}

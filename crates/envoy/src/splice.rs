@@ -1,0 +1,72 @@
+//! Encoding a message from already-encoded elements of one repeated field.
+//!
+//! A protobuf message is the concatenation of its encoded fields, and prost writes fields in tag
+//! order. So `ingress_http` (a RouteConfiguration with every virtual host) can be written as the
+//! fields before `virtual_hosts`, then each virtual host's cached bytes with its key and length,
+//! then the fields after. The result is byte-identical to encoding the whole message, which the
+//! tests check: a change re-encodes only the virtual hosts (or filter chains) that changed.
+
+use prost::Message;
+use prost::bytes::BufMut;
+use prost::encoding::{WireType, encode_key, encode_varint};
+
+/// The encoding of `shell` (whose repeated message field `tag` is empty) with `items` (each an
+/// encoded element of that field) in that field's place. `head` is `shell` with only the fields
+/// whose tags are below `tag` set: its encoding is the prefix of `shell`'s.
+pub fn encode_with<M: Message>(head: &M, shell: &M, tag: u32, items: &[&[u8]]) -> Vec<u8> {
+    let head = head.encode_to_vec();
+    let shell = shell.encode_to_vec();
+    debug_assert!(
+        shell.starts_with(&head),
+        "head must hold exactly the fields before tag {tag}"
+    );
+    let split = if shell.starts_with(&head) {
+        head.len()
+    } else {
+        0
+    };
+    let items_len: usize = items.iter().map(|i| i.len() + 15).sum();
+    let mut out = Vec::with_capacity(shell.len() + items_len);
+    out.put_slice(&shell[..split]);
+    for item in items {
+        encode_key(tag, WireType::LengthDelimited, &mut out);
+        encode_varint(item.len() as u64, &mut out);
+        out.put_slice(item);
+    }
+    out.put_slice(&shell[split..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use envoy_types::pb::envoy::config::route::v3::{RouteConfiguration, VirtualHost};
+
+    #[test]
+    fn spliced_equals_whole_encoding() {
+        let vhosts: Vec<VirtualHost> = ["a", "b", "c"]
+            .iter()
+            .map(|n| VirtualHost {
+                name: n.to_string(),
+                domains: vec![format!("{n}.example.com")],
+                ..Default::default()
+            })
+            .collect();
+        let whole = RouteConfiguration {
+            name: "ingress_http".into(),
+            virtual_hosts: vhosts.clone(),
+            ignore_port_in_host_matching: true,
+            internal_only_headers: vec!["x".into()],
+            ..Default::default()
+        };
+        let mut shell = whole.clone();
+        shell.virtual_hosts.clear();
+        let head = RouteConfiguration {
+            name: whole.name.clone(),
+            ..Default::default()
+        };
+        let encoded: Vec<Vec<u8>> = vhosts.iter().map(Message::encode_to_vec).collect();
+        let items: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
+        assert_eq!(encode_with(&head, &shell, 2, &items), whole.encode_to_vec());
+    }
+}
