@@ -78,7 +78,10 @@ pub(super) fn key_line(text: &str, path: &str) -> Option<usize> {
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let indent = line.len() - trimmed.len();
+        // A list item's key sits two columns right of its dash (`- key:`), even when the
+        // dash is at its parent key's indentation.
+        let dash = if trimmed.starts_with("- ") { 2 } else { 0 };
+        let indent = line.len() - trimmed.len() + dash;
         if let Some(p) = parent_indent
             && indent <= p
         {

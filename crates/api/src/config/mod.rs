@@ -7,6 +7,7 @@
 
 pub mod accesslog;
 mod locate;
+mod nested;
 pub mod types;
 pub mod values;
 
@@ -228,6 +229,20 @@ impl Parameters {
         } else {
             Parameters::default()
         };
+        if let Some(key) = nested::unknown_key(text) {
+            let (parent, last) = key.rsplit_once('.').unwrap_or(("", &key));
+            // The line of the key, found through its parents without list indices.
+            let unindexed: String = format!("{parent}.{last}")
+                .split('.')
+                .map(|p| p.split('[').next().unwrap_or(p))
+                .collect::<Vec<_>>()
+                .join(".");
+            return Err(ConfigError {
+                line: locate::key_line(text, &unindexed),
+                message: format!("unknown field `{last}`"),
+                key,
+            });
+        }
         params.validate().map_err(|(key, message)| ConfigError {
             line: locate::key_line(text, &key),
             key,

@@ -120,6 +120,21 @@ fn http_versions_are_case_insensitive() {
 )]
 #[case::camel_case_of_kebab_key("accessLogFormat: json\n", "accessLogFormat", 1)]
 #[case::server_type("server:\n  xds-server-type: contour\n", "server.xds-server-type", 2)]
+#[case::in_default_global_rate_limit_policy(
+    "rateLimitService:\n  extensionService: a/b\n  defaultGlobalRateLimitPolicy:\n    disabled: false\n    extra: 1\n",
+    "rateLimitService.defaultGlobalRateLimitPolicy.extra",
+    5
+)]
+#[case::deep_in_a_descriptor_entry(
+    "rateLimitService:\n  extensionService: a/b\n  defaultGlobalRateLimitPolicy:\n    descriptors:\n    - entries:\n      - genericKey:\n          value: foo\n          bogus: 1\n",
+    "rateLimitService.defaultGlobalRateLimitPolicy.descriptors[0].entries[0].genericKey.bogus",
+    8
+)]
+#[case::in_http_settings(
+    "globalExtAuth:\n  extensionService: a/b\n  httpSettings:\n    pathPrefix: /x\n    nope: true\n",
+    "globalExtAuth.httpSettings.nope",
+    5
+)]
 fn unknown_keys_are_refused(#[case] text: &str, #[case] key: &str, #[case] line: usize) {
     let err = Parameters::parse(text).unwrap_err();
     assert_eq!(err.key, key, "{err}");
