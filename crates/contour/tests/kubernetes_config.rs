@@ -146,3 +146,36 @@ async fn client_rate_limit_flags_take_effect() {
         .await
         .unwrap();
 }
+
+/// contour.yaml's `kubeconfig` key picks the API server when no `--kubeconfig` flag is given
+/// (there is no `~/.kube/config` or in-cluster environment to fall back on here).
+#[tokio::test]
+async fn the_kubeconfig_file_key_is_used_without_the_flag() {
+    let server = ApiServer::start().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let kubeconfig = server.write_kubeconfig(tmp.path(), "contour").unwrap();
+    let config = tmp.path().join("contour.yaml");
+    std::fs::write(&config, format!("kubeconfig: {}\n", kubeconfig.display())).unwrap();
+    let (metrics, xds) = (free_port(), free_port());
+    let contour = Process::start(
+        ProcessSpec::new(contour_bin())
+            .args(["serve", "--insecure", "--disable-leader-election", "-c"])
+            .args([config.display().to_string()])
+            .args([
+                "--xds-port",
+                &xds.to_string(),
+                "--http-port",
+                &metrics.to_string(),
+            ])
+            .args(["--health-port", &metrics.to_string()])
+            .args(["--debug-http-port", &free_port().to_string()])
+            .env("HOME", tmp.path()),
+    )
+    .unwrap();
+    poll_until(CONVERGE, "/healthz to reach the API server", || async {
+        let r = http_get(metrics, "127.0.0.1", "/healthz").await.ok()?;
+        (r.status == 200).then_some(())
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", contour.log_tail(30)));
+}

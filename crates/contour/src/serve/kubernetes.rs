@@ -68,16 +68,10 @@ fn source_options(args: &ServeArgs) -> SourceOptions {
 /// publishes statuses on.
 pub async fn start(
     args: &ServeArgs,
-    limits: (Option<f32>, Option<u32>),
+    opts: ClientOptions,
     metrics: &mut Metrics,
     tx: mpsc::Sender<SourceEvent>,
 ) -> anyhow::Result<(Kubernetes, watch::Sender<Arc<StatusInput>>)> {
-    let opts = ClientOptions {
-        kubeconfig: args.kubeconfig.clone(),
-        incluster: args.incluster,
-        qps: limits.0,
-        burst: limits.1,
-    };
     let client = client(&opts)
         .await
         .context("creating the Kubernetes client")?;

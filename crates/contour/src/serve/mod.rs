@@ -88,8 +88,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config_status = settings.contour_configuration.clone();
     let store = SnapshotStore::new();
     let (tx, rx) = mpsc::channel(1024);
-    let limits = (settings.client_qps, settings.client_burst);
-    let source = start_source(&args, limits, &mut metrics, tx).await?;
+    let client = contour_k8s::ClientOptions {
+        kubeconfig: settings.kubeconfig.clone(),
+        incluster: settings.incluster,
+        qps: settings.client_qps,
+        burst: settings.client_burst,
+    };
+    let source = start_source(&args, client, &mut metrics, tx).await?;
     let grpc_metrics = contour_xds::GrpcMetrics::new();
     grpc_metrics.register(&mut metrics.registry);
     let metrics = Arc::new(metrics);
@@ -171,7 +176,7 @@ enum Source {
 
 async fn start_source(
     args: &ServeArgs,
-    limits: (Option<f32>, Option<u32>),
+    client: contour_k8s::ClientOptions,
     metrics: &mut Metrics,
     tx: mpsc::Sender<contour_dag::SourceEvent>,
 ) -> anyhow::Result<Source> {
@@ -183,7 +188,7 @@ async fn start_source(
             Ok(Source::Manifests(handle))
         }
         None => {
-            let (k, status_tx) = kubernetes::start(args, limits, metrics, tx).await?;
+            let (k, status_tx) = kubernetes::start(args, client, metrics, tx).await?;
             Ok(Source::Kubernetes(k, status_tx))
         }
     }

@@ -8,6 +8,7 @@ mod from_file;
 mod translate;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use contour_api::config::Parameters;
@@ -66,6 +67,11 @@ pub struct Settings {
     /// `kubernetesClientBurst` (0 means unset, as upstream).
     pub client_qps: Option<f32>,
     pub client_burst: Option<u32>,
+    /// How to reach the API server: `--kubeconfig` / `--incluster`, else the file's
+    /// `kubeconfig` (when it names another file than the default `~/.kube/config`, which
+    /// kube-rs's inference reads anyway) / `incluster`.
+    pub kubeconfig: Option<PathBuf>,
+    pub incluster: bool,
 }
 
 /// Reads, merges and validates the configuration; errors name the file key or spec field.
@@ -89,6 +95,7 @@ pub fn resolve_with(
         bail!("cannot specify both --contour-config-name and -c/--config-path");
     }
     let mut client_limits = (None, None);
+    let mut file_client = (None, false);
     let (user, source) = match &args.contour_config_name {
         Some(name) => {
             let namespace = contour_namespace();
@@ -117,6 +124,13 @@ pub fn resolve_with(
                 Some(params.kubernetes_client_qps),
                 Some(params.kubernetes_client_burst),
             );
+            let default_kubeconfig = Parameters::default().kubeconfig;
+            file_client = (
+                Some(params.kubeconfig.clone())
+                    .filter(|k| !k.is_empty() && *k != default_kubeconfig)
+                    .map(PathBuf::from),
+                params.incluster,
+            );
             (spec_from_flags_and_file(args, &params), None)
         }
     };
@@ -133,6 +147,8 @@ pub fn resolve_with(
         .kubernetes_client_burst
         .or(client_limits.1)
         .filter(|b| *b > 0);
+    settings.kubeconfig = args.kubeconfig.clone().or(file_client.0);
+    settings.incluster = args.incluster || file_client.1;
     Ok(settings)
 }
 
@@ -208,6 +224,8 @@ fn settings_of(
         metrics_tls,
         client_qps: None,
         client_burst: None,
+        kubeconfig: None,
+        incluster: false,
     })
 }
 

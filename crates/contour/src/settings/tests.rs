@@ -137,3 +137,25 @@ fn every_key_file_resolves() {
         ))
     );
 }
+
+#[test]
+fn kubeconfig_and_incluster_come_from_the_file_unless_flags_say() {
+    let none = resolve(&serve_args(&[])).unwrap();
+    assert_eq!((none.kubeconfig, none.incluster), (None, false));
+    let file = "kubeconfig: /etc/contour/kubeconfig\nincluster: true\n";
+    let s = with_file(file, &[]).unwrap();
+    assert_eq!(
+        s.kubeconfig.as_deref(),
+        Some(std::path::Path::new("/etc/contour/kubeconfig"))
+    );
+    assert!(s.incluster);
+    let s = with_file(file, &["--kubeconfig", "/flag/kubeconfig"]).unwrap();
+    assert_eq!(
+        s.kubeconfig.as_deref(),
+        Some(std::path::Path::new("/flag/kubeconfig"))
+    );
+    // The file's default path is what inference reads anyway: left to it ($KUBECONFIG first).
+    let home = std::env::var("HOME").unwrap_or_default();
+    let s = with_file(&format!("kubeconfig: {home}/.kube/config\n"), &[]).unwrap();
+    assert_eq!((s.kubeconfig, s.incluster), (None, false));
+}
