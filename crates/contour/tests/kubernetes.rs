@@ -193,10 +193,6 @@ impl TapMkdir for std::path::PathBuf {
     }
 }
 
-async fn secrets_seen(r: &Replica, n: f64) -> Option<()> {
-    (r.metric("contour_dag_cache_object{kind=\"Secret\"}").await == Some(n)).then_some(())
-}
-
 /// 40,000 Helm release Secrets are filtered by the API server (field selector): contour's
 /// memory barely moves, whether they exist at startup or appear while it runs.
 #[tokio::test]
@@ -227,7 +223,7 @@ async fn helm_release_secrets_cost_no_memory() {
     )
     .unwrap();
     server.apply(tls("marker-0")).unwrap();
-    poll_until(CONVERGE, "baseline synced", || secrets_seen(&baseline, 1.0))
+    poll_until(CONVERGE, "baseline synced", || baseline.secrets_cached(1.0))
         .await
         .unwrap();
     let before = baseline.rss_bytes().unwrap();
@@ -239,7 +235,7 @@ async fn helm_release_secrets_cost_no_memory() {
     server.apply(p).unwrap();
     server.apply(tls("marker-1")).unwrap();
     poll_until(Duration::from_secs(60), "marker-1 seen", || {
-        secrets_seen(&baseline, 2.0)
+        baseline.secrets_cached(2.0)
     })
     .await
     .unwrap();
@@ -249,7 +245,7 @@ async fn helm_release_secrets_cost_no_memory() {
     let fresh =
         Replica::start(&server, tmp.path(), "fresh", &["--disable-leader-election"]).unwrap();
     poll_until(Duration::from_secs(60), "fresh synced", || {
-        secrets_seen(&fresh, 2.0)
+        fresh.secrets_cached(2.0)
     })
     .await
     .unwrap();

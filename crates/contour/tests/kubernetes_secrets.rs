@@ -13,10 +13,6 @@ use contour_testkit::{
 use kube_env::{CONVERGE, Replica, proxy, secret_reads, start_envoy, tls_secret};
 use serde_json::json;
 
-async fn cached_secrets(r: &Replica, n: f64) -> Option<()> {
-    (r.metric("contour_dag_cache_object{kind=\"Secret\"}").await == Some(n)).then_some(())
-}
-
 #[tokio::test]
 async fn a_secret_referenced_later_is_read_again_and_served_over_tls() {
     let server = ApiServer::start().unwrap();
@@ -45,7 +41,7 @@ async fn a_secret_referenced_later_is_read_again_and_served_over_tls() {
         .await
         .unwrap();
     poll_until(CONVERGE, "the Secret cached", || {
-        cached_secrets(&contour, 1.0)
+        contour.secrets_cached(1.0)
     })
     .await
     .unwrap();
@@ -97,11 +93,9 @@ async fn unreferenced_tls_secrets_cost_little_memory() {
     server
         .apply(tls_secret("marker-0", &chain, &leaf.key_pem))
         .unwrap();
-    poll_until(CONVERGE, "baseline synced", || {
-        cached_secrets(&baseline, 1.0)
-    })
-    .await
-    .unwrap();
+    poll_until(CONVERGE, "baseline synced", || baseline.secrets_cached(1.0))
+        .await
+        .unwrap();
     let before = baseline.rss_bytes().unwrap();
     for i in 0..N {
         let mut s = tls_secret(&format!("bulk-{i}"), &chain, &leaf.key_pem);
@@ -120,7 +114,7 @@ async fn unreferenced_tls_secrets_cost_little_memory() {
         .apply(tls_secret("marker-1", &leaf.cert_pem, &leaf.key_pem))
         .unwrap();
     poll_until(Duration::from_secs(120), "every Secret seen", || {
-        cached_secrets(&baseline, (N + 2) as f64)
+        baseline.secrets_cached((N + 2) as f64)
     })
     .await
     .unwrap();
@@ -128,7 +122,7 @@ async fn unreferenced_tls_secrets_cost_little_memory() {
     let fresh =
         Replica::start(&server, tmp.path(), "fresh", &["--disable-leader-election"]).unwrap();
     poll_until(Duration::from_secs(120), "fresh synced", || {
-        cached_secrets(&fresh, (N + 2) as f64)
+        fresh.secrets_cached((N + 2) as f64)
     })
     .await
     .unwrap();

@@ -4,10 +4,9 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
-use common::{CONVERGE, Ports, contour_bin, serve_args, simple_proxy};
+use common::{CONVERGE, Ports, certgen, contour_bin, serve_args, simple_proxy};
 use contour_testkit::{EchoBackend, ManifestDir, Process, http_get, poll_until, service_yaml};
 
 /// A manifests directory with one Service and one HTTPProxy for `fqdn`.
@@ -87,19 +86,6 @@ async fn prints_and_follows_what_contour_serves() {
     })
     .await
     .unwrap();
-}
-
-fn certgen(dir: &Path) {
-    let out = Command::new(contour_bin())
-        .args(["certgen", "--pem", "--overwrite"])
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[tokio::test]

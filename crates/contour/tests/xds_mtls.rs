@@ -7,34 +7,12 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{CONVERGE, Ports, contour_bin, serve_args, simple_proxy};
+use common::{CONVERGE, Ports, certgen, contour_bin, serve_args, simple_proxy};
 use contour_testkit::certs::Leaf;
 use contour_testkit::{
     EchoBackend, Envoy, EnvoyOptions, ManifestDir, Process, TlsRequest, service_yaml,
     wait_for_backend,
 };
-
-fn certgen(dir: &Path) {
-    let out = Command::new(contour_bin())
-        .args(["certgen", "--pem", "--overwrite"])
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for f in [
-        "cacert.pem",
-        "contourcert.pem",
-        "contourkey.pem",
-        "envoycert.pem",
-        "envoykey.pem",
-    ] {
-        assert!(dir.join(f).exists(), "certgen wrote {f}");
-    }
-}
 
 fn read(dir: &Path, f: &str) -> String {
     std::fs::read_to_string(dir.join(f)).unwrap()

@@ -26,7 +26,9 @@ pub use metrics::GrpcMetrics;
 pub use server::{ServerConfig, router, serve, serve_with_config};
 pub use service::XdsService;
 pub use store::{Snapshot, SnapshotStore, StreamKind, TypeSnapshot, XdsEvent, XdsStats};
-pub use tls::{TlsConfigError, TlsFiles, load_server_config};
+pub use tls::{
+    TlsConfigError, TlsFiles, accept_with, load_server_config, server_config_from_files,
+};
 
 /// Errors returned by this crate.
 #[derive(Debug, thiserror::Error)]

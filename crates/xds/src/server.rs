@@ -20,7 +20,7 @@ use envoy_types::pb::envoy::service::secret::v3::secret_discovery_service_server
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 use tonic::transport::server::Router;
 
@@ -131,7 +131,7 @@ pub async fn serve_with_config(
     let router = router(service, &config);
     match config.tls.clone() {
         Some(files) => {
-            let incoming = ReceiverStream::new(crate::tls::accept_tls(listener, files));
+            let incoming = crate::tls::accept_tls(listener, files);
             drive(router.serve_with_incoming_shutdown(incoming, signal), grace).await
         }
         None => {

@@ -4,6 +4,7 @@
 //!
 //! Handshakes run in their own tasks: a slow or hostile client never holds up the others.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::LazyConfigAcceptor;
 use tokio_rustls::server::TlsStream;
+use tokio_stream::wrappers::ReceiverStream;
 
 /// The three files of the xDS server's TLS identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,22 +71,48 @@ fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
 /// Reads the files and builds the server configuration. Called at startup (to fail fast) and
 /// for every handshake.
 pub fn load_server_config(files: &TlsFiles) -> Result<rustls::ServerConfig, TlsConfigError> {
+    server_config_from_files(
+        &files.cert_file,
+        &files.key_file,
+        Some(&files.ca_file),
+        b"h2",
+    )
+}
+
+/// A TLS 1.3 server configuration from PEM files as they are now: the certificate chain and key,
+/// and, when `client_ca` is given, client certificates required and verified against it.
+pub fn server_config_from_files(
+    cert_file: &Path,
+    key_file: &Path,
+    client_ca: Option<&Path>,
+    alpn: &[u8],
+) -> Result<rustls::ServerConfig, TlsConfigError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    for ca in certs(&files.ca_file)? {
-        roots.add(ca).map_err(|e| invalid(&files.ca_file, e))?;
-    }
-    let chain = certs(&files.cert_file)?;
-    let key = PrivateKeyDer::from_pem_slice(&read(&files.key_file)?)
-        .map_err(|e| invalid(&files.key_file, e))?;
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .map_err(|e| invalid(&files.ca_file, e))?;
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(chain, key)?;
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    // The CA is read first, so a missing set of files is reported by its CA (as before).
+    let verifier = match client_ca {
+        Some(ca_file) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for ca in certs(ca_file)? {
+                roots.add(ca).map_err(|e| invalid(ca_file, e))?;
+            }
+            let verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .build()
+                    .map_err(|e| invalid(ca_file, e))?;
+            Some(verifier)
+        }
+        None => None,
+    };
+    let chain = certs(cert_file)?;
+    let key = PrivateKeyDer::from_pem_slice(&read(key_file)?).map_err(|e| invalid(key_file, e))?;
+    let builder = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])?;
+    let builder = match verifier {
+        Some(verifier) => builder.with_client_cert_verifier(verifier),
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder.with_single_cert(chain, key)?;
+    config.alpn_protocols = vec![alpn.to_vec()];
     Ok(config)
 }
 
@@ -127,26 +155,43 @@ impl AsyncWrite for TlsConn {
 pub fn accept_tls(
     listener: TcpListener,
     files: TlsFiles,
-) -> mpsc::Receiver<std::io::Result<TlsConn>> {
+) -> impl tokio_stream::Stream<Item = std::io::Result<TlsConn>> {
+    let conns = accept_with(listener, "xDS", move || load_server_config(&files));
+    tokio_stream::StreamExt::map(ReceiverStream::new(conns), |(stream, _)| {
+        Ok(TlsConn(stream))
+    })
+}
+
+/// Accepts TCP connections on `listener` and completes TLS handshakes concurrently, each with
+/// the configuration `load` builds at that moment (rotated files need no restart); a slow or
+/// hostile client never holds up the others. `what` names the server in logs.
+pub fn accept_with<F>(
+    listener: TcpListener,
+    what: &'static str,
+    load: F,
+) -> mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>
+where
+    F: Fn() -> Result<rustls::ServerConfig, TlsConfigError> + Send + Sync + 'static,
+{
     let (tx, rx) = mpsc::channel(64);
-    let files = Arc::new(files);
+    let load = Arc::new(load);
     tokio::spawn(async move {
         loop {
             let (tcp, peer) = match listener.accept().await {
                 Ok(c) => c,
                 Err(e) => {
-                    tracing::warn!(error = %e, "xDS accept failed");
+                    tracing::warn!(error = %e, "{what} accept failed");
                     continue;
                 }
             };
             let _ = tcp.set_nodelay(true);
-            let (tx, files) = (tx.clone(), files.clone());
+            let (tx, load) = (tx.clone(), load.clone());
             tokio::spawn(async move {
-                match handshake(tcp, &files).await {
-                    Ok(conn) => {
-                        let _ = tx.send(Ok(conn)).await;
+                match handshake(tcp, load.as_ref()).await {
+                    Ok(stream) => {
+                        let _ = tx.send((stream, peer)).await;
                     }
-                    Err(e) => tracing::warn!(%peer, error = %e, "xDS TLS handshake failed"),
+                    Err(e) => tracing::warn!(%peer, error = %e, "{what} TLS handshake failed"),
                 }
             });
         }
@@ -156,11 +201,10 @@ pub fn accept_tls(
 
 async fn handshake(
     tcp: TcpStream,
-    files: &TlsFiles,
-) -> Result<TlsConn, Box<dyn std::error::Error + Send + Sync>> {
+    load: &(dyn Fn() -> Result<rustls::ServerConfig, TlsConfigError> + Send + Sync),
+) -> Result<TlsStream<TcpStream>, Box<dyn std::error::Error + Send + Sync>> {
     let start = LazyConfigAcceptor::new(Acceptor::default(), tcp).await?;
     // The files are read now, for this handshake: rotation needs no restart.
-    let config = load_server_config(files)?;
-    let stream = start.into_stream(Arc::new(config)).await?;
-    Ok(TlsConn(stream))
+    let config = load()?;
+    Ok(start.into_stream(Arc::new(config)).await?)
 }

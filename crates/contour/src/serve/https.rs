@@ -5,58 +5,23 @@
 //! TLS 1.3 is the minimum.
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
-use rustls::server::WebPkiClientVerifier;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::server::TlsStream;
 
 use crate::settings::MetricsTls as ServerTls;
 
-fn read(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("reading metrics TLS {what} {}", path.display()))
-}
-
 /// Builds the TLS configuration from the files as they are now.
-pub fn server_config(tls: &ServerTls) -> anyhow::Result<rustls::ServerConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let certs = CertificateDer::pem_slice_iter(&read(&tls.cert_file, "certificate")?)
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("parsing {}", tls.cert_file.display()))?;
-    anyhow::ensure!(
-        !certs.is_empty(),
-        "no certificate in {}",
-        tls.cert_file.display()
-    );
-    let key = PrivateKeyDer::from_pem_slice(&read(&tls.key_file, "key")?)
-        .with_context(|| format!("parsing {}", tls.key_file.display()))?;
-    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(&[&rustls::version::TLS13])?;
-    let builder = match &tls.ca_file {
-        Some(ca) => {
-            let mut roots = rustls::RootCertStore::empty();
-            for c in CertificateDer::pem_slice_iter(&read(ca, "CA")?) {
-                roots
-                    .add(c.with_context(|| format!("parsing {}", ca.display()))?)
-                    .with_context(|| format!("adding the CA of {}", ca.display()))?;
-            }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .with_context(|| format!("client verifier from {}", ca.display()))?;
-            builder.with_client_cert_verifier(verifier)
-        }
-        None => builder.with_no_client_auth(),
-    };
-    let mut config = builder
-        .with_single_cert(certs, key)
-        .context("metrics TLS certificate and key")?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
+pub fn server_config(tls: &ServerTls) -> Result<rustls::ServerConfig, contour_xds::TlsConfigError> {
+    contour_xds::server_config_from_files(
+        &tls.cert_file,
+        &tls.key_file,
+        tls.ca_file.as_deref(),
+        b"http/1.1",
+    )
 }
 
 /// TLS connections for axum, handshaken with the configuration read at that moment.
@@ -82,39 +47,6 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
-fn accept(
-    listener: TcpListener,
-    tls: ServerTls,
-    what: &'static str,
-) -> mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)> {
-    let (tx, rx) = mpsc::channel(64);
-    let tls = Arc::new(tls);
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, peer)) = listener.accept().await else {
-                continue;
-            };
-            let (tx, tls) = (tx.clone(), tls.clone());
-            tokio::spawn(async move {
-                let config = match server_config(&tls) {
-                    Ok(c) => Arc::new(c),
-                    Err(e) => {
-                        tracing::warn!(error = %format!("{e:#}"), "{what}: cannot load TLS files");
-                        return;
-                    }
-                };
-                match tokio_rustls::TlsAcceptor::from(config).accept(tcp).await {
-                    Ok(stream) => {
-                        let _ = tx.send((stream, peer)).await;
-                    }
-                    Err(e) => tracing::debug!(%peer, error = %e, "{what}: TLS handshake failed"),
-                }
-            });
-        }
-    });
-    rx
-}
-
 /// Binds `addr` and serves `router` over TLS in the background.
 pub async fn spawn(
     addr: SocketAddr,
@@ -128,7 +60,7 @@ pub async fn spawn(
         .with_context(|| format!("binding the {what} server on {addr}"))?;
     let local = listener.local_addr()?;
     tracing::info!(address = %addr, tls = true, "started {what} server");
-    let rx = accept(listener, tls, what);
+    let rx = contour_xds::accept_with(listener, what, move || server_config(&tls));
     tokio::spawn(async move {
         if let Err(e) = axum::serve(TlsListener { rx, local }, router).await {
             tracing::error!(error = %e, "{what} server stopped");

@@ -38,6 +38,11 @@ impl Subscription {
     }
 }
 
+/// An ADS client that accepts responses of any size (a whole cluster's route configuration).
+fn ads(channel: Channel) -> AggregatedDiscoveryServiceClient<Channel> {
+    AggregatedDiscoveryServiceClient::new(channel).max_decoding_message_size(usize::MAX)
+}
+
 /// State of the world.
 pub async fn run_sotw(channel: Channel, sub: Subscription) -> anyhow::Result<()> {
     let (tx, rx) = mpsc::channel(4);
@@ -48,8 +53,7 @@ pub async fn run_sotw(channel: Channel, sub: Subscription) -> anyhow::Result<()>
         ..Default::default()
     })
     .await?;
-    let mut client =
-        AggregatedDiscoveryServiceClient::new(channel).max_decoding_message_size(usize::MAX);
+    let mut client = ads(channel);
     let mut responses = client
         .stream_aggregated_resources(ReceiverStream::new(rx))
         .await?
@@ -87,8 +91,7 @@ pub async fn run_delta(channel: Channel, sub: Subscription) -> anyhow::Result<()
         ..Default::default()
     })
     .await?;
-    let mut client =
-        AggregatedDiscoveryServiceClient::new(channel).max_decoding_message_size(usize::MAX);
+    let mut client = ads(channel);
     let mut responses = client
         .delta_aggregated_resources(ReceiverStream::new(rx))
         .await?

@@ -390,3 +390,26 @@ pub fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
+
+/// `contour certgen --pem` into `dir`: the CA, contour and envoy certificates and keys.
+pub fn certgen(dir: &std::path::Path) {
+    let out = std::process::Command::new(contour_bin())
+        .args(["certgen", "--pem", "--overwrite"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in [
+        "cacert.pem",
+        "contourcert.pem",
+        "contourkey.pem",
+        "envoycert.pem",
+        "envoykey.pem",
+    ] {
+        assert!(dir.join(f).exists(), "certgen wrote {f}");
+    }
+}

@@ -99,6 +99,14 @@ impl Replica {
         contour_testkit::series_value(&r.text(), series)
     }
 
+    /// `Some` once contour's cache holds exactly `n` Secrets (for polling).
+    pub async fn secrets_cached(&self, n: f64) -> Option<()> {
+        let seen = self
+            .metric("contour_dag_cache_object{kind=\"Secret\"}")
+            .await;
+        (seen == Some(n)).then_some(())
+    }
+
     /// Resident memory of the process in bytes.
     pub fn rss_bytes(&self) -> Option<u64> {
         contour_testkit::proc_status_bytes(self.process.pid()?, "VmRSS")

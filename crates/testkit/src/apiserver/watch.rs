@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use serde_json::{Value, json};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::http::Shared;
@@ -66,6 +66,12 @@ fn bookmark(rt: &ResourceType, rv: u64, initial_end: bool) -> Result<Bytes, Infa
 /// Starts a watch and returns the streaming body.
 pub fn start(shared: &Arc<Shared>, req: WatchRequest) -> Body {
     let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(256);
+    // Subscribe before looking at the outage flag: a drop or outage that races with this
+    // request either is seen here or ends the stream later, never neither.
+    let drops = shared.drops.subscribe();
+    if shared.outage.load(Ordering::SeqCst) {
+        return Body::empty();
+    }
     let mut first = Vec::new();
     let opened = {
         let store = shared.lock();
@@ -101,7 +107,7 @@ pub fn start(shared: &Arc<Shared>, req: WatchRequest) -> Body {
         Ok((since, backlog, changes)) => {
             tokio::spawn(async move {
                 shared.watches.fetch_add(1, Ordering::SeqCst);
-                run(&shared, req, since, first, backlog, changes, tx).await;
+                run(req, since, first, backlog, (changes, drops), tx, &shared).await;
                 shared.watches.fetch_sub(1, Ordering::SeqCst);
             });
         }
@@ -110,15 +116,15 @@ pub fn start(shared: &Arc<Shared>, req: WatchRequest) -> Body {
 }
 
 async fn run(
-    shared: &Shared,
     req: WatchRequest,
     since: u64,
     first: Vec<Result<Bytes, Infallible>>,
     backlog: Vec<Arc<Change>>,
-    mut changes: broadcast::Receiver<Arc<Change>>,
+    feeds: (broadcast::Receiver<Arc<Change>>, watch::Receiver<u64>),
     tx: mpsc::Sender<Result<Bytes, Infallible>>,
+    shared: &Shared,
 ) {
-    let mut drops = shared.drops.subscribe();
+    let (mut changes, mut drops) = feeds;
     let mut seen = since;
     for chunk in first {
         if tx.send(chunk).await.is_err() {
