@@ -280,17 +280,20 @@ async fn envoy_rds_apply_p50_ms(env: &BenchEnv) -> Option<f64> {
 
 async fn fanout(env: &BenchEnv, n: usize, r: &mut Report) -> anyhow::Result<()> {
     let clients = ads::Clients::start(n, env.ports.xds).await?;
-    let mut lat = Vec::new();
+    let (mut lat, mut spread) = (Vec::new(), Vec::new());
     for _ in 0..10 {
         let before = clients.versions();
         let mut written = None;
         probes::route_changes(env, 1, |t| written = Some(t)).await?;
         let since = written.unwrap_or_else(Instant::now);
-        lat.push(ms(clients.wait_all_changed(&before, since, LONG).await?));
+        let (all, first_to_last) = clients.wait_all_changed(&before, since, LONG).await?;
+        lat.push(ms(all));
+        spread.push(ms(first_to_last));
     }
     r.set("fanout_clients", n as f64);
     r.set("fanout_ms", percentile(&lat, 50.0));
     r.set("fanout_max_ms", lat.iter().copied().fold(0.0, f64::max));
+    r.set("fanout_spread_p50_ms", percentile(&spread, 50.0));
     Ok(())
 }
 
