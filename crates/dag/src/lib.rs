@@ -12,7 +12,6 @@ pub mod endpoints;
 #[cfg(test)]
 mod external_name_tests;
 pub mod global_headers;
-mod go_duration;
 pub mod go_regexp;
 pub mod httpproxy;
 pub mod ingress;
