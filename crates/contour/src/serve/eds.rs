@@ -142,3 +142,72 @@ fn extension_any(endpoints: &EndpointStore, ext: &ExtensionCluster) -> Any {
     let la = endpoints.extension_load_assignment(ext);
     to_any(&extension_cluster_load_assignment(&la))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contour_dag::WeightedService;
+    use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
+    use prost::Message;
+
+    fn slice(name: &str, svc: &str, port: i32, addr: &str) -> EndpointSlice {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "namespace": "ns",
+                         "labels": {"kubernetes.io/service-name": svc}},
+            "addressType": "IPv4",
+            "ports": [{"name": "grpc", "port": port, "protocol": "TCP"}],
+            "endpoints": [{"addresses": [addr], "conditions": {"ready": true}}],
+        }))
+        .unwrap()
+    }
+
+    fn dag() -> Dag {
+        let target = |name: &str, weight: u32| WeightedService {
+            service: ServiceCluster {
+                namespace: "ns".into(),
+                name: name.into(),
+                port: 9000,
+                port_name: "grpc".into(),
+                health_port: None,
+            },
+            weight,
+        };
+        let ext = ExtensionCluster {
+            name: "extension/ns/auth".into(),
+            services: vec![target("one", 0), target("two", 0)],
+            protocol: "h2c".into(),
+            ..Default::default()
+        };
+        let mut dag = Dag::default();
+        dag.extension_clusters.insert(ext.name.clone(), ext);
+        dag
+    }
+
+    fn decode(any: &Any) -> ClusterLoadAssignment {
+        ClusterLoadAssignment::decode(any.value.as_slice()).unwrap()
+    }
+
+    #[test]
+    fn extension_localities_follow_builds_and_endpoint_changes() {
+        let mut eds = Eds::default();
+        assert!(
+            eds.upsert(slice("one-a", "one", 8081, "10.0.0.1"))
+                .is_empty()
+        );
+        let first = eds.after_build(&dag()).expect("first build publishes");
+        let cla = decode(&first["extension/ns/auth"]);
+        assert_eq!(cla.endpoints.len(), 1, "only Services with endpoints");
+        assert_eq!(cla.endpoints[0].load_balancing_weight.unwrap().value, 1);
+        // An endpoint change of a Service the extension uses republishes it alone.
+        let upserts = eds.upsert(slice("two-a", "two", 8082, "10.0.0.2"));
+        let keys: Vec<&String> = upserts.keys().collect();
+        assert_eq!(keys, vec!["extension/ns/auth"]);
+        assert_eq!(decode(&upserts["extension/ns/auth"]).endpoints.len(), 2);
+        assert!(eds.upsert(slice("x", "other", 1, "10.0.0.3")).is_empty());
+        // The same DAG again: EDS is already current.
+        assert_eq!(eds.after_build(&dag()), None);
+        // Gone from the DAG: gone from EDS.
+        let after = eds.after_build(&Dag::default()).expect("changed");
+        assert!(after.is_empty());
+    }
+}
