@@ -15,7 +15,6 @@ mod extension_tests;
 #[cfg(test)]
 mod external_name_tests;
 pub mod global_headers;
-mod go_duration;
 pub mod go_regexp;
 pub mod httpproxy;
 pub mod ingress;

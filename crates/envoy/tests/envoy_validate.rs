@@ -154,7 +154,7 @@ fn policy_route(mut r: Route, mut main: WeightedCluster, mirror: WeightedCluster
             expected_statuses: vec![(200, 300)],
             ..Default::default()
         }),
-        idle_connection_timeout: Timeout::Set(Duration::from_secs(30)),
+        idle_connection_timeout: Timeout::Duration(Duration::from_secs(30)),
         ..Default::default()
     };
     main.cluster.protocol = "h2c".into();
@@ -175,13 +175,13 @@ fn policy_route(mut r: Route, mut main: WeightedCluster, mirror: WeightedCluster
         ignore_case: true,
     }];
     r.policy = RoutePolicy {
-        response_timeout: Timeout::Set(Duration::from_secs(1)),
+        response_timeout: Timeout::Duration(Duration::from_secs(1)),
         idle_timeout: Timeout::Disabled,
         retry: Some(RetryPolicy {
             retry_on: "5xx,retriable-status-codes".into(),
             retriable_status_codes: vec![418],
             num_retries: 3,
-            per_try_timeout: Timeout::Set(Duration::from_millis(250)),
+            per_try_timeout: Timeout::Duration(Duration::from_millis(250)),
         }),
         request_headers: Some(headers("route.example.com")),
         response_headers: Some(headers("")),
