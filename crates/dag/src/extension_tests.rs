@@ -173,11 +173,11 @@ fn timeouts_are_kept_and_an_idle_timeout_is_ignored_with_a_warning() {
     let c = c.expect("valid with a warning");
     assert_eq!(
         c.response_timeout,
-        Timeout::Set(std::time::Duration::from_secs(2))
+        Timeout::Duration(std::time::Duration::from_secs(2))
     );
     assert_eq!(
         c.idle_connection_timeout,
-        Timeout::Set(std::time::Duration::from_secs(60))
+        Timeout::Duration(std::time::Duration::from_secs(60))
     );
     assert_eq!(
         reasons(&st.warnings),

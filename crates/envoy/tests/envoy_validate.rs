@@ -395,7 +395,7 @@ fn add_extension_clusters(dag: &mut Dag) {
     h2.lb_strategy = "Random".into();
     let mut h2c = base("ratelimit", "h2c");
     h2c.idle_connection_timeout =
-        contour_dag::duration::Timeout::Set(std::time::Duration::from_secs(60));
+        contour_dag::duration::Timeout::Duration(std::time::Duration::from_secs(60));
     h2c.circuit_breakers = Some(contour_dag::CircuitBreakers {
         max_connections: Some(10),
         per_host_max_connections: Some(1),

@@ -82,7 +82,7 @@ fn protocol_options(protocol: &str, idle: Timeout) -> Option<Any> {
     let idle_timeout = match idle {
         Timeout::Default => None,
         Timeout::Disabled => Some(duration(std::time::Duration::ZERO)),
-        Timeout::Set(d) => Some(duration(d)),
+        Timeout::Duration(d) => Some(duration(d)),
     };
     if idle_timeout.is_some() {
         options.common_http_protocol_options = Some(CommonHttpProtocolOptions {
@@ -175,7 +175,7 @@ mod tests {
             cert_chain: b"c".to_vec(),
             private_key: b"k".to_vec(),
         });
-        e.idle_connection_timeout = Timeout::Set(std::time::Duration::from_secs(60));
+        e.idle_connection_timeout = Timeout::Duration(std::time::Duration::from_secs(60));
         let c = extension_cluster(&e, &TranslateConfig::default());
         let ctx = tls_context(&c);
         assert_eq!(ctx.sni, "ext.example.com");
