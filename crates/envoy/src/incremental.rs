@@ -1,14 +1,16 @@
 //! Incremental translation: [`Translator`] remembers, per virtual host, secure virtual host,
-//! cluster and certificate, the DAG input it last translated and the encoded result, and
+//! cluster, extension cluster and certificate, the DAG input it last translated and the encoded result, and
 //! re-translates only inputs that changed. Large resources are assembled from cached parts
 //! ([`crate::splice`]): `ingress_http` from its encoded virtual hosts, `ingress_https` from its
 //! encoded filter chains. The output is byte-identical to [`crate::translate`] (tested over
 //! sequences of edits), so a one-route change costs one virtual host's translation plus copying
 //! bytes, whatever the cluster's size.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use contour_dag::{Dag, SecureVirtualHost, ServicePolicy, VirtualHost as DagVirtualHost};
+use contour_dag::{
+    Dag, ExtensionCluster, SecureVirtualHost, ServicePolicy, VirtualHost as DagVirtualHost,
+};
 use envoy_types::pb::envoy::config::listener::v3::Listener;
 use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
 use envoy_types::pb::google::protobuf::Any;
@@ -25,76 +27,13 @@ use crate::names::{
 };
 use crate::splice::encode_with;
 use crate::{Resources, cluster, route, runtime, secret, stats, to_any};
+use table::Table;
+
+mod table;
 
 /// `RouteConfiguration.virtual_hosts` and `Listener.filter_chains`.
 const VIRTUAL_HOSTS_TAG: u32 = 2;
 const FILTER_CHAINS_TAG: u32 = 3;
-
-/// A translation input and what it gave.
-struct Memo<I, O> {
-    input: I,
-    output: O,
-}
-
-/// Entries by key. Each translation moves the entries it still uses from `stale` to `current`,
-/// so entries of removed objects are dropped, and tells whether anything changed.
-struct Table<I, O> {
-    current: HashMap<String, Memo<I, O>>,
-    stale: HashMap<String, Memo<I, O>>,
-    misses: usize,
-}
-
-impl<I, O> Default for Table<I, O> {
-    fn default() -> Self {
-        Table {
-            current: HashMap::new(),
-            stale: HashMap::new(),
-            misses: 0,
-        }
-    }
-}
-
-impl<I, O> Table<I, O> {
-    fn begin(&mut self) {
-        let capacity = self.current.len();
-        self.stale = std::mem::replace(&mut self.current, HashMap::with_capacity(capacity));
-        self.misses = 0;
-    }
-
-    /// The output for `key`: the remembered one when `same` says the input did not change,
-    /// otherwise `make`'s. The first use of a key in one translation wins.
-    fn get(
-        &mut self,
-        key: &str,
-        same: impl FnOnce(&I) -> bool,
-        make: impl FnOnce() -> (I, O),
-    ) -> &O {
-        if !self.current.contains_key(key) {
-            let (key, memo) = match self.stale.remove_entry(key) {
-                Some((k, m)) if same(&m.input) => (k, m),
-                _ => {
-                    self.misses += 1;
-                    let (input, output) = make();
-                    (key.to_string(), Memo { input, output })
-                }
-            };
-            self.current.insert(key, memo);
-        }
-        &self.current[key].output
-    }
-
-    /// Ends one translation: forgets what was not used; whether anything was added, changed or
-    /// removed since the last one.
-    fn end(&mut self) -> bool {
-        let dirty = self.misses > 0 || !self.stale.is_empty();
-        self.stale.clear();
-        dirty
-    }
-
-    fn output(&self, key: &str) -> Option<&O> {
-        self.current.get(key).map(|m| &m.output)
-    }
-}
 
 /// An encoded Envoy virtual host with what route configurations sort it by.
 struct EncodedVhost {
@@ -128,6 +67,7 @@ pub struct Translator {
     https_vhosts: Table<DagVirtualHost, Option<EncodedVhost>>,
     chains: Table<SecureVirtualHost, (ChainKey, Vec<u8>)>,
     clusters: Table<(contour_dag::Cluster, Option<ServicePolicy>), Any>,
+    extension_clusters: Table<ExtensionCluster, Any>,
     secrets: Table<contour_dag::Secret, Any>,
 }
 
@@ -182,7 +122,7 @@ impl Translator {
             listeners: any(dirty.listeners || listener_key_changed)
                 .then(|| self.listeners(dag, cfg)),
             routes: any(dirty.routes).then(|| self.routes(dag)),
-            clusters: any(dirty.clusters).then(|| self.cluster_map(&clusters)),
+            clusters: any(dirty.clusters).then(|| self.cluster_map(dag, &clusters)),
             secrets: any(dirty.secrets).then(|| self.secret_map(dag, cfg, &clusters)),
             runtimes: keyed_one(&runtime::runtime_for(dag, cfg)),
         }
@@ -199,6 +139,7 @@ impl Translator {
         self.https_vhosts.begin();
         self.chains.begin();
         self.clusters.begin();
+        self.extension_clusters.begin();
         self.secrets.begin();
         for vh in plain_vhosts(dag) {
             vhost(&mut self.http_vhosts, vh);
@@ -230,6 +171,16 @@ impl Translator {
                 },
             );
         }
+        for ext in dag.extension_clusters.values() {
+            self.extension_clusters.get(
+                &ext.name,
+                |prev| prev == ext,
+                || {
+                    let out = cluster::extension::extension_cluster(ext, cfg);
+                    (ext.clone(), to_any(&out))
+                },
+            );
+        }
         for (name, s) in secret::referenced_secrets_of(dag, clusters) {
             self.secrets.get(
                 &name,
@@ -242,11 +193,14 @@ impl Translator {
             self.https_vhosts.end(),
             self.chains.end(),
         );
+        // Both tables end (no short circuit): each forgets what it did not use.
+        let (route_clusters, extension_clusters) =
+            (self.clusters.end(), self.extension_clusters.end());
         Dirty {
             listeners: chains,
             // The fallback route configuration follows the chains' fallback certificates.
             routes: plain || secure || chains,
-            clusters: self.clusters.end(),
+            clusters: route_clusters || extension_clusters,
             secrets: self.secrets.end(),
         }
     }
@@ -323,8 +277,13 @@ impl Translator {
         }
     }
 
-    fn cluster_map(&self, clusters: &[&contour_dag::Cluster]) -> BTreeMap<String, Any> {
+    fn cluster_map(&self, dag: &Dag, clusters: &[&contour_dag::Cluster]) -> BTreeMap<String, Any> {
         let mut out = BTreeMap::new();
+        for name in dag.extension_clusters.keys() {
+            if let Some(any) = self.extension_clusters.output(name) {
+                out.insert(name.clone(), any.clone());
+            }
+        }
         for c in clusters {
             let name = cluster_name(c);
             if !out.contains_key(&name)
