@@ -6,7 +6,7 @@
 //! sequences of edits), so a one-route change costs one virtual host's translation plus copying
 //! bytes, whatever the cluster's size.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use contour_dag::{Dag, SecureVirtualHost, ServicePolicy, VirtualHost as DagVirtualHost};
 use envoy_types::pb::envoy::config::listener::v3::Listener;
@@ -26,75 +26,13 @@ use crate::names::{
 use crate::splice::encode_with;
 use crate::{Resources, cluster, route, runtime, secret, stats, to_any};
 
+mod table;
+
+use table::Table;
+
 /// `RouteConfiguration.virtual_hosts` and `Listener.filter_chains`.
 const VIRTUAL_HOSTS_TAG: u32 = 2;
 const FILTER_CHAINS_TAG: u32 = 3;
-
-/// A translation input and what it gave.
-struct Memo<I, O> {
-    input: I,
-    output: O,
-}
-
-/// Entries by key. Each translation moves the entries it still uses from `stale` to `current`,
-/// so entries of removed objects are dropped, and tells whether anything changed.
-struct Table<I, O> {
-    current: HashMap<String, Memo<I, O>>,
-    stale: HashMap<String, Memo<I, O>>,
-    misses: usize,
-}
-
-impl<I, O> Default for Table<I, O> {
-    fn default() -> Self {
-        Table {
-            current: HashMap::new(),
-            stale: HashMap::new(),
-            misses: 0,
-        }
-    }
-}
-
-impl<I, O> Table<I, O> {
-    fn begin(&mut self) {
-        let capacity = self.current.len();
-        self.stale = std::mem::replace(&mut self.current, HashMap::with_capacity(capacity));
-        self.misses = 0;
-    }
-
-    /// The output for `key`: the remembered one when `same` says the input did not change,
-    /// otherwise `make`'s. The first use of a key in one translation wins.
-    fn get(
-        &mut self,
-        key: &str,
-        same: impl FnOnce(&I) -> bool,
-        make: impl FnOnce() -> (I, O),
-    ) -> &O {
-        if !self.current.contains_key(key) {
-            let (key, memo) = match self.stale.remove_entry(key) {
-                Some((k, m)) if same(&m.input) => (k, m),
-                _ => {
-                    self.misses += 1;
-                    let (input, output) = make();
-                    (key.to_string(), Memo { input, output })
-                }
-            };
-            self.current.insert(key, memo);
-        }
-        &self.current[key].output
-    }
-
-    /// Ends one translation: forgets what was not used; whether anything was added, changed or
-    /// removed since the last one.
-    fn end(&mut self) -> bool {
-        let dirty = self.misses > 0 || !self.stale.is_empty();
-        self.stale.clear();
-        dirty
-    }
-
-    fn output(&self, key: &str) -> Option<&O> {
-        self.current.get(key).map(|m| &m.output)
-    }
-}
 
 /// An encoded Envoy virtual host with what route configurations sort it by.
 struct EncodedVhost {
@@ -195,14 +133,14 @@ impl Translator {
         cfg: &TranslateConfig,
         clusters: &[&contour_dag::Cluster],
     ) -> Dirty {
-        self.http_vhosts.begin();
-        self.https_vhosts.begin();
-        self.chains.begin();
-        self.clusters.begin();
-        self.secrets.begin();
-        for vh in plain_vhosts(dag) {
-            vhost(&mut self.http_vhosts, vh);
-        }
+        let secure = secure_vhosts(dag).len();
+        self.http_vhosts.begin(plain_vhosts(dag).len());
+        self.https_vhosts.begin(secure);
+        self.chains.begin(secure);
+        self.clusters.begin(clusters.len());
+        self.secrets.begin(0);
+        let plain: Vec<&DagVirtualHost> = plain_vhosts(dag).iter().collect();
+        vhosts(&mut self.http_vhosts, &plain);
         for svh in secure_vhosts(dag) {
             self.chains.get(
                 svh.fqdn(),
@@ -212,10 +150,13 @@ impl Translator {
                     (svh.clone(), (chain_key(&chain), chain.encode_to_vec()))
                 },
             );
-            if svh.tcp_proxy.is_none() {
-                vhost(&mut self.https_vhosts, &svh.virtual_host);
-            }
         }
+        let secure_hosts: Vec<&DagVirtualHost> = secure_vhosts(dag)
+            .iter()
+            .filter(|s| s.tcp_proxy.is_none())
+            .map(|s| &s.virtual_host)
+            .collect();
+        vhosts(&mut self.https_vhosts, &secure_hosts);
         for c in clusters {
             let key = (c.service.namespace.clone(), c.service.name.clone());
             let policy = dag.services.get(&key);
@@ -383,18 +324,20 @@ fn listener_key(dag: &Dag) -> ListenerKey {
     (http, https)
 }
 
-/// Translates (or reuses) one virtual host into `table`, keyed by its fqdn.
-fn vhost(table: &mut Table<DagVirtualHost, Option<EncodedVhost>>, vh: &DagVirtualHost) {
-    table.get(
-        &vh.fqdn,
-        |prev| prev == vh,
-        || {
+/// Translates (or reuses) virtual hosts into `table`, keyed by fqdn; those that changed are
+/// translated on every core (all of them in the first translation).
+fn vhosts(table: &mut Table<DagVirtualHost, Option<EncodedVhost>>, hosts: &[&DagVirtualHost]) {
+    table.get_many(
+        hosts,
+        |vh| &vh.fqdn,
+        |prev, vh| prev == *vh,
+        |vh| {
             let encoded = route::virtual_host(vh).map(|v| EncodedVhost {
                 bytes: v.encode_to_vec(),
                 name: v.name,
                 domains: v.domains,
             });
-            (vh.clone(), encoded)
+            ((*vh).clone(), encoded)
         },
     );
 }
