@@ -1,19 +1,30 @@
-//! Go's duration syntax (`time.ParseDuration`), which contour.yaml, ContourConfiguration and the
-//! Contour annotations use: a sequence of decimal numbers with units (`300ms`, `1h30m`, `1.5s`),
-//! or a bare `0`. Upstream's timeout settings add `infinity` / `infinite` for "disabled".
+//! Go's durations, the one implementation every crate uses: `time.ParseDuration` with Go's error
+//! messages (they reach status conditions and configuration errors), `Duration.String()` (it
+//! feeds cluster-name hashes, so it must be byte-identical), and upstream's timeout settings
+//! (`""` and zero mean "Envoy's default", `infinity` / `infinite` disable).
+//!
+//! Grammar: an optional sign, then one or more `<decimal><unit>` terms (`1h30m`, `1.5s`, `.5m`,
+//! `300ms`), units `ns`, `us`, `µs`, `μs`, `ms`, `s`, `m`, `h`; a bare `0` is allowed.
 
 use std::time::Duration;
 
-/// Why a duration string does not parse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid duration {input:?}: {reason}")]
-pub struct DurationError {
-    pub input: String,
-    pub reason: &'static str,
+#[cfg(test)]
+mod tests;
+
+/// A duration that does not parse, worded as Go's `time` package (or upstream) words it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DurationError(pub String);
+
+impl std::fmt::Display for DurationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
-/// Nanoseconds per unit, longest unit names first so `ms` is not read as `m`.
-const UNITS: &[(&str, u128)] = &[
+impl std::error::Error for DurationError {}
+
+/// Nanoseconds per unit, as Go spells the units.
+const UNITS: &[(&str, i128)] = &[
     ("ns", 1),
     ("us", 1_000),
     ("µs", 1_000),
@@ -24,72 +35,155 @@ const UNITS: &[(&str, u128)] = &[
     ("h", 3_600_000_000_000),
 ];
 
-/// Parses a non-negative Go duration. A leading `+` is accepted; a negative duration is refused
-/// (no timeout or interval Contour configures can be negative).
-pub fn parse_go_duration(input: &str) -> Result<Duration, DurationError> {
-    let err = |reason| DurationError {
-        input: input.to_string(),
-        reason,
+/// Go's `time.Duration` range (int64 nanoseconds).
+const MAX_NANOS: i128 = i64::MAX as i128;
+
+/// Go's `time.ParseDuration`: signed nanoseconds, or Go's error message.
+pub fn parse_go_nanos(input: &str) -> Result<i128, DurationError> {
+    let invalid = || DurationError(format!("time: invalid duration \"{input}\""));
+    let (negative, mut rest) = match input.as_bytes().first() {
+        Some(b'-') => (true, &input[1..]),
+        Some(b'+') => (false, &input[1..]),
+        _ => (false, input),
     };
-    let mut rest = input.strip_prefix('+').unwrap_or(input);
-    if rest.starts_with('-') {
-        return Err(err("negative durations are not allowed"));
-    }
     if rest == "0" {
-        return Ok(Duration::ZERO);
+        return Ok(0);
     }
     if rest.is_empty() {
-        return Err(err("empty duration"));
+        return Err(invalid());
     }
-    let mut total: u128 = 0;
+    let mut total: i128 = 0;
     while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(rest.len());
-        let (number, tail) = rest.split_at(number_len);
-        if number.is_empty() || number == "." || number.matches('.').count() > 1 {
-            return Err(err("expected a number"));
+        let (value, after) = number(rest).ok_or_else(invalid)?;
+        let unit_len = after
+            .find(|c: char| c == '.' || c.is_ascii_digit())
+            .unwrap_or(after.len());
+        let unit = &after[..unit_len];
+        if unit.is_empty() {
+            return Err(DurationError(format!(
+                "time: missing unit in duration \"{input}\""
+            )));
         }
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, next) = tail.split_at(unit_len);
-        let Some(&(_, scale)) = UNITS.iter().find(|(name, _)| *name == unit) else {
-            return Err(err(if unit.is_empty() {
-                "missing unit"
-            } else {
-                "unknown unit"
-            }));
+        let Some(&(_, scale)) = UNITS.iter().find(|(u, _)| *u == unit) else {
+            return Err(DurationError(format!(
+                "time: unknown unit \"{unit}\" in duration \"{input}\""
+            )));
         };
-        total = total
-            .checked_add(scaled(number, scale).ok_or_else(|| err("duration out of range"))?)
-            .ok_or_else(|| err("duration out of range"))?;
-        rest = next;
+        total = value
+            .to_nanos(scale)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(invalid)?;
+        if total > MAX_NANOS {
+            return Err(invalid());
+        }
+        rest = &after[unit_len..];
     }
-    let nanos = u64::try_from(total).map_err(|_| err("duration out of range"))?;
-    Ok(Duration::from_nanos(nanos))
+    Ok(if negative { -total } else { total })
 }
 
-/// `number` (digits with an optional fraction) times `scale` nanoseconds, truncated.
-fn scaled(number: &str, scale: u128) -> Option<u128> {
-    let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
-    let whole: u128 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().ok()?
-    };
-    let mut value = whole.checked_mul(scale)?;
-    let mut divisor: u128 = 1;
-    for digit in frac.chars().take(30) {
-        divisor *= 10;
-        let d = u128::from(digit.to_digit(10)?);
-        value = value.checked_add(d * scale / divisor)?;
+/// A non-negative Go duration. A negative one is refused with Go's "invalid duration" wording:
+/// nothing Contour configures with a duration can be negative.
+pub fn parse_go_duration(input: &str) -> Result<Duration, DurationError> {
+    let nanos = parse_go_nanos(input)?;
+    u64::try_from(nanos)
+        .map(Duration::from_nanos)
+        .map_err(|_| DurationError(format!("time: invalid duration \"{input}\"")))
+}
+
+/// A decimal number split at its point.
+struct Decimal<'a> {
+    whole: &'a str,
+    fraction: &'a str,
+}
+
+impl Decimal<'_> {
+    fn to_nanos(&self, scale: i128) -> Option<i128> {
+        let whole: i128 = if self.whole.is_empty() {
+            0
+        } else {
+            self.whole.parse().ok()?
+        };
+        let nanos = whole.checked_mul(scale)?;
+        nanos.checked_add(self.fraction_nanos(scale))
     }
-    Some(value)
+
+    /// The fraction as Go computes it: the leading digits that fit in 63 bits, scaled in
+    /// floating point and truncated (`1.9ns` is 1ns).
+    fn fraction_nanos(&self, scale: i128) -> i128 {
+        let mut digits: u64 = 0;
+        let mut divisor: f64 = 1.0;
+        for d in self.fraction.bytes().map(|b| u64::from(b - b'0')) {
+            let next = digits * 10 + d;
+            if digits > i64::MAX as u64 / 10 || next > 1 << 63 {
+                break;
+            }
+            digits = next;
+            divisor *= 10.0;
+        }
+        // Truncation toward zero is what Go's float-to-integer conversion does.
+        (digits as f64 * (scale as f64 / divisor)) as i128
+    }
+}
+
+/// Reads `[0-9]*(\.[0-9]*)?` with at least one digit.
+fn number(s: &str) -> Option<(Decimal<'_>, &str)> {
+    let whole_len = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let whole = &s[..whole_len];
+    let mut rest = &s[whole_len..];
+    let mut fraction = "";
+    if let Some(after_dot) = rest.strip_prefix('.') {
+        let len = after_dot
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(after_dot.len());
+        fraction = &after_dot[..len];
+        rest = &after_dot[len..];
+    }
+    if whole.is_empty() && fraction.is_empty() {
+        return None;
+    }
+    Some((Decimal { whole, fraction }, rest))
+}
+
+/// Go's `time.Duration.String()`: `0s`, `1.5s`, `1m0s`, `1h2m3s`, `500ms`, `1µs`, `10ns`.
+pub fn go_duration_string(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns == 0 {
+        return "0s".to_string();
+    }
+    if ns < 1_000_000_000 {
+        let (unit, scale) = if ns < 1_000 {
+            ("ns", 1)
+        } else if ns < 1_000_000 {
+            ("µs", 1_000)
+        } else {
+            ("ms", 1_000_000)
+        };
+        return format!("{}{unit}", fixed(ns, scale));
+    }
+    let hours = ns / 3_600_000_000_000;
+    let minutes = (ns / 60_000_000_000) % 60;
+    let seconds = fixed(ns % 60_000_000_000, 1_000_000_000);
+    match (hours, minutes) {
+        (0, 0) => format!("{seconds}s"),
+        (0, m) => format!("{m}m{seconds}s"),
+        (h, m) => format!("{h}h{m}m{seconds}s"),
+    }
+}
+
+/// `value / scale` with the fraction's trailing zeros removed (`1500, 1000` → `1.5`).
+fn fixed(value: u128, scale: u128) -> String {
+    let whole = value / scale;
+    let frac = value % scale;
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let width = scale.to_string().len() - 1;
+    let digits = format!("{frac:0width$}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
 }
 
 /// A timeout as upstream's `timeout.Parse` reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TimeoutSetting {
     /// Not set (empty string, or a zero duration): Envoy's own default applies.
     #[default]
@@ -101,68 +195,22 @@ pub enum TimeoutSetting {
 }
 
 impl TimeoutSetting {
-    /// Parses `""`, `infinity`, `infinite` or a Go duration.
+    /// Parses `""`, `infinity`, `infinite` or a Go duration, with upstream's error wording.
     pub fn parse(input: &str) -> Result<TimeoutSetting, DurationError> {
         match input {
             "" => Ok(TimeoutSetting::Default),
             "infinity" | "infinite" => Ok(TimeoutSetting::Disabled),
-            _ => match parse_go_duration(input)? {
-                Duration::ZERO => Ok(TimeoutSetting::Default),
-                d => Ok(TimeoutSetting::Duration(d)),
+            _ => match parse_go_duration(input) {
+                Ok(Duration::ZERO) => Ok(TimeoutSetting::Default),
+                Ok(d) => Ok(TimeoutSetting::Duration(d)),
+                Err(e) => Err(DurationError(format!(
+                    "unable to parse timeout string \"{input}\": {e}"
+                ))),
             },
         }
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rstest::rstest;
-
-    #[rstest]
-    #[case::seconds("2s", 2_000)]
-    #[case::millis("300ms", 300)]
-    #[case::compound("1h30m", 5_400_000)]
-    #[case::fraction("1.5s", 1_500)]
-    #[case::leading_dot(".5s", 500)]
-    #[case::micro("1500us", 1)]
-    #[case::micro_sign("2000µs", 2)]
-    #[case::zero("0", 0)]
-    #[case::zero_unit("0s", 0)]
-    #[case::plus("+1m", 60_000)]
-    fn parses(#[case] input: &str, #[case] millis: u128) {
-        assert_eq!(parse_go_duration(input).unwrap().as_millis(), millis);
-    }
-
-    #[rstest]
-    #[case::empty("")]
-    #[case::no_unit("10")]
-    #[case::bad_unit("10d")]
-    #[case::negative("-1s")]
-    #[case::word("forever")]
-    #[case::double_dot("1..2s")]
-    #[case::lone_dot(".s")]
-    #[case::overflow("99999999999999999999h")]
-    fn refuses(#[case] input: &str) {
-        assert!(parse_go_duration(input).is_err(), "{input}");
-    }
-
-    #[test]
-    fn timeout_settings() {
-        assert_eq!(TimeoutSetting::parse(""), Ok(TimeoutSetting::Default));
-        assert_eq!(TimeoutSetting::parse("0s"), Ok(TimeoutSetting::Default));
-        assert_eq!(
-            TimeoutSetting::parse("infinity"),
-            Ok(TimeoutSetting::Disabled)
-        );
-        assert_eq!(
-            TimeoutSetting::parse("infinite"),
-            Ok(TimeoutSetting::Disabled)
-        );
-        assert_eq!(
-            TimeoutSetting::parse("5s"),
-            Ok(TimeoutSetting::Duration(Duration::from_secs(5)))
-        );
-        assert!(TimeoutSetting::parse("5 s").is_err());
+    pub fn is_default(&self) -> bool {
+        *self == TimeoutSetting::Default
     }
 }

@@ -356,40 +356,10 @@ pub fn comma_list(v: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-/// A Go-style duration (`15s`, `1m30s`, `500ms`, `2h`); a bare number is seconds.
+/// A duration flag, read as upstream's flags are (Go's `time.ParseDuration`: `15s`, `1m30s`,
+/// `500ms`; a bare number other than `0` has no unit and is refused).
 pub fn parse_duration(s: &str) -> anyhow::Result<std::time::Duration> {
-    let s = s.trim();
-    if let Ok(secs) = s.parse::<f64>() {
-        return std::time::Duration::try_from_secs_f64(secs)
-            .map_err(|_| anyhow::anyhow!("invalid duration {s:?}"));
-    }
-    let mut total = 0f64;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| anyhow::anyhow!("invalid duration {s:?}: missing unit"))?;
-        let value: f64 = rest[..digits]
-            .parse()
-            .map_err(|_| anyhow::anyhow!("invalid duration {s:?}"))?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 1e-3,
-            "us" | "µs" => 1e-6,
-            "ns" => 1e-9,
-            u => anyhow::bail!("invalid duration {s:?}: unknown unit {u:?}"),
-        };
-        total += value * scale;
-        rest = &rest[unit_len..];
-    }
-    std::time::Duration::try_from_secs_f64(total)
-        .map_err(|_| anyhow::anyhow!("invalid duration {s:?}"))
+    Ok(contour_api::duration::parse_go_duration(s.trim())?)
 }
 
 #[cfg(test)]
@@ -402,7 +372,11 @@ mod duration_tests {
         assert_eq!(parse_duration("15s").unwrap(), Duration::from_secs(15));
         assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert_eq!(
+            parse_duration("2").unwrap_err().to_string(),
+            "time: missing unit in duration \"2\""
+        );
         assert!(parse_duration("10 parsecs").is_err());
         assert!(parse_duration("s").is_err());
         assert!(parse_duration("-1s").is_err());

@@ -10,7 +10,7 @@ use crate::model::{
 };
 use crate::status::StatusSet;
 use crate::vhost_policy::VhostPolicies;
-use crate::{httpproxy, ingress, service_policy};
+use crate::{extension, httpproxy, ingress, service_policy};
 
 /// Build settings that come from flags and contour.yaml.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,11 +197,14 @@ pub fn build(cache: &Cache, cfg: &BuildConfig) -> BuildOutput {
         ..Default::default()
     };
     let mut status = StatusSet::default();
-    // Fixed order, as upstream: Ingress first, then HTTPProxy, so that an HTTPProxy route
-    // replaces an Ingress route with the same match on the same host.
+    // Fixed order, as upstream: Ingress first, then ExtensionService (whose clusters HTTPProxy
+    // features call out to), then HTTPProxy, so that an HTTPProxy route replaces an Ingress
+    // route with the same match on the same host.
     ingress::process(cache, cfg, &mut builder);
+    let extension_clusters = extension::process(cache, cfg, &mut status);
     httpproxy::process(cache, cfg, &mut builder, &mut status);
     let mut dag = builder.finish(cfg);
+    dag.extension_clusters = extension_clusters;
     // After every processor: what the referenced Services themselves ask for.
     service_policy::apply(cache, cfg, &mut dag);
     crate::global_headers::apply(&cfg.global_headers, &mut dag);

@@ -44,7 +44,7 @@ pub struct Cache {
     /// Secrets the configuration file names (fallback certificate, Envoy client certificate):
     /// a change to one of them always matters.
     pub config_secrets: BTreeSet<(String, String)>,
-    /// Services and Secrets named by the cached Ingresses and HTTPProxies.
+    /// Services and Secrets named by the cached Ingresses, HTTPProxies and ExtensionServices.
     refs: RefIndex,
 }
 
@@ -134,6 +134,8 @@ impl Cache {
             Object::ExtensionService(mut e) => {
                 strip(&mut e.metadata);
                 e.status = None;
+                self.refs
+                    .set(Kind::ExtensionService, &k, Some(Named::of_extension(&e)));
                 store(&mut self.extension_services, k, e)
             }
             // EndpointSlices never go through the build.
@@ -160,7 +162,10 @@ impl Cache {
                 self.proxies.remove(&k).is_some()
             }
             Kind::TLSCertificateDelegation => self.delegations.remove(&k).is_some(),
-            Kind::ExtensionService => self.extension_services.remove(&k).is_some(),
+            Kind::ExtensionService => {
+                self.refs.set(Kind::ExtensionService, &k, None);
+                self.extension_services.remove(&k).is_some()
+            }
             Kind::EndpointSlice => false,
         }
     }
@@ -195,7 +200,8 @@ impl Cache {
         }
     }
 
-    /// Whether an Ingress, an HTTPProxy or the configuration file names the Secret.
+    /// Whether an Ingress, an HTTPProxy, an ExtensionService or the configuration file names
+    /// the Secret.
     pub fn secret_referenced(&self, key: &(String, String)) -> bool {
         self.config_secrets.contains(key) || self.refs.secret_named(key)
     }

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
-use crate::model::{LoadAssignment, ServiceCluster};
+use crate::model::{
+    ExtensionCluster, ExtensionLoadAssignment, LoadAssignment, Locality, ServiceCluster,
+};
 use crate::object::ObjectKey;
 
 const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
@@ -155,6 +157,27 @@ impl EndpointStore {
             eds_name: cluster.eds_name(),
             endpoints,
             health_check_ports,
+        }
+    }
+}
+
+impl EndpointStore {
+    /// The endpoints of an extension cluster, as upstream: one locality per Service (in
+    /// declaration order) that has ready endpoints, weighted (see
+    /// [`ExtensionCluster::locality_weights`]).
+    pub fn extension_load_assignment(&self, ext: &ExtensionCluster) -> ExtensionLoadAssignment {
+        let localities = ext
+            .services
+            .iter()
+            .zip(ext.locality_weights())
+            .filter_map(|(ws, weight)| {
+                let endpoints = self.load_assignment(&ws.service).endpoints;
+                (!endpoints.is_empty()).then_some(Locality { endpoints, weight })
+            })
+            .collect();
+        ExtensionLoadAssignment {
+            eds_name: ext.name.clone(),
+            localities,
         }
     }
 }

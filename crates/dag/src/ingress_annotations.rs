@@ -122,13 +122,16 @@ mod tests {
             ("websocket-routes", "/ws , /chat"),
         ]);
         let p = route_policy(&ing, "/chat");
-        assert_eq!(p.response_timeout, Timeout::Set(Duration::from_secs(5)));
+        assert_eq!(
+            p.response_timeout,
+            Timeout::Duration(Duration::from_secs(5))
+        );
         let retry = p.retry.unwrap();
         assert_eq!(retry.retry_on, "5xx,gateway-error");
         assert_eq!(retry.num_retries, 3);
         assert_eq!(
             retry.per_try_timeout,
-            Timeout::Set(Duration::from_millis(250))
+            Timeout::Duration(Duration::from_millis(250))
         );
         assert!(p.websocket);
         assert!(!route_policy(&ing, "/other").websocket);

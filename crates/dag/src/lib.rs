@@ -2,17 +2,19 @@
 //! No Envoy types and no I/O live here.
 //!
 //! Flow: sources feed [`Cache`]; [`build`] runs the processors in a fixed order (Ingress, then
-//! HTTPProxy) and returns a [`Dag`] plus a [`StatusSet`]. EndpointSlices live in
+//! ExtensionService, HTTPProxy) and returns a [`Dag`] plus a [`StatusSet`]. EndpointSlices live in
 //! [`EndpointStore`] and never go through the build.
 
 pub mod builder;
 pub mod cache;
 pub mod duration;
 pub mod endpoints;
+pub mod extension;
+#[cfg(test)]
+mod extension_tests;
 #[cfg(test)]
 mod external_name_tests;
 pub mod global_headers;
-mod go_duration;
 pub mod go_regexp;
 pub mod httpproxy;
 pub mod ingress;
@@ -20,6 +22,7 @@ pub mod ingress_annotations;
 pub mod ingress_class;
 mod ingress_tls;
 pub mod model;
+mod model_extension;
 mod model_tls;
 pub mod object;
 pub mod policy;
@@ -40,5 +43,5 @@ pub use ingress_class::ClassFilter;
 pub use model::*;
 pub use object::{Kind, Object, ObjectKey, SourceEvent};
 pub use policy::*;
-pub use status::{ProxyStatus, StatusSet};
+pub use status::{ExtensionStatus, ProxyStatus, StatusSet};
 pub use vhost_policy::*;

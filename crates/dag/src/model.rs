@@ -5,6 +5,10 @@
 
 use std::collections::BTreeMap;
 
+pub use crate::model_extension::{
+    EXTENSION_PREFIX, ExtensionCluster, ExtensionLoadAssignment, Locality, WeightedService,
+    extension_cluster_name,
+};
 pub use crate::model_tls::{
     ClientValidation, ForwardClientCertificate, Secret, SecureVirtualHost, TcpProxy, TlsVersion,
     UpstreamValidation,
@@ -24,6 +28,8 @@ pub struct Dag {
     /// Per-Service settings of the Services routes forward to, by `(namespace, name)`; only
     /// Services with something set (see [`crate::service_policy`]).
     pub services: BTreeMap<(String, String), ServicePolicy>,
+    /// Clusters of valid ExtensionServices, by cluster name (`extension/<ns>/<name>`).
+    pub extension_clusters: BTreeMap<String, ExtensionCluster>,
 }
 
 impl Dag {

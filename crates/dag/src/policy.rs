@@ -150,7 +150,7 @@ impl ClusterPolicy {
     /// The end of upstream's cluster-name hash input: idle connection timeout, slow start.
     pub fn tail_hash(&self) -> String {
         let mut buf = String::new();
-        if let Timeout::Set(d) = self.idle_connection_timeout {
+        if let Timeout::Duration(d) = self.idle_connection_timeout {
             buf.push_str(&go_duration_string(d));
         }
         if let Some(ss) = &self.slow_start {
@@ -225,7 +225,7 @@ mod tests {
                 ..Default::default()
             }),
             tcp_health_check: None,
-            idle_connection_timeout: Timeout::Set(Duration::from_secs(90)),
+            idle_connection_timeout: Timeout::Duration(Duration::from_secs(90)),
             slow_start: Some(SlowStart {
                 window: Duration::from_secs(5),
                 aggression_bits: 1.0f64.to_bits(),

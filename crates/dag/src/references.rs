@@ -1,7 +1,8 @@
-//! What an Ingress or HTTPProxy references (Services, Secrets): the cache indexes it to decide
+//! What an Ingress, HTTPProxy or ExtensionService references (Services, Secrets): the cache indexes it to decide
 //! whether a Service/Secret change matters (see `cache/refs.rs`).
 
 use contour_api::v1::HTTPProxy;
+use contour_api::v1alpha1::ExtensionService;
 use k8s_openapi::api::networking::v1::{Ingress, IngressBackend};
 
 /// Every backend an Ingress names (default backend and rule paths).
@@ -58,12 +59,28 @@ pub fn proxy_secrets(p: &HTTPProxy) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Every Secret an Ingress or HTTPProxy names; nothing for other kinds. The event loop uses it
+/// The Services an ExtensionService names (in its namespace).
+pub fn extension_service_names(e: &ExtensionService) -> impl Iterator<Item = &str> {
+    e.spec.services.iter().map(|s| s.name.as_str())
+}
+
+/// The CA Secret of an ExtensionService's upstream validation, as `(namespace, name)`.
+pub fn extension_secrets(e: &ExtensionService) -> Vec<(String, String)> {
+    let own_ns = e.metadata.namespace.as_deref().unwrap_or_default();
+    e.spec
+        .validation
+        .iter()
+        .map(|v| owned(split_ref(&v.ca_secret, own_ns)))
+        .collect()
+}
+
+/// Every Secret an Ingress, HTTPProxy or ExtensionService names; nothing for other kinds. The event loop uses it
 /// to know which Secrets' data to keep or read again.
 pub fn secret_refs(obj: &crate::Object) -> Vec<(String, String)> {
     match obj {
         crate::Object::Ingress(ing) => ingress_secrets(ing),
         crate::Object::HTTPProxy(p) => proxy_secrets(p),
+        crate::Object::ExtensionService(e) => extension_secrets(e),
         _ => Vec::new(),
     }
 }

@@ -10,6 +10,7 @@ use contour_api::v1::{DetailedCondition, HTTPProxyStatus, SubCondition};
 /// The only condition type Contour sets on an HTTPProxy.
 pub const VALID_CONDITION: &str = "Valid";
 pub const VALID_MESSAGE: &str = "Valid HTTPProxy";
+pub const EXTENSION_VALID_MESSAGE: &str = "Valid ExtensionService";
 pub const ERROR_PRESENT_REASON: &str = "ErrorPresent";
 pub const ERROR_PRESENT_MESSAGE: &str = "At least one error present, see Errors for details";
 pub const ORPHANED_MESSAGE: &str =
@@ -92,10 +93,66 @@ impl ProxyStatus {
     }
 }
 
+/// What one build found out about one ExtensionService: its `Valid` condition.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExtensionStatus {
+    pub generation: Option<i64>,
+    pub errors: Vec<SubCondition>,
+    pub warnings: Vec<SubCondition>,
+}
+
+impl ExtensionStatus {
+    pub fn is_valid(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    fn add(list: &mut Vec<SubCondition>, type_: &str, reason: &str, message: String) {
+        let sub = SubCondition {
+            type_: type_.to_string(),
+            status: "True".to_string(),
+            reason: reason.to_string(),
+            message,
+        };
+        if !list.contains(&sub) {
+            list.push(sub);
+        }
+    }
+
+    /// Adds an error sub-condition; an ExtensionService with errors gets no cluster.
+    pub fn error(&mut self, type_: &str, reason: &str, message: impl Into<String>) {
+        Self::add(&mut self.errors, type_, reason, message.into());
+    }
+
+    pub fn warning(&mut self, type_: &str, reason: &str, message: impl Into<String>) {
+        Self::add(&mut self.warnings, type_, reason, message.into());
+    }
+
+    /// The `Valid` condition in upstream's shape (`lastTransitionTime` is the writer's).
+    pub fn to_condition(&self) -> DetailedCondition {
+        let (status, reason, message) = if self.is_valid() {
+            ("True", "Valid", EXTENSION_VALID_MESSAGE)
+        } else {
+            ("False", ERROR_PRESENT_REASON, ERROR_PRESENT_MESSAGE)
+        };
+        DetailedCondition {
+            type_: VALID_CONDITION.to_string(),
+            status: status.to_string(),
+            observed_generation: self.generation,
+            reason: reason.to_string(),
+            message: message.to_string(),
+            errors: self.errors.clone(),
+            warnings: self.warnings.clone(),
+            ..Default::default()
+        }
+    }
+}
+
 /// Statuses of one build.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StatusSet {
     pub proxies: BTreeMap<ProxyKey, ProxyStatus>,
+    /// Every cached ExtensionService, by `(namespace, name)`.
+    pub extensions: BTreeMap<(String, String), ExtensionStatus>,
 }
 
 impl StatusSet {

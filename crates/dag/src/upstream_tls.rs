@@ -113,41 +113,79 @@ fn validation(
     svc: &contour_api::v1::Service,
     v: &ApiValidation,
 ) -> Result<UpstreamValidation, TlsProblem> {
-    let (ca_ns, ca_name) = tls::secret_ref(&v.ca_secret, namespace);
-    let policy_error = |msg: String| {
-        (
+    lookup_validation(cache, v, namespace).map_err(|e| match e {
+        ValidationError::NotDelegated { .. } => e.not_delegated_problem(),
+        ValidationError::Policy(msg) => (
             error_type::SERVICE,
             "TLSUpstreamValidation",
             format!(
                 "Service [{}:{}] TLS upstream validation policy error: {msg}",
                 svc.name, svc.port
             ),
+        ),
+    })
+}
+
+/// Why an upstream `validation` block cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValidationError {
+    /// The CA Secret is in another namespace and not delegated to the referring one.
+    NotDelegated { namespace: String, name: String },
+    /// Upstream's policy error text (missing Secret, bad CA, subject names).
+    Policy(String),
+}
+
+impl ValidationError {
+    /// Upstream's `CACertificateNotDelegated` error (same text for HTTPProxy and
+    /// ExtensionService).
+    pub fn not_delegated_problem(&self) -> TlsProblem {
+        let (ns, name) = match self {
+            ValidationError::NotDelegated { namespace, name } => {
+                (namespace.as_str(), name.as_str())
+            }
+            ValidationError::Policy(_) => ("", ""),
+        };
+        (
+            error_type::TLS,
+            "CACertificateNotDelegated",
+            format!(
+                "service.UpstreamValidation.CACertificate Secret \"{ns}/{name}\" is not configured for certificate delegation"
+            ),
         )
-    };
+    }
+}
+
+/// Upstream's `LookupUpstreamValidation`: the CA bundle of `caSecret` (`name` in
+/// `namespace`, or `ns/name` when delegated to `namespace`) and the accepted subject names.
+pub fn lookup_validation(
+    cache: &Cache,
+    v: &ApiValidation,
+    namespace: &str,
+) -> Result<UpstreamValidation, ValidationError> {
+    let (ca_ns, ca_name) = tls::secret_ref(&v.ca_secret, namespace);
     let ca = match tls::ca_bundle(cache, &ca_ns, &ca_name, namespace) {
         Ok(ca) => ca,
         Err(SecretError::NotDelegated) => {
-            return Err((
-                error_type::TLS,
-                "CACertificateNotDelegated",
-                format!(
-                    "service.UpstreamValidation.CACertificate Secret \"{ca_ns}/{ca_name}\" is not configured for certificate delegation"
-                ),
-            ));
+            return Err(ValidationError::NotDelegated {
+                namespace: ca_ns,
+                name: ca_name,
+            });
         }
         Err(e) => {
-            return Err(policy_error(format!(
+            return Err(ValidationError::Policy(format!(
                 "invalid CA Secret \"{ca_ns}/{ca_name}\": {e}"
             )));
         }
     };
     if v.subject_name.is_empty() {
-        return Err(policy_error("missing subject alternative name".to_string()));
+        return Err(ValidationError::Policy(
+            "missing subject alternative name".to_string(),
+        ));
     }
     let subject_names = match v.subject_names.first() {
         None => vec![v.subject_name.clone()],
         Some(first) if *first != v.subject_name => {
-            return Err(policy_error(format!(
+            return Err(ValidationError::Policy(format!(
                 "first entry of SubjectNames ({first}) does not match SubjectName ({})",
                 v.subject_name
             )));

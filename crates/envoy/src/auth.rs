@@ -2,7 +2,7 @@
 //! upstream (how Envoy talks TLS to a backend). Certificates go by SDS name; CA bundles and
 //! CRLs are inlined, as upstream.
 
-use contour_dag::{ClientValidation, Cluster, Secret, TlsVersion};
+use contour_dag::{ClientValidation, Cluster, Secret, TlsVersion, UpstreamValidation};
 use envoy_types::pb::envoy::config::core::v3::{
     DataSource, TransportSocket, data_source, transport_socket,
 };
@@ -128,7 +128,29 @@ pub fn upstream_tls_context(
     params: Option<&TlsParams>,
     alpn: &[&str],
 ) -> UpstreamTlsContext {
-    let validation = c.upstream_validation.as_ref().map(|uv| {
+    let peer = UpstreamPeer {
+        sni: &c.sni,
+        validation: c.upstream_validation.as_ref(),
+        client_certificate: c.client_certificate.as_ref(),
+    };
+    upstream_tls_context_for(&peer, params, alpn)
+}
+
+/// What an upstream TLS context says about the backend and Envoy's own certificate.
+#[derive(Debug, Clone, Copy)]
+pub struct UpstreamPeer<'a> {
+    pub sni: &'a str,
+    pub validation: Option<&'a UpstreamValidation>,
+    pub client_certificate: Option<&'a Secret>,
+}
+
+/// [`upstream_tls_context`] from its parts (route clusters and extension clusters).
+pub fn upstream_tls_context_for(
+    peer: &UpstreamPeer<'_>,
+    params: Option<&TlsParams>,
+    alpn: &[&str],
+) -> UpstreamTlsContext {
+    let validation = peer.validation.map(|uv| {
         common_tls_context::ValidationContextType::ValidationContext(CertificateValidationContext {
             trusted_ca: Some(inline_bytes(&uv.ca)),
             match_typed_subject_alt_names: uv.subject_names.iter().map(|s| dns_san(s)).collect(),
@@ -145,16 +167,16 @@ pub fn upstream_tls_context(
     UpstreamTlsContext {
         common_tls_context: Some(CommonTlsContext {
             alpn_protocols: alpn.iter().map(|s| s.to_string()).collect(),
-            tls_certificate_sds_secret_configs: c
+            tls_certificate_sds_secret_configs: peer
                 .client_certificate
                 .iter()
-                .map(sds_secret_config)
+                .map(|s| sds_secret_config(s))
                 .collect(),
             validation_context_type: validation,
             tls_params,
             ..Default::default()
         }),
-        sni: c.sni.clone(),
+        sni: peer.sni.to_string(),
         ..Default::default()
     }
 }

@@ -1,5 +1,7 @@
-//! CDS: one EDS cluster per distinct DAG cluster.
+//! CDS: one EDS cluster per distinct DAG cluster, and one per extension cluster
+//! ([`extension`]).
 
+pub mod extension;
 pub mod policies;
 
 use contour_dag::{Dag, ServicePolicy};

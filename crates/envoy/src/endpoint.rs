@@ -1,11 +1,11 @@
 //! EDS: cluster load assignments from the DAG's endpoint sets.
 
-use contour_dag::LoadAssignment;
+use contour_dag::{ExtensionLoadAssignment, LoadAssignment};
 use envoy_types::pb::envoy::config::endpoint::v3::{
     ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints, endpoint, lb_endpoint,
 };
 
-use crate::pb::socket_address;
+use crate::pb::{socket_address, u32v};
 
 /// The load assignment of one EDS name: one locality holding every ready endpoint, or no
 /// locality at all when there are none. Endpoints with their own health-check port
@@ -32,6 +32,28 @@ pub fn cluster_load_assignment(la: &LoadAssignment) -> ClusterLoadAssignment {
     ClusterLoadAssignment {
         cluster_name: la.eds_name.clone(),
         endpoints,
+        ..Default::default()
+    }
+}
+
+/// The load assignment of an extension cluster: one locality per Service with ready
+/// endpoints, carrying its weight (none for a zero weight), as upstream.
+pub fn extension_cluster_load_assignment(la: &ExtensionLoadAssignment) -> ClusterLoadAssignment {
+    ClusterLoadAssignment {
+        cluster_name: la.eds_name.clone(),
+        endpoints: la
+            .localities
+            .iter()
+            .map(|l| LocalityLbEndpoints {
+                lb_endpoints: l
+                    .endpoints
+                    .iter()
+                    .map(|(addr, port)| lb_endpoint(addr, *port))
+                    .collect(),
+                load_balancing_weight: l.weight.map(u32v),
+                ..Default::default()
+            })
+            .collect(),
         ..Default::default()
     }
 }
@@ -81,6 +103,32 @@ mod tests {
         assert_eq!(
             got.endpoints[0].lb_endpoints,
             vec![lb_endpoint("10.0.0.1", 8080), lb_endpoint("10.0.0.2", 8080)]
+        );
+    }
+
+    #[test]
+    fn extension_localities_carry_their_weights() {
+        let la = ExtensionLoadAssignment {
+            eds_name: "extension/ns/ext".into(),
+            localities: vec![
+                contour_dag::Locality {
+                    endpoints: vec![("10.0.0.1".into(), 8081)],
+                    weight: Some(3),
+                },
+                contour_dag::Locality {
+                    endpoints: vec![("10.0.0.2".into(), 8082)],
+                    weight: None,
+                },
+            ],
+        };
+        let got = extension_cluster_load_assignment(&la);
+        assert_eq!(got.cluster_name, "extension/ns/ext");
+        assert_eq!(got.endpoints.len(), 2);
+        assert_eq!(got.endpoints[0].load_balancing_weight, Some(u32v(3)));
+        assert_eq!(got.endpoints[1].load_balancing_weight, None);
+        assert_eq!(
+            got.endpoints[1].lb_endpoints,
+            vec![lb_endpoint("10.0.0.2", 8082)]
         );
     }
 

@@ -1,5 +1,5 @@
 //! Incremental translation: [`Translator`] remembers, per virtual host, secure virtual host,
-//! cluster and certificate, the DAG input it last translated and the encoded result, and
+//! cluster, extension cluster and certificate, the DAG input it last translated and the encoded result, and
 //! re-translates only inputs that changed. Large resources are assembled from cached parts
 //! ([`crate::splice`]): `ingress_http` from its encoded virtual hosts, `ingress_https` from its
 //! encoded filter chains. The output is byte-identical to [`crate::translate`] (tested over
@@ -8,7 +8,9 @@
 
 use std::collections::BTreeMap;
 
-use contour_dag::{Dag, SecureVirtualHost, ServicePolicy, VirtualHost as DagVirtualHost};
+use contour_dag::{
+    Dag, ExtensionCluster, SecureVirtualHost, ServicePolicy, VirtualHost as DagVirtualHost,
+};
 use envoy_types::pb::envoy::config::listener::v3::Listener;
 use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
 use envoy_types::pb::google::protobuf::Any;
@@ -66,6 +68,7 @@ pub struct Translator {
     https_vhosts: Table<DagVirtualHost, Option<EncodedVhost>>,
     chains: Table<SecureVirtualHost, (ChainKey, Vec<u8>)>,
     clusters: Table<(contour_dag::Cluster, Option<ServicePolicy>), Any>,
+    extension_clusters: Table<ExtensionCluster, Any>,
     secrets: Table<contour_dag::Secret, Any>,
 }
 
@@ -120,7 +123,7 @@ impl Translator {
             listeners: any(dirty.listeners || listener_key_changed)
                 .then(|| self.listeners(dag, cfg)),
             routes: any(dirty.routes).then(|| self.routes(dag)),
-            clusters: any(dirty.clusters).then(|| self.cluster_map(&clusters)),
+            clusters: any(dirty.clusters).then(|| self.cluster_map(dag, &clusters)),
             secrets: any(dirty.secrets).then(|| self.secret_map(dag, cfg, &clusters)),
             runtimes: keyed_one(&runtime::runtime_for(dag, cfg)),
         }
@@ -138,6 +141,7 @@ impl Translator {
         self.https_vhosts.begin(secure);
         self.chains.begin(secure);
         self.clusters.begin(clusters.len());
+        self.extension_clusters.begin(dag.extension_clusters.len());
         self.secrets.begin(0);
         let plain: Vec<&DagVirtualHost> = plain_vhosts(dag).iter().collect();
         vhosts(&mut self.http_vhosts, &plain);
@@ -171,6 +175,16 @@ impl Translator {
                 },
             );
         }
+        for ext in dag.extension_clusters.values() {
+            self.extension_clusters.get(
+                &ext.name,
+                |prev| prev == ext,
+                || {
+                    let out = cluster::extension::extension_cluster(ext, cfg);
+                    (ext.clone(), to_any(&out))
+                },
+            );
+        }
         for (name, s) in secret::referenced_secrets_of(dag, clusters) {
             self.secrets.get(
                 &name,
@@ -183,11 +197,14 @@ impl Translator {
             self.https_vhosts.end(),
             self.chains.end(),
         );
+        // Both tables end (no short circuit): each forgets what it did not use.
+        let (route_clusters, extension_clusters) =
+            (self.clusters.end(), self.extension_clusters.end());
         Dirty {
             listeners: chains,
             // The fallback route configuration follows the chains' fallback certificates.
             routes: plain || secure || chains,
-            clusters: self.clusters.end(),
+            clusters: route_clusters || extension_clusters,
             secrets: self.secrets.end(),
         }
     }
@@ -264,8 +281,13 @@ impl Translator {
         }
     }
 
-    fn cluster_map(&self, clusters: &[&contour_dag::Cluster]) -> BTreeMap<String, Any> {
+    fn cluster_map(&self, dag: &Dag, clusters: &[&contour_dag::Cluster]) -> BTreeMap<String, Any> {
         let mut out = BTreeMap::new();
+        for name in dag.extension_clusters.keys() {
+            if let Some(any) = self.extension_clusters.output(name) {
+                out.insert(name.clone(), any.clone());
+            }
+        }
         for c in clusters {
             let name = cluster_name(c);
             if !out.contains_key(&name)

@@ -38,7 +38,7 @@ pub use bootstrap::{
 };
 pub use cluster::clusters;
 pub use config::{Compression, HttpVersion, TimeoutSetting, TlsParams, TranslateConfig};
-pub use endpoint::cluster_load_assignment;
+pub use endpoint::{cluster_load_assignment, extension_cluster_load_assignment};
 pub use incremental::{Changes, Translator};
 pub use listener::listeners;
 pub use pb::to_any;
@@ -72,7 +72,13 @@ pub fn translate(dag: &Dag, cfg: &TranslateConfig) -> Resources {
     Resources {
         listeners: keyed(listeners(dag, cfg), |l| l.name.clone()),
         routes: keyed(route_configurations(dag), |r| r.name.clone()),
-        clusters: keyed(clusters(dag, cfg), |c| c.name.clone()),
+        clusters: keyed(
+            clusters(dag, cfg)
+                .into_iter()
+                .chain(cluster::extension::extension_clusters(dag, cfg))
+                .collect(),
+            |c| c.name.clone(),
+        ),
         secrets: keyed(
             secret::secrets(dag)
                 .into_iter()

@@ -1,7 +1,8 @@
 //! SDS: the serving and client certificates the DAG references, by their hashed names.
 //!
 //! Only certificates a valid DAG object points at are here: serving certificates of secure
-//! virtual hosts, the fallback certificate, and the Envoy client certificate of TLS clusters.
+//! virtual hosts, the fallback certificate, and the Envoy client certificate of TLS clusters
+//! (route and extension clusters).
 //! CA bundles and CRLs are inlined in validation contexts instead.
 
 use std::collections::BTreeMap;
@@ -45,6 +46,15 @@ pub fn referenced_secrets_of<'a>(
     for c in clusters {
         if c.is_tls()
             && let Some(s) = &c.client_certificate
+        {
+            out.entry(secret_name(s)).or_insert(s);
+        }
+    }
+    // Extension clusters present it over TLS (`h2`) too; upstream leaves it out of SDS when
+    // no route cluster uses it, and Envoy then waits for it forever.
+    for ext in dag.extension_clusters.values() {
+        if ext.protocol == contour_dag::extension::PROTOCOL_H2
+            && let Some(s) = &ext.client_certificate
         {
             out.entry(secret_name(s)).or_insert(s);
         }

@@ -154,7 +154,7 @@ fn policy_route(mut r: Route, mut main: WeightedCluster, mirror: WeightedCluster
             expected_statuses: vec![(200, 300)],
             ..Default::default()
         }),
-        idle_connection_timeout: Timeout::Set(Duration::from_secs(30)),
+        idle_connection_timeout: Timeout::Duration(Duration::from_secs(30)),
         ..Default::default()
     };
     main.cluster.protocol = "h2c".into();
@@ -175,13 +175,13 @@ fn policy_route(mut r: Route, mut main: WeightedCluster, mirror: WeightedCluster
         ignore_case: true,
     }];
     r.policy = RoutePolicy {
-        response_timeout: Timeout::Set(Duration::from_secs(1)),
+        response_timeout: Timeout::Duration(Duration::from_secs(1)),
         idle_timeout: Timeout::Disabled,
         retry: Some(RetryPolicy {
             retry_on: "5xx,retriable-status-codes".into(),
             retriable_status_codes: vec![418],
             num_retries: 3,
-            per_try_timeout: Timeout::Set(Duration::from_millis(250)),
+            per_try_timeout: Timeout::Duration(Duration::from_millis(250)),
         }),
         request_headers: Some(headers("route.example.com")),
         response_headers: Some(headers("")),
@@ -354,7 +354,58 @@ fn sample_dag() -> Dag {
         "ingress_https".into(),
         https_listener(vhost("secure.example.com")),
     );
+    add_extension_clusters(&mut dag);
     dag
+}
+
+/// Extension clusters: h2 with validation, SNI and the client certificate; h2c with its own
+/// circuit breakers and an idle timeout; http/1.1 with a disabled idle timeout.
+fn add_extension_clusters(dag: &mut Dag) {
+    let ca = contour_testkit::certs::TestCa::new("ext-ca");
+    let leaf = ca.leaf("envoy", &["envoy"]);
+    let target = |name: &str| contour_dag::WeightedService {
+        service: ServiceCluster {
+            namespace: "default".into(),
+            name: name.into(),
+            port: 9000,
+            port_name: String::new(),
+            health_port: None,
+        },
+        weight: 2,
+    };
+    let base = |name: &str, protocol: &str| contour_dag::ExtensionCluster {
+        name: contour_dag::extension_cluster_name("default", name),
+        services: vec![target("auth"), target("auth2")],
+        protocol: protocol.into(),
+        ..Default::default()
+    };
+    let mut h2 = base("auth", "h2");
+    h2.sni = "auth.example.com".into();
+    h2.upstream_validation = Some(contour_dag::UpstreamValidation {
+        ca_secret_name: "ext-ca".into(),
+        ca: ca.cert_pem.clone().into_bytes(),
+        subject_names: vec!["auth.example.com".into()],
+    });
+    h2.client_certificate = Some(contour_dag::Secret {
+        namespace: "default".into(),
+        name: "envoy-client".into(),
+        cert_chain: leaf.cert_pem.into_bytes(),
+        private_key: leaf.key_pem.into_bytes(),
+    });
+    h2.lb_strategy = "Random".into();
+    let mut h2c = base("ratelimit", "h2c");
+    h2c.idle_connection_timeout =
+        contour_dag::duration::Timeout::Duration(std::time::Duration::from_secs(60));
+    h2c.circuit_breakers = Some(contour_dag::CircuitBreakers {
+        max_connections: Some(10),
+        per_host_max_connections: Some(1),
+        ..Default::default()
+    });
+    let mut h1 = base("tracing", "http/1.1");
+    h1.idle_connection_timeout = contour_dag::duration::Timeout::Disabled;
+    for e in [h2, h2c, h1] {
+        dag.extension_clusters.insert(e.name.clone(), e);
+    }
 }
 
 /// Every host policy, so Envoy checks their per-filter configuration.
@@ -511,12 +562,14 @@ fn envoy_accepts_translated_resources() {
         .map(|a| EnvoyCluster::decode(a.value.as_slice()).unwrap())
         .collect();
     // kuard/80 with four LB policies (one with health check and h2c), echo/8080 with three
-    // (one with TLS and slow start, the mirror), and the h2+TLS cluster.
-    assert_eq!(clusters.len(), 8);
+    // (one with TLS and slow start, the mirror), the h2+TLS cluster, and three extension
+    // clusters.
+    assert_eq!(clusters.len(), 11);
+    assert!(res.clusters.contains_key("extension/default/auth"));
     assert_eq!(
         res.secrets.len(),
-        1,
-        "one certificate, referenced four times"
+        2,
+        "one certificate referenced four times, and the extension's client certificate"
     );
     assert!(res.routes.contains_key("https/secure.example.com"));
     assert!(res.routes.contains_key("ingress_fallbackcert"));

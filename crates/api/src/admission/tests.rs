@@ -266,6 +266,12 @@ fn other_kinds_default_and_validate() {
          metadata: {name: auth, namespace: ns}\nspec: {services: [], protocol: h3}\n",
     ));
     assert_eq!(err.errors.len(), 2, "{err}");
+    // Only protocol version v3 (the processor has no reason for another, as upstream).
+    let err = rejected(yaml(
+        "apiVersion: projectcontour.io/v1alpha1\nkind: ExtensionService\n\
+         metadata: {name: auth, namespace: ns}\nspec: {services: [{name: s, port: 9000}], protocolVersion: v2}\n",
+    ));
+    assert!(err.to_string().contains("spec.protocolVersion"), "{err}");
     let err = rejected(yaml(
         "apiVersion: projectcontour.io/v1\nkind: TLSCertificateDelegation\n\
          metadata: {name: d, namespace: ns}\nspec: {delegations: [{secretName: s}]}\n",

@@ -177,7 +177,7 @@ fn unknown_keys_are_refused(#[case] text: &str, #[case] key: &str, #[case] line:
     "timeouts:\n  request-timeout: 10 seconds\n",
     "timeouts.request-timeout",
     2,
-    "invalid duration"
+    "unable to parse timeout string \"10 seconds\": time: unknown unit \" seconds\""
 )]
 #[case::connect_timeout_infinity(
     "timeouts:\n  connect-timeout: infinity\n",
@@ -189,7 +189,7 @@ fn unknown_keys_are_refused(#[case] text: &str, #[case] key: &str, #[case] line:
     "timeouts:\n  stream-idle-timeout: -1s\n",
     "timeouts.stream-idle-timeout",
     2,
-    "negative"
+    "time: invalid duration \"-1s\""
 )]
 #[case::json_field(
     "json-fields:\n  - nope\n",

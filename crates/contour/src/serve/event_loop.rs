@@ -5,15 +5,12 @@
 //! the resources to the xDS snapshot store, which pushes only what changed. Endpoint changes
 //! skip the build and update EDS directly.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use contour_api::v1::DetailedCondition;
-use contour_dag::endpoints::ServiceKey;
-use contour_dag::{
-    BuildConfig, Cache, Dag, EndpointStore, Kind, Object, ObjectKey, ServiceCluster,
-};
+use contour_dag::{BuildConfig, Cache, Kind, Object, ObjectKey};
 use contour_envoy::{TranslateConfig, Translator};
 use contour_k8s::status::{ConditionsKind, StatusInput};
 use contour_xds::{SnapshotStore, type_url};
@@ -21,6 +18,7 @@ use envoy_types::pb::google::protobuf::Any;
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info};
 
+use super::eds::Eds;
 use super::holdoff::Holdoff;
 use super::secrets::{SecretKey, Withholding};
 use super::state::SharedState;
@@ -30,7 +28,8 @@ use contour_k8s::source::fetch::Fetched;
 
 pub struct EventLoop {
     cache: Cache,
-    endpoints: EndpointStore,
+    /// EndpointSlices and the load assignments of the last build's clusters.
+    eds: Eds,
     build_cfg: BuildConfig,
     translate_cfg: TranslateConfig,
     /// Remembers the last translation: a build re-translates only what changed.
@@ -38,13 +37,6 @@ pub struct EventLoop {
     store: SnapshotStore,
     state: Arc<SharedState>,
     metrics: Arc<Metrics>,
-    /// Clusters of the last build, by the Service they point at (for EDS-only updates).
-    clusters_by_service: BTreeMap<ServiceKey, BTreeSet<ServiceCluster>>,
-    /// The ClusterLoadAssignment of every cluster of the last build, kept current by endpoint
-    /// changes, so a build computes only those of new clusters.
-    load_assignments: BTreeMap<String, (ServiceCluster, Any)>,
-    /// Whether a build has published EDS yet.
-    published_eds: bool,
     /// Told once the first build has been published (the xDS server starts listening then).
     first_build: watch::Sender<bool>,
     /// Kubernetes mode: each build's statuses for the status writer (latest wins).
@@ -68,16 +60,13 @@ impl EventLoop {
     ) -> Self {
         EventLoop {
             cache,
-            endpoints: EndpointStore::default(),
+            eds: Eds::default(),
             build_cfg,
             translate_cfg,
             translator: Translator::new(),
             store,
             state,
             metrics,
-            clusters_by_service: BTreeMap::new(),
-            load_assignments: BTreeMap::new(),
-            published_eds: false,
             first_build,
             status: None,
             withholding: None,
@@ -124,7 +113,7 @@ impl EventLoop {
                 .map(|(k, st)| (k.clone(), st.to_api()))
                 .collect(),
             ingresses: self.cache.ingresses.keys().cloned().collect(),
-            conditions: self.config_conditions.clone(),
+            conditions: self.conditions(out),
         };
         tx.send_if_modified(|cur| {
             let changed = **cur != input;
@@ -133,6 +122,19 @@ impl EventLoop {
             }
             changed
         });
+    }
+
+    /// The ContourConfiguration's condition and each ExtensionService's `Valid` condition.
+    fn conditions(
+        &self,
+        out: &contour_dag::BuildOutput,
+    ) -> BTreeMap<(ConditionsKind, String, String), Vec<DetailedCondition>> {
+        let mut all = self.config_conditions.clone();
+        for ((ns, name), st) in &out.status.extensions {
+            let key = (ConditionsKind::ExtensionService, ns.clone(), name.clone());
+            all.insert(key, vec![st.to_condition()]);
+        }
+        all
     }
 
     /// Runs until every source is gone. `fetched` answers the Secret reads asked for by the
@@ -206,8 +208,8 @@ impl EventLoop {
             SourceEvent::Upsert(obj) => {
                 self.count_op("update", obj.kind());
                 if let Object::EndpointSlice(slice) = obj {
-                    let touched = self.endpoints.upsert(slice);
-                    self.update_endpoints(&touched);
+                    let upserts = self.eds.upsert(slice);
+                    self.publish_endpoints(upserts);
                 } else if self.insert(obj, now) {
                     holdoff.on_change(now);
                 }
@@ -215,8 +217,8 @@ impl EventLoop {
             SourceEvent::Delete(key) => {
                 self.count_op("delete", key.kind);
                 if key.kind == Kind::EndpointSlice {
-                    let touched = self.endpoints.remove(&key);
-                    self.update_endpoints(&touched);
+                    let upserts = self.eds.remove(&key);
+                    self.publish_endpoints(upserts);
                 } else if self.remove(&key) {
                     holdoff.on_change(now);
                 }
@@ -248,25 +250,18 @@ impl EventLoop {
             .inc();
     }
 
-    /// Publishes new ClusterLoadAssignments for the clusters of the touched services.
-    fn update_endpoints(&mut self, touched: &[ServiceKey]) {
-        let mut upserts = BTreeMap::new();
-        for svc in touched {
-            for cluster in self.clusters_by_service.get(svc).into_iter().flatten() {
-                let la = self.endpoints.load_assignment(cluster);
-                let cla = contour_envoy::to_any(&contour_envoy::cluster_load_assignment(&la));
-                self.load_assignments
-                    .insert(la.eds_name.clone(), (cluster.clone(), cla.clone()));
-                upserts.insert(la.eds_name, cla);
-            }
+    /// Publishes the ClusterLoadAssignments an endpoint change recomputed.
+    fn publish_endpoints(&mut self, upserts: BTreeMap<String, Any>) {
+        if upserts.is_empty() {
+            return;
         }
-        if !upserts.is_empty()
-            && self
-                .store
-                .update_resources(type_url::ENDPOINT, upserts, &[])
+        let n = upserts.len();
+        if self
+            .store
+            .update_resources(type_url::ENDPOINT, upserts, &[])
         {
             self.metrics.eds_update_total.inc();
-            debug!(services = touched.len(), "updated endpoints");
+            debug!(load_assignments = n, "updated endpoints");
         }
     }
 
@@ -286,7 +281,7 @@ impl EventLoop {
         };
         put(type_url::SECRET, changes.secrets);
         put(type_url::RUNTIME, Some(changes.runtimes));
-        put(type_url::ENDPOINT, self.all_load_assignments(&out.dag));
+        put(type_url::ENDPOINT, self.eds.after_build(&out.dag));
         put(type_url::CLUSTER, changes.clusters);
         put(type_url::ROUTE, changes.routes);
         put(type_url::LISTENER, changes.listeners);
@@ -314,48 +309,6 @@ impl EventLoop {
             self.store.set_ready();
             let _ = self.first_build.send(true);
         }
-    }
-
-    /// The ClusterLoadAssignment of every cluster of `dag`: remembered ones for EDS names whose
-    /// cluster is the same as in the last build (endpoint changes kept them current), computed
-    /// ones otherwise. `None` when nothing differs from the last build (EDS is already current).
-    fn all_load_assignments(&mut self, dag: &Dag) -> Option<BTreeMap<String, Any>> {
-        self.clusters_by_service.clear();
-        for cluster in dag.clusters() {
-            let svc = &cluster.service;
-            self.clusters_by_service
-                .entry((svc.namespace.clone(), svc.name.clone()))
-                .or_default()
-                .insert(svc.clone());
-        }
-        // In the order `update_endpoints` uses, so that two clusters sharing an EDS name (one
-        // with a health port, one without) resolve the same way on both paths.
-        let mut winners: BTreeMap<String, &ServiceCluster> = BTreeMap::new();
-        for svc in self.clusters_by_service.values().flatten() {
-            winners.insert(svc.eds_name(), svc);
-        }
-        let mut previous = std::mem::take(&mut self.load_assignments);
-        let mut computed = false;
-        for (name, svc) in winners {
-            let entry = match previous.remove(&name) {
-                Some((known, cla)) if known == *svc => (known, cla),
-                _ => {
-                    computed = true;
-                    let la = self.endpoints.load_assignment(svc);
-                    let cla = contour_envoy::cluster_load_assignment(&la);
-                    (svc.clone(), contour_envoy::to_any(&cla))
-                }
-            };
-            self.load_assignments.insert(name, entry);
-        }
-        let same = !computed && previous.is_empty() && self.published_eds;
-        self.published_eds = true;
-        (!same).then(|| {
-            self.load_assignments
-                .iter()
-                .map(|(name, (_, cla))| (name.clone(), cla.clone()))
-                .collect()
-        })
     }
 
     fn record_build(&self, out: &contour_dag::BuildOutput, seconds: f64) {

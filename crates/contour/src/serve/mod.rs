@@ -1,6 +1,7 @@
 //! `contour serve`: wires the source, the event loop, the xDS server and the HTTP endpoints.
 
 mod dag_dot;
+mod eds;
 mod event_loop;
 mod holdoff;
 mod http;

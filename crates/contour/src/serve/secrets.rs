@@ -1,13 +1,14 @@
 //! Certificate material is kept only for Secrets that something references (Kubernetes mode).
 //!
 //! A Secret nobody references is cached as a stub: name, namespace and type, no data. When an
-//! Ingress or HTTPProxy (or a change to one) starts referencing a stubbed Secret, its data is
-//! read again through the API ([`contour_k8s::source::fetch`]); builds wait for the answer (at
-//! most [`FETCH_WAIT`]) so a proxy is never built, and its status never written, from a stub.
-//! When the last reference goes away the data is dropped again.
+//! Ingress, HTTPProxy or ExtensionService (or a change to one) starts referencing a stubbed
+//! Secret, its data is read again through the API ([`contour_k8s::source::fetch`]); builds wait
+//! for the answer (at most [`FETCH_WAIT`]) so a proxy is never built, and its status never
+//! written, from a stub. When the last reference goes away the data is dropped again.
 //!
-//! The Kubernetes source lists Secrets only after Ingresses and HTTPProxies, so at startup the
-//! references are known when Secrets arrive and nothing needs to be read twice.
+//! The Kubernetes source lists Secrets only after Ingresses, HTTPProxies and ExtensionServices,
+//! so at startup the references are known when Secrets arrive and nothing needs to be read
+//! twice.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -104,6 +105,11 @@ impl Withholding {
                 .proxies
                 .get(&k)
                 .map(|p| references::proxy_secrets(p))
+                .unwrap_or_default(),
+            contour_dag::Kind::ExtensionService => cache
+                .extension_services
+                .get(&k)
+                .map(|e| references::extension_secrets(e))
                 .unwrap_or_default(),
             _ => Vec::new(),
         }

@@ -107,6 +107,10 @@ impl SharedState {
         list.extend(out.status.proxies.iter().map(|((ns, name), st)| {
             json!({"kind": "HTTPProxy", "namespace": ns, "name": name, "status": st.to_api()})
         }));
+        list.extend(out.status.extensions.iter().map(|((ns, name), st)| {
+            let status = json!({"conditions": [st.to_condition()]});
+            json!({"kind": "ExtensionService", "namespace": ns, "name": name, "status": status})
+        }));
         Value::Array(list)
     }
 }

@@ -1,6 +1,6 @@
 //! `contour validate DIR`: builds a manifests directory offline, exactly as
-//! `contour serve --manifests DIR` would, and reports every HTTPProxy and Ingress with its
-//! status. Exit code 0 when everything is valid, 1 when anything is invalid or orphaned, 2 when
+//! `contour serve --manifests DIR` would, and reports every HTTPProxy, Ingress and
+//! ExtensionService with its status. Exit code 0 when everything is valid, 1 when anything is invalid or orphaned, 2 when
 //! the input cannot be read (missing directory, malformed or schema-invalid documents).
 
 mod capture;
@@ -11,6 +11,7 @@ mod tests;
 use std::process::ExitCode;
 
 use contour_api::v1::HTTPProxy;
+use contour_api::v1alpha1::ExtensionService;
 use contour_dag::{BuildConfig, BuildOutput, Cache, ClassFilter, Object, build};
 use k8s_openapi::api::networking::v1::Ingress;
 use serde_json::Value;
@@ -27,14 +28,14 @@ const EXIT_UNREADABLE: u8 = 2;
 /// What `validate` found.
 #[derive(Debug, Default)]
 pub struct Report {
-    /// HTTPProxies then Ingresses, each sorted by namespace and name.
+    /// HTTPProxies, then Ingresses, then ExtensionServices, each sorted by namespace and name.
     pub rows: Vec<Row>,
     pub problems: Vec<FileProblem>,
     /// `(object, files)` for objects defined in several files (the last file wins).
     pub redefined: Vec<(String, Vec<String>)>,
 }
 
-/// One HTTPProxy or Ingress.
+/// One HTTPProxy, Ingress or ExtensionService.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub kind: &'static str,
@@ -47,7 +48,7 @@ pub struct Row {
     /// `(type, reason, message)` of each error and warning.
     pub errors: Vec<(String, String, String)>,
     pub warnings: Vec<(String, String, String)>,
-    /// The full status in upstream's shape (HTTPProxy only).
+    /// The full status in upstream's shape (HTTPProxy and ExtensionService).
     pub status: Value,
 }
 
@@ -92,7 +93,7 @@ pub fn run(args: ValidateArgs) -> ExitCode {
     ExitCode::from(report.exit_code())
 }
 
-/// Builds the objects and reports on every HTTPProxy and Ingress.
+/// Builds the objects and reports on every HTTPProxy, Ingress and ExtensionService.
 pub fn evaluate(contents: DirContents, cfg: &BuildConfig, classes: ClassFilter) -> Report {
     let mut cache = Cache::new(classes);
     for object in contents.objects.iter().cloned() {
@@ -107,15 +108,17 @@ pub fn evaluate(contents: DirContents, cfg: &BuildConfig, classes: ClassFilter) 
         match object {
             Object::HTTPProxy(p) => rows.push(proxy_row(p, &out)),
             Object::Ingress(i) => rows.push(ingress_row(i, &cache, &warnings)),
+            Object::ExtensionService(e) => rows.extend(extension_row(e, &out)),
             _ => {}
         }
     }
+    let rank = |kind: &str| match kind {
+        "HTTPProxy" => 0,
+        "Ingress" => 1,
+        _ => 2,
+    };
     rows.sort_by(|a, b| {
-        (a.kind != "HTTPProxy", &a.namespace, &a.name).cmp(&(
-            b.kind != "HTTPProxy",
-            &b.namespace,
-            &b.name,
-        ))
+        (rank(a.kind), &a.namespace, &a.name).cmp(&(rank(b.kind), &b.namespace, &b.name))
     });
     Report {
         rows,
@@ -163,6 +166,29 @@ fn proxy_row(p: &HTTPProxy, out: &BuildOutput) -> Row {
         warnings: st.warnings.iter().map(triple).collect(),
         status: serde_json::to_value(&api).unwrap_or(Value::Null),
     }
+}
+
+/// An ExtensionService with its `Valid` condition: `valid` or `invalid`.
+fn extension_row(e: &ExtensionService, out: &BuildOutput) -> Option<Row> {
+    let (namespace, name) = ns_name(&e.metadata);
+    let st = out
+        .status
+        .extensions
+        .get(&(namespace.clone(), name.clone()))?;
+    let cond = st.to_condition();
+    let triple =
+        |c: &contour_api::v1::SubCondition| (c.type_.clone(), c.reason.clone(), c.message.clone());
+    Some(Row {
+        kind: "ExtensionService",
+        namespace,
+        name,
+        fqdn: String::new(),
+        current_status: if st.is_valid() { "valid" } else { "invalid" }.to_string(),
+        description: cond.message.clone(),
+        errors: st.errors.iter().map(triple).collect(),
+        warnings: st.warnings.iter().map(triple).collect(),
+        status: serde_json::json!({ "conditions": [cond] }),
+    })
 }
 
 /// Ingress has no status conditions: it is `invalid` here when the build ignored part of it

@@ -86,3 +86,40 @@ fn other_classes_are_ignored_and_malformed_files_exit_2() {
     assert_eq!(json["exitCode"], 2);
     assert_eq!(json["problems"][0]["file"], "broken.yaml");
 }
+
+#[test]
+fn extension_services_are_reported_with_their_valid_condition() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "auth.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata: {name: auth, namespace: default}\nspec:\n  ports: [{port: 9000, name: grpc}]\n---\n\
+         apiVersion: projectcontour.io/v1alpha1\nkind: ExtensionService\nmetadata: {name: auth}\nspec:\n  protocol: h2c\n  services: [{name: auth, port: 9000}]\n---\n\
+         apiVersion: projectcontour.io/v1alpha1\nkind: ExtensionService\nmetadata: {name: broken}\nspec:\n  services: [{name: missing, port: 9000}]\n",
+    );
+    let r = report(dir.path(), &[]);
+    let summary: Vec<(&str, &str, &str)> = r
+        .rows
+        .iter()
+        .map(|r| (r.kind, r.name.as_str(), r.current_status.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("ExtensionService", "auth", "valid"),
+            ("ExtensionService", "broken", "invalid"),
+        ]
+    );
+    assert_eq!(r.rows[0].description, "Valid ExtensionService");
+    assert_eq!(r.rows[0].status["conditions"][0]["reason"], "Valid");
+    assert_eq!(
+        r.rows[1].errors,
+        [(
+            "ServiceError".to_string(),
+            "ServiceUnresolvedReference".to_string(),
+            "unresolved service \"default/missing\": service \"default/missing\" not found"
+                .to_string()
+        )]
+    );
+    assert_eq!(r.exit_code(), 1);
+}

@@ -1,10 +1,11 @@
-//! Which Services and Secrets the cached Ingresses and HTTPProxies name, kept up to date on every
+//! Which Services and Secrets the cached Ingresses, HTTPProxies and ExtensionServices name, kept up to date on every
 //! insert and removal: whether a Service or Secret change matters is then a lookup, not a scan of
 //! every proxy (a cold start inserting S Secrets next to P proxies used to cost S × P).
 
 use std::collections::BTreeMap;
 
 use contour_api::v1::HTTPProxy;
+use contour_api::v1alpha1::ExtensionService;
 use k8s_openapi::api::networking::v1::Ingress;
 
 use crate::object::Kind;
@@ -35,6 +36,14 @@ impl Named {
             .map(|s| (ns.to_string(), s.to_string()))
             .collect();
         Named::new(services, references::proxy_secrets(p))
+    }
+
+    pub fn of_extension(e: &ExtensionService) -> Self {
+        let ns = e.metadata.namespace.as_deref().unwrap_or_default();
+        let services = references::extension_service_names(e)
+            .map(|s| (ns.to_string(), s.to_string()))
+            .collect();
+        Named::new(services, references::extension_secrets(e))
     }
 
     pub fn of_ingress(ing: &Ingress) -> Self {

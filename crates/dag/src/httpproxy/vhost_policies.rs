@@ -13,7 +13,7 @@ use contour_api::v1::{
 
 use super::cookie_rewrite::cookie_rewrites;
 use super::envoy_vars::{canonical_header_key, escape_header_value, http_header_name_error};
-use crate::go_duration;
+use crate::duration::parse_go_nanos;
 use crate::status::error_type;
 use crate::vhost_policy::{
     CookieRewrite, CorsOrigin, CorsPolicy, IpFilter, IpRule, LocalRateLimit, MaxAge, VhostPolicies,
@@ -304,7 +304,7 @@ pub fn cors_policy(policy: Option<&CORSPolicy>) -> Result<Option<CorsPolicy>, St
     }
     let max_age = match policy.max_age.as_deref() {
         None | Some("") => MaxAge::Default,
-        Some(text) => match go_duration::parse(text) {
+        Some(text) => match parse_go_nanos(text) {
             Ok(0) => MaxAge::Disabled,
             Ok(n) if n < 0 => return Err(format!("invalid max age value \"{text}\"")),
             Ok(n) => MaxAge::Nanos(n),

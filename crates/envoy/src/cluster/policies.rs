@@ -144,7 +144,7 @@ pub fn protocol_options(http2: bool, idle_connection: Timeout) -> Option<Any> {
         P::HttpProtocolOptions(Http1ProtocolOptions::default())
     };
     let common = match idle_connection {
-        Timeout::Set(d) => Some(CommonHttpOptions {
+        Timeout::Duration(d) => Some(CommonHttpOptions {
             idle_timeout: Some(duration(d)),
             ..Default::default()
         }),
@@ -233,7 +233,7 @@ mod tests {
     fn protocol_options_only_when_needed() {
         assert!(protocol_options(false, Timeout::Default).is_none());
         assert!(protocol_options(true, Timeout::Default).is_some());
-        assert!(protocol_options(false, Timeout::Set(Duration::from_secs(5))).is_some());
+        assert!(protocol_options(false, Timeout::Duration(Duration::from_secs(5))).is_some());
     }
 
     #[test]

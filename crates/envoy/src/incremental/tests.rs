@@ -2,7 +2,8 @@
 //! sequence of edits touching every cached part.
 
 use contour_dag::{
-    Dag, Listener, PathMatch, RouteAction, Secret, SecureVirtualHost, ServicePolicy, TcpProxy,
+    Dag, ExtensionCluster, Listener, PathMatch, RouteAction, Secret, SecureVirtualHost,
+    ServicePolicy, TcpProxy, WeightedService,
 };
 
 use crate::tests::{forward_to, http_dag, route, service, vhost};
@@ -75,6 +76,19 @@ fn mixed_dag() -> Dag {
     dag
 }
 
+fn extension(name: &str, protocol: &str) -> ExtensionCluster {
+    ExtensionCluster {
+        name: format!("extension/default/{name}"),
+        services: vec![WeightedService {
+            service: service("default", "auth", 9000),
+            weight: 0,
+        }],
+        protocol: protocol.into(),
+        client_certificate: Some(secret("envoy-client", b"client")),
+        ..Default::default()
+    }
+}
+
 fn plain(dag: &mut Dag) -> &mut Vec<contour_dag::VirtualHost> {
     &mut dag.listeners.get_mut("ingress_http").unwrap().virtual_hosts
 }
@@ -139,6 +153,18 @@ fn edits() -> Vec<Edit> {
                 },
             );
         }),
+        ("a new extension cluster", |d, _| {
+            let e = extension("auth", "h2");
+            d.extension_clusters.insert(e.name.clone(), e);
+        }),
+        ("an extension cluster's protocol", |d, _| {
+            let e = extension("auth", "h2c");
+            d.extension_clusters.insert(e.name.clone(), e);
+        }),
+        ("a second extension cluster", |d, _| {
+            let e = extension("ratelimit", "h2");
+            d.extension_clusters.insert(e.name.clone(), e);
+        }),
         ("the configuration", |_, cfg| {
             cfg.connect_timeout = std::time::Duration::from_secs(7);
         }),
@@ -147,6 +173,9 @@ fn edits() -> Vec<Edit> {
         }),
         ("every plain host gone", |d, _| {
             d.listeners.remove("ingress_http");
+        }),
+        ("an extension cluster gone", |d, _| {
+            d.extension_clusters.remove("extension/default/auth");
         }),
     ]
 }
@@ -240,4 +269,12 @@ fn changes_name_only_the_changed_types() {
     let cert = t.changes(&dag, &cfg);
     assert!(cert.secrets.is_some() && cert.listeners.is_some());
     assert_eq!(cert.clusters, None);
+    let e = extension("auth", "h2c");
+    dag.extension_clusters.insert(e.name.clone(), e);
+    let ext = t.changes(&dag, &cfg);
+    let clusters = ext
+        .clusters
+        .expect("an extension cluster is a cluster change");
+    assert!(clusters.contains_key("extension/default/auth"));
+    assert_eq!((ext.listeners, ext.routes), (None, None));
 }

@@ -47,12 +47,12 @@ pub struct SourceOptions {
 const SECRET_PAGE_SIZE: u32 = 100;
 
 /// Kinds that reference Secrets: the Secrets watchers start once these have listed.
-const REFERENCING: [Kind; 2] = [Kind::Ingress, Kind::HTTPProxy];
+const REFERENCING: [Kind; 3] = [Kind::Ingress, Kind::HTTPProxy, Kind::ExtensionService];
 
 /// Counts watchers that still owe their initial list; the last one sends `InitialSyncDone`.
 pub struct SyncTracker {
     pending: AtomicUsize,
-    /// Ingress and HTTPProxy watchers that still owe their initial list.
+    /// Ingress, HTTPProxy and ExtensionService watchers that still owe their initial list.
     referencing: AtomicUsize,
     referencing_done: tokio::sync::watch::Sender<bool>,
     tx: mpsc::Sender<SourceEvent>,
@@ -61,7 +61,7 @@ pub struct SyncTracker {
 impl SyncTracker {
     async fn done(&self, kind: Kind) {
         if REFERENCING.contains(&kind) && self.referencing.fetch_sub(1, Ordering::SeqCst) == 1 {
-            debug!("Ingress and HTTPProxy lists done: listing Secrets");
+            debug!("Ingress, HTTPProxy and ExtensionService lists done: listing Secrets");
             let _ = self.referencing_done.send(true);
         }
         if self.pending.fetch_sub(1, Ordering::SeqCst) == 1 {

@@ -26,7 +26,7 @@ pub struct LoadBalancing {
 }
 
 /// Upstream's `loadBalancerPolicy`: unknown strategies (and an explicit RoundRobin) are `""`.
-fn strategy(lbp: &LoadBalancerPolicy) -> &str {
+pub fn strategy(lbp: &LoadBalancerPolicy) -> &str {
     lbp.strategy
         .as_deref()
         .filter(|s| matches!(*s, WEIGHTED_LEAST_REQUEST | RANDOM | COOKIE | REQUEST_HASH))

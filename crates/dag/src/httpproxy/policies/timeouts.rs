@@ -40,7 +40,7 @@ pub fn retry_policy(rp: Option<&ApiRetryPolicy>) -> Option<RetryPolicy> {
         .as_deref()
         .and_then(|s| parse_go_duration(s).ok())
         .filter(|d| *d != Duration::ZERO)
-        .map_or(Timeout::Default, Timeout::Set);
+        .map_or(Timeout::Default, Timeout::Duration);
     let num_retries = match rp.count.unwrap_or(1) {
         -1 => 0,
         0 | 1 => 1,
@@ -94,7 +94,7 @@ mod tests {
         assert_eq!(got.retriable_status_codes, vec![418]);
         assert_eq!(
             got.per_try_timeout,
-            Timeout::Set(Duration::from_millis(250))
+            Timeout::Duration(Duration::from_millis(250))
         );
         let bad = ApiRetryPolicy {
             per_try_timeout: Some("soon".into()),
@@ -123,6 +123,9 @@ mod tests {
         };
         let t = timeouts(Some(&tp)).unwrap();
         assert_eq!(t.response, Timeout::Disabled);
-        assert_eq!(t.idle_connection, Timeout::Set(Duration::from_secs(90)));
+        assert_eq!(
+            t.idle_connection,
+            Timeout::Duration(Duration::from_secs(90))
+        );
     }
 }

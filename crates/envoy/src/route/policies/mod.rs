@@ -34,7 +34,7 @@ pub fn timeout(t: Timeout) -> Option<Duration> {
     match t {
         Timeout::Default => None,
         Timeout::Disabled => Some(Duration::default()),
-        Timeout::Set(d) => Some(duration(d)),
+        Timeout::Duration(d) => Some(duration(d)),
     }
 }
 

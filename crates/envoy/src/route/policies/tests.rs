@@ -9,7 +9,7 @@ fn timeouts_default_disabled_and_set() {
     assert_eq!(timeout(Timeout::Default), None);
     assert_eq!(timeout(Timeout::Disabled), Some(Duration::default()));
     assert_eq!(
-        timeout(Timeout::Set(StdDuration::from_millis(1500))),
+        timeout(Timeout::Duration(StdDuration::from_millis(1500))),
         Some(duration(StdDuration::from_millis(1500)))
     );
 }
@@ -17,7 +17,7 @@ fn timeouts_default_disabled_and_set() {
 #[test]
 fn route_policy_fills_the_action() {
     let mut policy = RoutePolicy {
-        response_timeout: Timeout::Set(StdDuration::from_secs(1)),
+        response_timeout: Timeout::Duration(StdDuration::from_secs(1)),
         idle_timeout: Timeout::Disabled,
         retry: Some(RetryPolicy {
             retry_on: "5xx".into(),
