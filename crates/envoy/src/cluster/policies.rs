@@ -143,13 +143,16 @@ pub fn protocol_options(http2: bool, idle_connection: Timeout) -> Option<Any> {
     } else {
         P::HttpProtocolOptions(Http1ProtocolOptions::default())
     };
-    let common = match idle_connection {
-        Timeout::Duration(d) => Some(CommonHttpOptions {
-            idle_timeout: Some(duration(d)),
-            ..Default::default()
-        }),
-        _ => None,
+    // `infinity` disables the idle timeout: Envoy reads 0s as "no timeout" (upstream sends it).
+    let idle_timeout = match idle_connection {
+        Timeout::Duration(d) => Some(duration(d)),
+        Timeout::Disabled => Some(duration(Duration::ZERO)),
+        Timeout::Default => None,
     };
+    let common = idle_timeout.map(|t| CommonHttpOptions {
+        idle_timeout: Some(t),
+        ..Default::default()
+    });
     Some(to_any(&HttpProtocolOptions {
         common_http_protocol_options: common,
         upstream_protocol_options: Some(
@@ -179,6 +182,7 @@ pub fn slow_start_config(ss: &SlowStart) -> cluster::SlowStartConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost::Message;
 
     #[test]
     fn health_check_defaults_follow_upstream() {
@@ -234,6 +238,20 @@ mod tests {
         assert!(protocol_options(false, Timeout::Default).is_none());
         assert!(protocol_options(true, Timeout::Default).is_some());
         assert!(protocol_options(false, Timeout::Duration(Duration::from_secs(5))).is_some());
+    }
+
+    #[test]
+    fn an_infinite_idle_connection_timeout_is_zero() {
+        let idle = |t| {
+            let any = protocol_options(false, t).expect("options");
+            let o = HttpProtocolOptions::decode(any.value.as_slice()).expect("decode");
+            o.common_http_protocol_options.and_then(|c| c.idle_timeout)
+        };
+        assert_eq!(idle(Timeout::Disabled), Some(duration(Duration::ZERO)));
+        assert_eq!(
+            idle(Timeout::Duration(Duration::from_secs(90))),
+            Some(duration(Duration::from_secs(90)))
+        );
     }
 
     #[test]
