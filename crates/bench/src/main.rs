@@ -20,10 +20,6 @@ use env::{BenchEnv, all_acked, last_ack_ms, peak_rss_mb};
 use probes::Change;
 use report::{Report, ms, percentile};
 
-/// The allocator `contour` uses, so that `phases` measures what `contour serve` does.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(name = "contour-bench")]
 struct Cli {

@@ -16,12 +16,6 @@ use tracing_subscriber::EnvFilter;
 
 use cli::{Cli, Command, LogFormat};
 
-/// mimalloc instead of glibc's malloc: a cold start at 10,000 proxies allocates millions of
-/// small objects on several threads, and glibc's per-thread arenas spent a third of the CPU
-/// time in malloc, free and growing their heaps (docs/performance.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn init_logging(format: LogFormat, default: &str) {
     let filter = EnvFilter::try_from_env("CONTOUR_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
