@@ -119,24 +119,28 @@ impl Clients {
     }
 
     /// Waits until every client's route version differs from `before`; returns the time from
-    /// `since` until the last client got it.
+    /// `since` until the last client got it, and from the first client to the last one (the
+    /// server's fan-out alone, without the build).
     pub async fn wait_all_changed(
         &self,
         before: &[String],
         since: Instant,
         timeout: Duration,
-    ) -> anyhow::Result<Duration> {
+    ) -> anyhow::Result<(Duration, Duration)> {
         let deadline = Instant::now() + timeout;
         loop {
             let done = self.routes.lock().ok().and_then(|r| {
-                let mut last = since;
+                let (mut first, mut last) = (None::<Instant>, since);
                 for ((v, at), old) in r.iter().zip(before) {
                     if v == old {
                         return None;
                     }
-                    last = last.max(at.unwrap_or(since));
+                    let at = at.unwrap_or(since);
+                    last = last.max(at);
+                    first = Some(first.map_or(at, |f| f.min(at)));
                 }
-                Some(last.duration_since(since))
+                let spread = last.duration_since(first.unwrap_or(last));
+                Some((last.duration_since(since), spread))
             });
             if let Some(d) = done {
                 return Ok(d);

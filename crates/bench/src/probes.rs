@@ -129,60 +129,65 @@ fn diff(after: &[(String, u64, u64)], before: &[(String, u64, u64)]) -> Vec<(Str
         .collect()
 }
 
-/// Flips the route probe between the two backends `n` times.
+/// The route probe's manifest that sends `/` to `backend` ("a" or "b").
+fn route_probe_to(backend: &str) -> String {
+    if backend == "b" {
+        route_probe("probe-b", "probe-a")
+    } else {
+        route_probe("probe-a", "probe-b")
+    }
+}
+
+/// Flips the route probe between the two backends `n` times, starting from whichever serves.
 pub async fn route_changes(
     env: &BenchEnv,
     n: usize,
     mut on_write: impl FnMut(Instant),
 ) -> anyhow::Result<Vec<Change>> {
-    measure(
-        env,
-        n,
-        ROUTE_HOST,
-        |i| {
-            let yaml = if i % 2 == 0 {
-                route_probe("probe-b", "probe-a")
-            } else {
-                route_probe("probe-a", "probe-b")
-            };
-            (ROUTE_FILE, yaml)
-        },
-        &mut on_write,
-    )
-    .await
+    let content = |to: &str| (ROUTE_FILE, route_probe_to(to));
+    measure(env, n, ROUTE_HOST, content, &mut on_write).await
 }
 
 /// Moves the endpoint probe's only endpoint between the two backends `n` times.
 pub async fn endpoint_changes(env: &BenchEnv, n: usize) -> anyhow::Result<Vec<Change>> {
     let (pa, pb) = (env.echo_a.port(), env.echo_b.port());
-    measure(
-        env,
-        n,
-        EP_HOST,
-        |i| {
-            let port = if i % 2 == 0 { pb } else { pa };
-            (EP_FILE, slice("probe-ep", port))
-        },
-        &mut |_| {},
-    )
-    .await
+    let content = |to: &str| {
+        let port = if to == "b" { pb } else { pa };
+        (EP_FILE, slice("probe-ep", port))
+    };
+    measure(env, n, EP_HOST, content, &mut |_| {}).await
+}
+
+/// The backend ("a" or "b") that answers `host` now, once Envoy answers at all.
+pub async fn current_backend(env: &BenchEnv, host: &str) -> anyhow::Result<&'static str> {
+    let start = Instant::now();
+    loop {
+        match http_get(env.ports.http, host, "/").await {
+            Ok(r) if r.backend() == Some("a") => return Ok("a"),
+            Ok(r) if r.backend() == Some("b") => return Ok("b"),
+            _ if start.elapsed() > CONVERGE => bail!("{host} is not served within {CONVERGE:?}"),
+            _ => tokio::time::sleep(Duration::from_millis(5)).await,
+        }
+    }
 }
 
 async fn measure(
     env: &BenchEnv,
     n: usize,
     host: &str,
-    content: impl Fn(usize) -> (&'static str, String),
+    content: impl Fn(&str) -> (&'static str, String),
     on_write: &mut dyn FnMut(Instant),
 ) -> anyhow::Result<Vec<Change>> {
     let mut out = Vec::with_capacity(n);
-    wait_backend(env.ports.http, host, "a", CONVERGE).await?;
-    for i in 0..n {
+    // Each call flips from the current state: earlier probes may have left either backend.
+    let mut current = current_backend(env, host).await?;
+    for _ in 0..n {
         tokio::time::sleep(SPACING).await;
-        let want = if i % 2 == 0 { "b" } else { "a" };
+        let want = if current == "a" { "b" } else { "a" };
+        current = want;
         let builds0 = env.metric("contour_dagrebuild_total").await?;
         let before = totals(&env.debug_xds().await?);
-        let (file, yaml) = content(i);
+        let (file, yaml) = content(want);
         let start = Instant::now();
         write_file(env.dir.path(), file, &yaml)?;
         on_write(start);
@@ -202,15 +207,8 @@ async fn measure(
 }
 
 /// Rewrites the route probe with identical content and reports whether anything was pushed.
-pub async fn identical_rewrite(
-    env: &BenchEnv,
-    current_backend: &str,
-) -> anyhow::Result<(f64, u64)> {
-    let yaml = if current_backend == "a" {
-        route_probe("probe-a", "probe-b")
-    } else {
-        route_probe("probe-b", "probe-a")
-    };
+pub async fn identical_rewrite(env: &BenchEnv) -> anyhow::Result<(f64, u64)> {
+    let yaml = route_probe_to(current_backend(env, ROUTE_HOST).await?);
     let builds0 = env.metric("contour_dagrebuild_total").await?;
     let before = totals(&env.debug_xds().await?);
     write_file(env.dir.path(), ROUTE_FILE, &yaml)?;

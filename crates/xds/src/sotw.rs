@@ -9,6 +9,8 @@
 //!   listed names; it is answered as soon as the snapshot is ready (even with no resources);
 //! - a request carrying the nonce of the last response is an ACK (or a NACK when it has an
 //!   `error_detail`); either way the response is no longer pending;
+//! - a repeated request without a nonce for a type the stream already has is answered only
+//!   when its resource names differ (an identical request never triggers a response);
 //! - a request carrying an older nonce is stale and ignored, unless its resource names differ
 //!   from the current subscription: then it is a new subscription and is answered at once
 //!   (after a CDS change Envoy asks for the new EDS names with an old nonce);
@@ -171,9 +173,11 @@ impl SotwStream {
                     .insert(req.type_url.clone(), TypeState::new(&requested));
             }
             Some(state) if nonce.is_empty() => {
-                // A fresh request for a type already known: answer it again.
-                state.resubscribe(&requested);
-                state.force = true;
+                // A repeated initial request for a type already known: answered only when it
+                // changes the subscription (or the content moved on), never just repeated.
+                if state.resubscribe(&requested) {
+                    state.force = true;
+                }
             }
             Some(state) if state.sent.as_ref().map(|s| s.nonce.as_str()) != Some(nonce) => {
                 // Stale nonce: ignored unless it changes the subscription.

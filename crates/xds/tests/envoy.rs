@@ -303,6 +303,15 @@ async fn eventually<T, F: Future<Output = Option<T>>>(what: &str, check: impl Fn
     }
 }
 
+/// Waits until every response sent is ACKed (or NACKed); returns the counters then.
+async fn quiet(store: &SnapshotStore) -> contour_xds::XdsStats {
+    eventually("every response answered", || async {
+        let s = store.stats();
+        (s.acks + s.nacks == s.responses_sent).then_some(s)
+    })
+    .await
+}
+
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
@@ -386,6 +395,7 @@ async fn envoy_converges_and_survives_a_nack(#[case] mode: Mode) {
     })
     .await;
 
+    let before = quiet(&store).await;
     store.set_type(
         type_url::ROUTE,
         BTreeMap::from([("ingress_http".to_string(), routes("v2", false))]),
@@ -394,6 +404,14 @@ async fn envoy_converges_and_survives_a_nack(#[case] mode: Mode) {
         http_get(http_port, "/").await.filter(|r| r.ends_with("v2"))
     })
     .await;
+    let after = quiet(&store).await;
+    let sent: Vec<(&String, u64)> = after
+        .responses_by_type
+        .iter()
+        .map(|(t, n)| (t, n - before.responses_by_type.get(t).unwrap_or(&0)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert_eq!(sent, [(&type_url::ROUTE.to_string(), 1)], "{mode:?}");
 
     // A new EDS cluster: Envoy asks for its endpoints (often with an older nonce) and must not
     // leave it warming.

@@ -4,7 +4,7 @@ use rstest::rstest;
 use super::*;
 use crate::store::resource_version;
 use crate::testutil::{any, snapshot};
-use crate::type_url::{CLUSTER, ENDPOINT, LISTENER};
+use crate::type_url::{CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET};
 
 fn request(type_url: &str, subscribe: &[&str], unsubscribe: &[&str]) -> DeltaDiscoveryRequest {
     DeltaDiscoveryRequest {
@@ -180,4 +180,61 @@ fn unsubscribing_wildcard_forgets_unnamed_resources() {
     );
     let v2 = snapshot(&[(CLUSTER, &[("a", "2"), ("b", "2")])]);
     assert_eq!(sent(&s.on_snapshot(&v2)[0]), ["a=2"]);
+}
+
+/// Content shaped like what Envoy asks contour for: wildcard LDS and CDS, named RDS, EDS, SDS.
+fn envoy_content(https_a: &str) -> Snapshot {
+    snapshot(&[
+        (LISTENER, &[("ingress_http", "l1"), ("ingress_https", "l2")]),
+        (CLUSTER, &[("a", "ca"), ("b", "cb")]),
+        (
+            ROUTE,
+            &[
+                ("ingress_http", "rh"),
+                ("https/a", https_a),
+                ("https/b", "rb"),
+            ],
+        ),
+        (ENDPOINT, &[("a", "ea"), ("b", "eb")]),
+        (SECRET, &[("s", "sa")]),
+    ])
+}
+
+const ENVOY_SUBSCRIPTIONS: [(&str, &[&str]); 5] = [
+    (LISTENER, &[]),
+    (CLUSTER, &[]),
+    (ROUTE, &["ingress_http", "https/a", "https/b"]),
+    (ENDPOINT, &["a", "b"]),
+    (SECRET, &["s"]),
+];
+
+#[test]
+fn a_route_change_sends_only_the_changed_route_configuration() {
+    let v1 = envoy_content("ra1");
+    let mut s = DeltaStream::new();
+    for (t, names) in ENVOY_SUBSCRIPTIONS {
+        let r = one(s.on_request(&request(t, names, &[]), &v1));
+        let out = s.on_request(&ack_of(&r), &v1);
+        assert!(
+            out.responses.is_empty(),
+            "an ACK is never answered: {out:?}"
+        );
+        // The same subscription again: nothing new to send.
+        let out = s.on_request(&request(t, names, &[]), &v1);
+        assert!(
+            out.responses.is_empty(),
+            "repeated request for {t}: {out:?}"
+        );
+    }
+    let v2 = envoy_content("ra2");
+    let pushed = s.on_snapshot(&v2);
+    assert_eq!(pushed.len(), 1, "{pushed:?}");
+    assert_eq!(pushed[0].type_url, ROUTE);
+    assert_eq!(sent(&pushed[0]), ["https/a=ra2"]);
+    assert!(pushed[0].removed_resources.is_empty());
+    assert!(s.on_request(&ack_of(&pushed[0]), &v2).responses.is_empty());
+    assert!(
+        s.on_snapshot(&envoy_content("ra2")).is_empty(),
+        "identical content"
+    );
 }

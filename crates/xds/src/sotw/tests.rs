@@ -4,7 +4,7 @@ use rstest::rstest;
 
 use super::*;
 use crate::testutil::snapshot;
-use crate::type_url::{CLUSTER, ENDPOINT, LISTENER};
+use crate::type_url::{CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET};
 
 fn request(type_url: &str, names: &[&str], version: &str, nonce: &str) -> DiscoveryRequest {
     DiscoveryRequest {
@@ -246,4 +246,81 @@ fn node_id_is_kept_from_first_request() {
     let r = one(s.on_request(&req, &snap));
     s.on_request(&ack_of(&r, &[]), &snap);
     assert_eq!(s.node_id(), "envoy-1");
+}
+
+/// Content shaped like what Envoy asks contour for: wildcard LDS and CDS, named RDS, EDS, SDS.
+fn envoy_content(route_http: &str) -> Snapshot {
+    snapshot(&[
+        (LISTENER, &[("ingress_http", "l1"), ("ingress_https", "l2")]),
+        (CLUSTER, &[("a", "ca"), ("b", "cb")]),
+        (ROUTE, &[("ingress_http", route_http), ("https/a", "ra")]),
+        (ENDPOINT, &[("a", "ea"), ("b", "eb")]),
+        (SECRET, &[("s", "sa")]),
+    ])
+}
+
+const ENVOY_SUBSCRIPTIONS: [(&str, &[&str]); 5] = [
+    (LISTENER, &[]),
+    (CLUSTER, &[]),
+    (ROUTE, &["ingress_http", "https/a"]),
+    (ENDPOINT, &["a", "b"]),
+    (SECRET, &["s"]),
+];
+
+/// Subscribes like Envoy and ACKs every first response; returns the ACKed responses.
+fn subscribe_like_envoy(s: &mut SotwStream, snap: &Snapshot) -> Vec<DiscoveryResponse> {
+    let mut acked = Vec::new();
+    for (t, names) in ENVOY_SUBSCRIPTIONS {
+        let r = one(s.on_request(&request(t, names, "", ""), snap));
+        let out = s.on_request(&ack_of(&r, names), snap);
+        assert!(
+            out.responses.is_empty(),
+            "an ACK is never answered: {out:?}"
+        );
+        acked.push(r);
+    }
+    acked
+}
+
+#[test]
+fn repeated_identical_requests_and_acks_send_nothing() {
+    let snap = envoy_content("r1");
+    let mut s = SotwStream::new();
+    let acked = subscribe_like_envoy(&mut s, &snap);
+    for (r, (t, names)) in acked.iter().zip(ENVOY_SUBSCRIPTIONS) {
+        // The same ACK again, and the initial request again (no nonce), on the same stream.
+        let out = s.on_request(&ack_of(r, names), &snap);
+        assert!(out.responses.is_empty(), "repeated ACK of {t}: {out:?}");
+        let out = s.on_request(&request(t, names, &r.version_info, ""), &snap);
+        assert!(
+            out.responses.is_empty(),
+            "repeated request for {t}: {out:?}"
+        );
+    }
+    assert!(
+        s.on_snapshot(&envoy_content("r1")).is_empty(),
+        "identical content"
+    );
+}
+
+#[test]
+fn repeated_request_with_other_names_is_answered() {
+    let snap = envoy_content("r1");
+    let mut s = SotwStream::new();
+    subscribe_like_envoy(&mut s, &snap);
+    let r = one(s.on_request(&request(ENDPOINT, &["b"], "", ""), &snap));
+    assert_eq!(payloads(&r), ["eb"]);
+}
+
+#[test]
+fn a_route_change_sends_only_routes() {
+    let mut s = SotwStream::new();
+    subscribe_like_envoy(&mut s, &envoy_content("r1"));
+    let changed = envoy_content("r2");
+    let pushed = s.on_snapshot(&changed);
+    let types: Vec<&str> = pushed.iter().map(|r| r.type_url.as_str()).collect();
+    assert_eq!(types, [ROUTE]);
+    let out = s.on_request(&ack_of(&pushed[0], &["ingress_http", "https/a"]), &changed);
+    assert!(out.responses.is_empty());
+    assert!(s.on_snapshot(&envoy_content("r2")).is_empty());
 }
