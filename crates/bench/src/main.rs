@@ -4,6 +4,7 @@
 
 mod ads;
 mod env;
+mod phases;
 mod probes;
 mod report;
 
@@ -77,7 +78,7 @@ async fn main() -> anyhow::Result<()> {
             changes,
             json,
         } => (proxies, secrets, envoys, changes, json),
-        Command::Phases { proxies, secrets } => return phases(proxies, secrets),
+        Command::Phases { proxies, secrets } => return phases::phases(proxies, secrets),
         Command::Generate {
             proxies,
             secrets,
@@ -360,124 +361,4 @@ fn targets(r: &mut Report, n: usize) {
         "ADS clients all receive a route change <= 300 ms",
         300.0,
     );
-}
-
-/// This process's resident and peak resident memory, in MB.
-fn rss() -> String {
-    let mb = |field| {
-        contour_testkit::proc_status_bytes(std::process::id(), field)
-            .map_or(f64::NAN, |b| b as f64 / (1024.0 * 1024.0))
-    };
-    format!("rss {:>7.1} MB, peak {:>7.1} MB", mb("VmRSS"), mb("VmHWM"))
-}
-
-/// Times one in-process load + build + translate, phase by phase, with the process's memory
-/// after each phase.
-fn phases(proxies: usize, secrets: usize) -> anyhow::Result<()> {
-    println!("start                           {}", rss());
-    let t = Instant::now();
-    let files = cluster(Shape {
-        proxies,
-        unrelated_secrets: secrets,
-    });
-    let yaml: usize = files.iter().map(|(_, y)| y.len()).sum();
-    println!(
-        "generate       {:>8.1} ms  {}  ({:.1} MB of YAML)",
-        ms(t.elapsed()),
-        rss(),
-        yaml as f64 / 1048576.0
-    );
-    let t = Instant::now();
-    let objs = contour_bench::objects(&files)?;
-    let n = objs.len();
-    println!(
-        "parse+admit    {:>8.1} ms  {}  ({n} objects)",
-        ms(t.elapsed()),
-        rss()
-    );
-    let t = Instant::now();
-    let (cache, endpoints) = contour_bench::load(objs);
-    println!("cache insert   {:>8.1} ms  {}", ms(t.elapsed()), rss());
-    for round in 0..3 {
-        let t = Instant::now();
-        let out = contour_dag::build(&cache, &contour_dag::BuildConfig::default());
-        let build = ms(t.elapsed());
-        let after_build = rss();
-        let t = Instant::now();
-        let res = contour_envoy::translate(&out.dag, &contour_envoy::TranslateConfig::default());
-        let translate = ms(t.elapsed());
-        let after_translate = rss();
-        let t = Instant::now();
-        let mut eds = 0usize;
-        for c in out.dag.clusters() {
-            let la = endpoints.load_assignment(&c.service);
-            eds += contour_envoy::to_any(&contour_envoy::cluster_load_assignment(&la))
-                .value
-                .len();
-        }
-        let eds_ms = ms(t.elapsed());
-        let bytes: usize = res
-            .routes
-            .values()
-            .chain(res.clusters.values())
-            .chain(res.listeners.values())
-            .map(|a| a.value.len())
-            .sum();
-        println!(
-            "round {round}: build {build:.1} ms, translate {translate:.1} ms, eds {eds_ms:.1} ms; {} bytes (+{eds} EDS)",
-            bytes
-        );
-        println!("  after build: {after_build}; after translate: {after_translate}");
-    }
-    incremental_phases(&files, cache)
-}
-
-/// Times what `contour serve` does for one route change: a build, then the incremental
-/// translation (after a first, full one).
-fn incremental_phases(
-    files: &[(String, String)],
-    mut cache: contour_dag::Cache,
-) -> anyhow::Result<()> {
-    let (bcfg, tcfg) = (
-        contour_dag::BuildConfig::default(),
-        contour_envoy::TranslateConfig::default(),
-    );
-    let mut translator = contour_envoy::Translator::new();
-    let t = Instant::now();
-    let out = contour_dag::build(&cache, &bcfg);
-    let build = ms(t.elapsed());
-    let t = Instant::now();
-    translator.translate(&out.dag, &tcfg);
-    println!(
-        "incremental translator, first (full): build {build:.1} ms, translate {:.1} ms",
-        ms(t.elapsed())
-    );
-    let original = &files[0].1;
-    let edited = original.replacen("name: svc-1,", "name: svc-2,", 1);
-    let mut current = original.clone();
-    for round in 0..4 {
-        let next = if round % 2 == 0 { &edited } else { original };
-        contour_bench::apply_yaml(&mut cache, &current, next)?;
-        current = next.clone();
-        let t = Instant::now();
-        let out = contour_dag::build(&cache, &bcfg);
-        let build = ms(t.elapsed());
-        let t = Instant::now();
-        let changes = translator.changes(&out.dag, &tcfg);
-        let changed: Vec<&str> = [
-            ("listeners", changes.listeners.is_some()),
-            ("routes", changes.routes.is_some()),
-            ("clusters", changes.clusters.is_some()),
-            ("secrets", changes.secrets.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(n, c)| c.then_some(n))
-        .collect();
-        println!(
-            "one route changed: build {build:.1} ms, incremental translate {:.1} ms (changed: {})",
-            ms(t.elapsed()),
-            changed.join(", ")
-        );
-    }
-    Ok(())
 }

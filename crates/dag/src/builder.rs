@@ -89,7 +89,7 @@ impl DagBuilder {
     pub fn add_http_route(&mut self, fqdn: &str, route: Route) {
         self.http_vhost(fqdn)
             .routes
-            .insert(route.match_key(), route);
+            .insert(route.match_key(), Box::new(route));
     }
 
     /// Sets the host-wide policies (CORS, IP filter, local rate limit) of virtual host `fqdn`,
@@ -116,7 +116,7 @@ impl DagBuilder {
     /// Adds (or replaces, by match key) a route on the secure virtual host `fqdn`.
     pub fn add_https_route(&mut self, fqdn: &str, route: Route) {
         let vhost = &mut self.secure_vhost(fqdn).virtual_host;
-        vhost.routes.insert(route.match_key(), route);
+        vhost.routes.insert(route.match_key(), Box::new(route));
     }
 
     /// Marks HTTPProxy `fqdn` as TLS-enabled before its routes are added.

@@ -106,8 +106,10 @@ pub struct Listener {
 pub struct VirtualHost {
     pub fqdn: String,
     /// Routes keyed by their match conditions (see [`Route::match_key`]), so a later
-    /// processor replaces an earlier route with the same match.
-    pub routes: BTreeMap<String, Route>,
+    /// processor replaces an earlier route with the same match. Boxed: a `Route` is several
+    /// hundred bytes and a B-tree leaf holds eleven entries inline, so unboxed every host with
+    /// one route paid for eleven (about 90 MB at 10,000 hosts).
+    pub routes: BTreeMap<String, Box<Route>>,
     /// CORS, IP filter and local rate limit of the whole host (HTTPProxy roots only).
     pub policies: VhostPolicies,
 }

@@ -27,9 +27,10 @@ use crate::names::{
 };
 use crate::splice::encode_with;
 use crate::{Resources, cluster, route, runtime, secret, stats, to_any};
-use table::Table;
 
 mod table;
+
+use table::Table;
 
 /// `RouteConfiguration.virtual_hosts` and `Listener.filter_chains`.
 const VIRTUAL_HOSTS_TAG: u32 = 2;
@@ -135,15 +136,15 @@ impl Translator {
         cfg: &TranslateConfig,
         clusters: &[&contour_dag::Cluster],
     ) -> Dirty {
-        self.http_vhosts.begin();
-        self.https_vhosts.begin();
-        self.chains.begin();
-        self.clusters.begin();
-        self.extension_clusters.begin();
-        self.secrets.begin();
-        for vh in plain_vhosts(dag) {
-            vhost(&mut self.http_vhosts, vh);
-        }
+        let secure = secure_vhosts(dag).len();
+        self.http_vhosts.begin(plain_vhosts(dag).len());
+        self.https_vhosts.begin(secure);
+        self.chains.begin(secure);
+        self.clusters.begin(clusters.len());
+        self.extension_clusters.begin(dag.extension_clusters.len());
+        self.secrets.begin(0);
+        let plain: Vec<&DagVirtualHost> = plain_vhosts(dag).iter().collect();
+        vhosts(&mut self.http_vhosts, &plain);
         for svh in secure_vhosts(dag) {
             self.chains.get(
                 svh.fqdn(),
@@ -153,10 +154,13 @@ impl Translator {
                     (svh.clone(), (chain_key(&chain), chain.encode_to_vec()))
                 },
             );
-            if svh.tcp_proxy.is_none() {
-                vhost(&mut self.https_vhosts, &svh.virtual_host);
-            }
         }
+        let secure_hosts: Vec<&DagVirtualHost> = secure_vhosts(dag)
+            .iter()
+            .filter(|s| s.tcp_proxy.is_none())
+            .map(|s| &s.virtual_host)
+            .collect();
+        vhosts(&mut self.https_vhosts, &secure_hosts);
         for c in clusters {
             let key = (c.service.namespace.clone(), c.service.name.clone());
             let policy = dag.services.get(&key);
@@ -342,18 +346,20 @@ fn listener_key(dag: &Dag) -> ListenerKey {
     (http, https)
 }
 
-/// Translates (or reuses) one virtual host into `table`, keyed by its fqdn.
-fn vhost(table: &mut Table<DagVirtualHost, Option<EncodedVhost>>, vh: &DagVirtualHost) {
-    table.get(
-        &vh.fqdn,
-        |prev| prev == vh,
-        || {
+/// Translates (or reuses) virtual hosts into `table`, keyed by fqdn; those that changed are
+/// translated on every core (all of them in the first translation).
+fn vhosts(table: &mut Table<DagVirtualHost, Option<EncodedVhost>>, hosts: &[&DagVirtualHost]) {
+    table.get_many(
+        hosts,
+        |vh| &vh.fqdn,
+        |prev, vh| prev == *vh,
+        |vh| {
             let encoded = route::virtual_host(vh).map(|v| EncodedVhost {
                 bytes: v.encode_to_vec(),
                 name: v.name,
                 domains: v.domains,
             });
-            (vh.clone(), encoded)
+            ((*vh).clone(), encoded)
         },
     );
 }

@@ -110,7 +110,7 @@ pub fn virtual_host(vh: &contour_dag::VirtualHost) -> Option<VirtualHost> {
     if vh.routes.is_empty() {
         return None;
     }
-    let mut routes: Vec<&contour_dag::Route> = vh.routes.values().collect();
+    let mut routes: Vec<&contour_dag::Route> = vh.routes.values().map(|r| &**r).collect();
     routes.sort_by(|a, b| route_cmp(a, b));
     Some(VirtualHost {
         name: virtual_host_name(&vh.fqdn),

@@ -50,7 +50,10 @@ pub(crate) fn route(path: PathMatch, action: RouteAction) -> Route {
 pub(crate) fn vhost(fqdn: &str, routes: Vec<Route>) -> VirtualHost {
     VirtualHost {
         fqdn: fqdn.into(),
-        routes: routes.into_iter().map(|r| (r.match_key(), r)).collect(),
+        routes: routes
+            .into_iter()
+            .map(|r| (r.match_key(), Box::new(r)))
+            .collect(),
         ..Default::default()
     }
 }

@@ -336,7 +336,10 @@ fn sample_dag() -> Dag {
     add_route_policies(&mut routes[0]);
     let vhost = |fqdn: &str| VirtualHost {
         fqdn: fqdn.into(),
-        routes: routes.iter().map(|r| (r.match_key(), r.clone())).collect(),
+        routes: routes
+            .iter()
+            .map(|r| (r.match_key(), Box::new(r.clone())))
+            .collect(),
         policies: sample_vhost_policies(),
     };
     let mut dag = Dag::default();

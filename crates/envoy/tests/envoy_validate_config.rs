@@ -64,7 +64,7 @@ fn dag() -> Dag {
             port: 8080,
             virtual_hosts: vec![VirtualHost {
                 fqdn: "*".into(),
-                routes: BTreeMap::from([(route.match_key(), route)]),
+                routes: BTreeMap::from([(route.match_key(), Box::new(route))]),
                 ..Default::default()
             }],
             ..Default::default()

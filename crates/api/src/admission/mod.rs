@@ -12,6 +12,7 @@
 //!
 //! Objects of other kinds are left untouched.
 
+mod node;
 mod walk;
 
 #[cfg(test)]
@@ -75,8 +76,11 @@ impl fmt::Display for AdmissionError {
 pub(crate) struct Schemas {
     /// `(apiVersion, kind)` → `openAPIV3Schema`.
     by_type: BTreeMap<(String, String), Value>,
-    /// Every `pattern` in those schemas, compiled.
+    /// Every `pattern` in those schemas, compiled (kept for the tests that count them).
+    #[cfg(test)]
     patterns: BTreeMap<String, Regex>,
+    /// The same schemas, compiled for the walker.
+    compiled: BTreeMap<(String, String), node::Node>,
 }
 
 fn schemas() -> &'static Schemas {
@@ -99,7 +103,16 @@ fn schemas() -> &'static Schemas {
                 by_type.insert((api_version, crd.spec.names.kind.clone()), schema);
             }
         }
-        Schemas { by_type, patterns }
+        let compiled = by_type
+            .iter()
+            .map(|(k, schema)| (k.clone(), node::compile(schema, &patterns)))
+            .collect();
+        Schemas {
+            by_type,
+            #[cfg(test)]
+            patterns,
+            compiled,
+        }
     })
 }
 
@@ -179,10 +192,10 @@ pub fn admit(obj: &mut Value) -> Result<(), AdmissionError> {
     };
     let key = (str_at(obj, "/apiVersion"), str_at(obj, "/kind"));
     let all = schemas();
-    let Some(schema) = all.by_type.get(&key) else {
+    let Some(schema) = all.compiled.get(&key) else {
         return Ok(());
     };
-    let errors = walk::admit_root(obj, schema, &all.patterns);
+    let errors = walk::admit_root(obj, schema);
     if errors.is_empty() {
         return Ok(());
     }

@@ -1,29 +1,18 @@
 //! The schema walker behind [`super::admit`]: structural defaulting and OpenAPI validation over a
 //! `serde_json::Value`, with Kubernetes API server wording in the messages.
 
-use std::collections::BTreeMap;
-
-use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::FieldError;
-use crate::v1::schema::CEL_RULES;
+use super::node::Node;
 
-struct Walker<'a> {
-    patterns: &'a BTreeMap<String, Regex>,
+struct Walker {
     errors: Vec<FieldError>,
 }
 
 /// Admits a whole object: drops `status` (ignored on create), then defaults and validates.
-pub(super) fn admit_root(
-    obj: &mut Value,
-    schema: &Value,
-    patterns: &BTreeMap<String, Regex>,
-) -> Vec<FieldError> {
-    let mut walker = Walker {
-        patterns,
-        errors: Vec::new(),
-    };
+pub(super) fn admit_root(obj: &mut Value, schema: &Node) -> Vec<FieldError> {
+    let mut walker = Walker { errors: Vec::new() };
     if let Some(map) = obj.as_object_mut() {
         map.remove("status");
         if obj
@@ -31,21 +20,36 @@ pub(super) fn admit_root(
             .and_then(Value::as_str)
             .is_none_or(str::is_empty)
         {
+            let meta = Path::Key(&Path::Root, "metadata");
             walker.error(
-                "metadata.name",
+                &Path::Key(&meta, "name"),
                 "Required value: name or generateName is required",
             );
         }
     }
-    walker.walk(obj, schema, "");
+    walker.walk(obj, schema, &Path::Root);
     walker.errors
 }
 
-fn child(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
+/// Where a value sits in the object, rendered (`spec.routes[0].services`) only when an error is
+/// reported: building the path of every field cost more than the checks themselves.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root,
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl Path<'_> {
+    fn render(&self) -> String {
+        match self {
+            Path::Root => String::new(),
+            Path::Key(parent, key) => match parent.render() {
+                p if p.is_empty() => key.to_string(),
+                p => format!("{p}.{key}"),
+            },
+            Path::Index(parent, i) => format!("{}[{i}]", parent.render()),
+        }
     }
 }
 
@@ -92,16 +96,16 @@ fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
-impl Walker<'_> {
-    fn error(&mut self, path: &str, message: impl Into<String>) {
+impl Walker {
+    fn error(&mut self, path: &Path, message: impl Into<String>) {
         self.errors.push(FieldError {
-            path: path.to_string(),
+            path: path.render(),
             message: message.into(),
         });
     }
 
-    fn walk(&mut self, value: &mut Value, schema: &Value, path: &str) {
-        if let Some(want) = schema.get("type").and_then(Value::as_str)
+    fn walk(&mut self, value: &mut Value, schema: &Node, path: &Path) {
+        if let Some(want) = schema.type_.as_deref()
             && !type_matches(want, value)
         {
             let got = type_name(value);
@@ -121,8 +125,8 @@ impl Walker<'_> {
         }
     }
 
-    fn check_enum(&mut self, value: &Value, schema: &Value, path: &str) {
-        let Some(allowed) = schema.get("enum").and_then(Value::as_array) else {
+    fn check_enum(&mut self, value: &Value, schema: &Node, path: &Path) {
+        let Some(allowed) = &schema.enum_ else {
             return;
         };
         if allowed.iter().any(|a| same(a, value)) {
@@ -143,131 +147,97 @@ impl Walker<'_> {
         self.error(path, msg);
     }
 
-    fn walk_object(&mut self, map: &mut Map<String, Value>, schema: &Value, path: &str) {
-        let props = schema.get("properties").and_then(Value::as_object);
-        let additional = schema.get("additionalProperties").filter(|a| a.is_object());
-        let nullable = |s: Option<&Value>| {
-            s.and_then(|s| s.get("nullable"))
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-        };
+    fn walk_object(&mut self, map: &mut Map<String, Value>, schema: &Node, path: &Path) {
         // Pruning: nulls of non-nullable fields are dropped before defaulting.
-        map.retain(|k, v| !v.is_null() || nullable(props.and_then(|p| p.get(k)).or(additional)));
+        map.retain(|k, v| !v.is_null() || schema.field(k).is_some_and(|f| f.nullable));
         // Defaulting: absent fields with a schema default get it.
-        for (key, prop) in props.into_iter().flatten() {
-            if let (Some(default), false) = (prop.get("default"), map.contains_key(key)) {
+        for (key, default) in &schema.defaults {
+            if !map.contains_key(key) {
                 map.insert(key.clone(), default.clone());
             }
         }
-        for key in schema
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(key) = key.as_str().filter(|k| !map.contains_key(*k)) {
-                self.error(&child(path, key), "Required value");
+        for key in &schema.required {
+            if !map.contains_key(key) {
+                self.error(&Path::Key(path, key), "Required value");
             }
         }
         for (key, item) in map.iter_mut() {
-            let item_path = child(path, key);
-            match (props.and_then(|p| p.get(key)), additional) {
-                (Some(prop), _) | (None, Some(prop)) => self.walk(item, prop, &item_path),
+            let item_path = Path::Key(path, key);
+            match schema.field(key) {
+                Some(prop) => self.walk(item, prop, &item_path),
                 // An object schema without `properties` (such as `metadata`) accepts anything.
-                (None, None) if props.is_some() => {
+                None if schema.properties.is_some() => {
                     self.error(&item_path, "field not declared in schema")
                 }
-                (None, None) => {}
+                None => {}
             }
         }
         self.check_rules(map, schema, path);
     }
 
-    fn check_rules(&mut self, map: &Map<String, Value>, schema: &Value, path: &str) {
-        let rules = schema
-            .get("x-kubernetes-validations")
-            .and_then(Value::as_array);
-        for rule in rules.into_iter().flatten() {
-            let text = rule.get("rule").and_then(Value::as_str).unwrap_or("");
-            // Rules without a native implementation are not evaluated.
-            let Some(known) = CEL_RULES.iter().find(|r| r.rule == text) else {
-                continue;
-            };
-            if !(known.check)(map) {
-                let message = rule
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or(known.message);
+    fn check_rules(&mut self, map: &Map<String, Value>, schema: &Node, path: &Path) {
+        for (rule, message) in &schema.rules {
+            if !(rule.check)(map) {
                 self.error(path, format!("Invalid value: \"object\": {message}"));
             }
         }
     }
 
-    fn walk_array(&mut self, items: &mut [Value], schema: &Value, path: &str) {
+    fn walk_array(&mut self, items: &mut [Value], schema: &Node, path: &Path) {
         let len = items.len() as u64;
-        if let Some(min) = schema
-            .get("minItems")
-            .and_then(Value::as_u64)
-            .filter(|m| len < *m)
-        {
+        if let Some(min) = schema.min_items.filter(|m| len < *m) {
             self.error(
                 path,
                 format!("Invalid value: {len}: should have at least {min} items"),
             );
         }
-        if let Some(max) = schema
-            .get("maxItems")
-            .and_then(Value::as_u64)
-            .filter(|m| len > *m)
-        {
+        if let Some(max) = schema.max_items.filter(|m| len > *m) {
             self.error(
                 path,
                 format!("Too many: {len}: must have at most {max} items"),
             );
         }
-        let Some(item_schema) = schema.get("items") else {
+        let Some(item_schema) = &schema.items else {
             return;
         };
         for (i, item) in items.iter_mut().enumerate() {
-            self.walk(item, item_schema, &format!("{path}[{i}]"));
+            self.walk(item, item_schema, &Path::Index(path, i));
         }
     }
 
-    fn check_string(&mut self, s: &str, schema: &Value, path: &str) {
+    fn check_string(&mut self, s: &str, schema: &Node, path: &Path) {
+        if schema.min_length.is_none() && schema.max_length.is_none() && schema.pattern.is_none() {
+            return;
+        }
         let chars = s.chars().count() as u64;
-        let shown = format!("{s:?}");
-        if let Some(min) = schema
-            .get("minLength")
-            .and_then(Value::as_u64)
-            .filter(|m| chars < *m)
-        {
+        // Formatted only for a message: most strings are valid.
+        let shown = || format!("{s:?}");
+        if let Some(min) = schema.min_length.filter(|m| chars < *m) {
             self.error(
                 path,
-                format!("Invalid value: {shown}: should be at least {min} chars long"),
+                format!(
+                    "Invalid value: {}: should be at least {min} chars long",
+                    shown()
+                ),
             );
         }
-        if let Some(max) = schema
-            .get("maxLength")
-            .and_then(Value::as_u64)
-            .filter(|m| chars > *m)
-        {
+        if let Some(max) = schema.max_length.filter(|m| chars > *m) {
             self.error(path, format!("Too long: may not be more than {max} bytes"));
         }
-        if let Some(pattern) = schema.get("pattern").and_then(Value::as_str)
-            && self.patterns.get(pattern).is_some_and(|re| !re.is_match(s))
+        if let Some((pattern, re)) = &schema.pattern
+            && !re.is_match(s)
         {
             self.error(
                 path,
-                format!("Invalid value: {shown}: should match '{pattern}'"),
+                format!("Invalid value: {}: should match '{pattern}'", shown()),
             );
         }
     }
 
-    fn check_number(&mut self, n: &serde_json::Number, schema: &Value, path: &str) {
+    fn check_number(&mut self, n: &serde_json::Number, schema: &Node, path: &Path) {
         let Some(v) = n.as_f64() else { return };
-        let flag = |k: &str| schema.get(k).and_then(Value::as_bool).unwrap_or(false);
-        if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
-            if flag("exclusiveMinimum") && v <= min {
+        if let Some(min) = schema.minimum {
+            if schema.exclusive_minimum && v <= min {
                 self.error(
                     path,
                     format!("Invalid value: {n}: should be greater than {min}"),
@@ -277,8 +247,8 @@ impl Walker<'_> {
                 self.error(path, msg);
             }
         }
-        if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
-            if flag("exclusiveMaximum") && v >= max {
+        if let Some(max) = schema.maximum {
+            if schema.exclusive_maximum && v >= max {
                 self.error(
                     path,
                     format!("Invalid value: {n}: should be less than {max}"),

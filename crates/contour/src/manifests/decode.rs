@@ -16,6 +16,9 @@ use super::documents::{json_documents, line_of_offset, yaml_documents};
 pub(super) struct ParsedFile {
     /// Accepted objects, in document order.
     pub objects: Vec<Object>,
+    /// The digest of each object, when computed with the parse (on the reading threads);
+    /// empty otherwise.
+    pub digests: Vec<super::store::Digest>,
     /// Objects whose new definition was rejected (their last good version is kept).
     pub rejected: BTreeSet<ObjectKey>,
     /// Part of the file could not be read at all: no object may be deleted because of it.

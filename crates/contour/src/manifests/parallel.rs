@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::thread;
 
 use super::decode::{ParsedFile, parse_file};
+use super::store::digest;
 
 /// File bytes parsed per chunk: bounds the transient memory of a load.
 const CHUNK_BYTES: u64 = 4 << 20;
@@ -36,9 +37,13 @@ pub(super) fn chunks(files: Vec<(PathBuf, u64)>) -> Vec<Vec<PathBuf>> {
     out
 }
 
+/// Reads and parses one file, and digests its objects here, on a reading thread, rather than
+/// in the store's single thread.
 fn read_and_parse(path: &Path) -> std::io::Result<ParsedFile> {
     let bytes = fs::read(path)?;
-    Ok(parse_file(path, &bytes))
+    let mut parsed = parse_file(path, &bytes);
+    parsed.digests = parsed.objects.iter().map(digest).collect();
+    Ok(parsed)
 }
 
 /// Reads and parses `files` on up to one thread per core; results keep the order of `files`.

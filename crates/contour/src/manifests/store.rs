@@ -70,9 +70,12 @@ impl Store {
     pub fn apply_file(&mut self, path: &Path, parsed: ParsedFile) {
         let old = self.files.get(path).cloned().unwrap_or_default();
         let mut new = BTreeMap::new();
-        for object in parsed.objects {
+        let digests = parsed.digests;
+        let known = digests.len() == parsed.objects.len();
+        for (i, object) in parsed.objects.into_iter().enumerate() {
             let key = object.key();
-            if new.insert(key.clone(), digest(&object)).is_some() {
+            let digest = if known { digests[i] } else { digest(&object) };
+            if new.insert(key.clone(), digest).is_some() {
                 warn!(file = %path.display(), %key, "object defined twice in one file; the last definition wins");
             }
             self.fresh.insert((key, path.to_path_buf()), object);

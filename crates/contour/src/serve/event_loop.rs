@@ -268,9 +268,11 @@ impl EventLoop {
     fn rebuild(&mut self) {
         let started = Instant::now();
         let out = contour_dag::build(&self.cache, &self.build_cfg);
+        let built = started.elapsed();
         // Only the types that changed are handed over: an unchanged type is neither copied nor
         // compared again.
         let changes = self.translator.changes(&out.dag, &self.translate_cfg);
+        let translated = started.elapsed();
         let mut types = BTreeMap::new();
         let mut put = |t: &str, resources: Option<BTreeMap<String, Any>>| {
             if let Some(r) = resources {
@@ -287,8 +289,11 @@ impl EventLoop {
         let changed = self.store.set_types(types);
         let elapsed = started.elapsed();
         self.record_build(&out, elapsed.as_secs_f64());
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
         info!(
-            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            duration_ms = ms(elapsed),
+            build_ms = ms(built),
+            translate_ms = ms(translated - built),
             changed,
             virtual_hosts = out
                 .dag

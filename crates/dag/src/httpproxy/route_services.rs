@@ -35,7 +35,8 @@ impl Walk<'_> {
             idle_connection_timeout: idle,
             ..Default::default()
         };
-        let mut clusters = Vec::new();
+        // Weighted clusters are large: one allocation of the right size, not a growing one.
+        let mut clusters = Vec::with_capacity(route.services.len());
         let mut mirror: Option<Box<MirrorPolicy>> = None;
         for svc in &route.services {
             let Some(found) = self.service(key, svc, dynamic, policy, &base, &balancing)? else {

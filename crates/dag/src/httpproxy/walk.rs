@@ -87,7 +87,7 @@ impl<'a> Walk<'a> {
         key: &ProxyKey,
         conds: &[MatchCondition],
     ) -> Vec<Route> {
-        let mut routes = Vec::new();
+        let mut routes = Vec::with_capacity(proxy.spec.routes.len());
         let mut seen = Vec::new();
         for include in &proxy.spec.includes {
             routes.extend(self.include_routes(key, include, conds, &mut seen));

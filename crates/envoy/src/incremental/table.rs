@@ -1,9 +1,10 @@
-//! The incremental translator's memo table: what each keyed translation was given and gave.
+//! The memo table behind [`super::Translator`]: translation inputs and outputs by key, and the
+//! translation of the misses of one run on every core.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A translation input and what it gave.
-struct Memo<I, O> {
+pub(super) struct Memo<I, O> {
     input: I,
     output: O,
 }
@@ -27,15 +28,17 @@ impl<I, O> Default for Table<I, O> {
 }
 
 impl<I, O> Table<I, O> {
-    pub(super) fn begin(&mut self) {
-        let capacity = self.current.len();
+    /// Starts a translation of about `expected` entries (sized up front: growing a table of
+    /// 10,000 entries rehashes it a dozen times).
+    pub fn begin(&mut self, expected: usize) {
+        let capacity = self.current.len().max(expected);
         self.stale = std::mem::replace(&mut self.current, HashMap::with_capacity(capacity));
         self.misses = 0;
     }
 
     /// The output for `key`: the remembered one when `same` says the input did not change,
     /// otherwise `make`'s. The first use of a key in one translation wins.
-    pub(super) fn get(
+    pub fn get(
         &mut self,
         key: &str,
         same: impl FnOnce(&I) -> bool,
@@ -55,15 +58,116 @@ impl<I, O> Table<I, O> {
         &self.current[key].output
     }
 
+    /// [`Self::get`] for each item in order, except that the outputs of the misses are made
+    /// on up to one thread per core.
+    pub fn get_many<T: Sync>(
+        &mut self,
+        items: &[T],
+        key: impl Fn(&T) -> &str,
+        same: impl Fn(&I, &T) -> bool,
+        make: impl Fn(&T) -> (I, O) + Sync,
+    ) where
+        I: Send,
+        O: Send,
+    {
+        let mut todo: Vec<&T> = Vec::new();
+        let mut pending: HashSet<&str> = HashSet::new();
+        for item in items {
+            let k = key(item);
+            if self.current.contains_key(k) || pending.contains(k) {
+                continue;
+            }
+            match self.stale.remove_entry(k) {
+                Some((k, memo)) if same(&memo.input, item) => _ = self.current.insert(k, memo),
+                _ => {
+                    pending.insert(k);
+                    todo.push(item);
+                }
+            }
+        }
+        self.misses += todo.len();
+        let made = parallel_map(&todo, |item| make(item));
+        for (item, (input, output)) in todo.into_iter().zip(made) {
+            self.current
+                .insert(key(item).to_string(), Memo { input, output });
+        }
+    }
+
     /// Ends one translation: forgets what was not used; whether anything was added, changed or
     /// removed since the last one.
-    pub(super) fn end(&mut self) -> bool {
+    pub fn end(&mut self) -> bool {
         let dirty = self.misses > 0 || !self.stale.is_empty();
         self.stale.clear();
         dirty
     }
 
-    pub(super) fn output(&self, key: &str) -> Option<&O> {
+    pub fn output(&self, key: &str) -> Option<&O> {
         self.current.get(key).map(|m| &m.output)
+    }
+}
+
+/// Below this many items one thread does the work: starting threads would cost more.
+const PARALLEL_MIN: usize = 64;
+
+/// `items.iter().map(f)`, on up to one thread per core (at most 8), in order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(8);
+    if threads < 2 || items.len() < PARALLEL_MIN {
+        return items.iter().map(f).collect();
+    }
+    let per_thread = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(per_thread)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(made) => made,
+                // Translation does not panic; should it, the panic is not swallowed.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_map_keeps_order() {
+        let items: Vec<usize> = (0..1000).collect();
+        let out = parallel_map(&items, |i| i * 2);
+        assert_eq!(out, (0..1000).map(|i| i * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn get_many_reuses_same_inputs_and_makes_the_others_once() {
+        let mut t: Table<u32, String> = Table::default();
+        let items: Vec<(String, u32)> = (0..100).map(|i| (format!("k{}", i % 90), i)).collect();
+        t.begin(0);
+        t.get_many(
+            &items,
+            |(k, _)| k,
+            |p, (_, v)| p == v,
+            |(_, v)| (*v, v.to_string()),
+        );
+        assert!(t.end());
+        // The first use of a key wins.
+        assert_eq!(t.output("k5").map(String::as_str), Some("5"));
+        t.begin(0);
+        let again: Vec<(String, u32)> = (0..90).map(|i| (format!("k{i}"), i)).collect();
+        t.get_many(
+            &again,
+            |(k, _)| k,
+            |p, (_, v)| p == v,
+            |(_, v)| (*v, v.to_string()),
+        );
+        assert!(!t.end(), "nothing changed");
     }
 }
