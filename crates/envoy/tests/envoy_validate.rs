@@ -1,140 +1,19 @@
-//! Real Envoy (`--mode validate`) accepts our bootstraps and our translated resources.
-//!
-//! Envoy is found via `ENVOY_BIN` or the repository's `.venv` (installed by `scripts/setup`).
-//! These tests fail, rather than skip, when Envoy is missing.
+//! Real Envoy (`--mode validate`) accepts our translated resources (listeners, clusters, and each
+//! route configuration inline), and rejects routes to unknown clusters.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use common::{base_config, decode_all, envoy_validate, envoy_validate_output, write_static};
 use contour_dag::{
     Cluster, CookieRewrite, CorsOrigin, CorsPolicy, Dag, Forward, HeaderMatch, HeaderMatchKind,
     IpFilter, IpRule, Listener, LocalRateLimit, MaxAge, ObjectRef, PathMatch, Route, RouteAction,
     RoutePolicies, ServiceCluster, VhostPolicies, VirtualHost, WeightedCluster,
 };
-use contour_envoy::{
-    BootstrapConfig, BootstrapMode, TranslateConfig, XdsTls, bootstrap_json, bootstrap_sds_files,
-    translate,
-};
-use envoy_types::pb::envoy::config::bootstrap::v3::{Bootstrap, bootstrap::StaticResources};
+use contour_envoy::{BootstrapMode, TranslateConfig, bootstrap_json, translate};
 use envoy_types::pb::envoy::config::cluster::v3::Cluster as EnvoyCluster;
 use envoy_types::pb::envoy::config::listener::v3::Listener as EnvoyListener;
 use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
 use prost::Message;
-
-/// Envoy from `ENVOY_BIN`, the workspace's `.venv` (scripts/setup) or `PATH`.
-fn envoy_bin() -> PathBuf {
-    contour_testkit::envoy_bin().unwrap_or_else(|e| panic!("{e:#}"))
-}
-
-/// Runs `envoy --mode validate`; panics with Envoy's output when it rejects the config.
-fn envoy_validate(args: &[&str]) {
-    let out = envoy_validate_output(args);
-    assert!(
-        out.status.success(),
-        "envoy rejected the config:\nstdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn envoy_validate_output(args: &[&str]) -> std::process::Output {
-    Command::new(envoy_bin())
-        .args([
-            "--mode",
-            "validate",
-            "--log-level",
-            "warn",
-            "--concurrency",
-            "1",
-        ])
-        // As the deployment does (`--service-cluster $(CONTOUR_NAMESPACE)
-        // --service-node $(ENVOY_POD_NAME)`); ADS needs a node id and cluster.
-        .args([
-            "--service-cluster",
-            "projectcontour",
-            "--service-node",
-            "envoy-test",
-        ])
-        .args(args)
-        .output()
-        .expect("run envoy")
-}
-
-fn write_json(dir: &Path, name: &str, v: &serde_json::Value) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, serde_json::to_vec_pretty(v).unwrap()).unwrap();
-    p
-}
-
-fn base_config(dir: &Path, mode: BootstrapMode) -> BootstrapConfig {
-    BootstrapConfig {
-        admin_address: dir.join("admin.sock").to_string_lossy().into_owned(),
-        mode,
-        ..Default::default()
-    }
-}
-
-#[test]
-fn envoy_accepts_bootstrap_in_both_modes() {
-    for mode in [BootstrapMode::Ads, BootstrapMode::PerType] {
-        let dir = tempfile::tempdir().unwrap();
-        let mut cfg = base_config(dir.path(), mode);
-        cfg.xds_address = "contour.projectcontour".into();
-        cfg.dns_lookup_family = "v4".parse().unwrap();
-        let p = write_json(dir.path(), "envoy.json", &bootstrap_json(&cfg).unwrap());
-        envoy_validate(&["-c", p.to_str().unwrap()]);
-    }
-}
-
-/// A throwaway self-signed P-256 certificate (CN/SAN `envoy`, valid until 2126) and its key,
-/// used only so Envoy can load the files; it protects nothing.
-const TEST_CERT: &str = "-----BEGIN CERTIFICATE-----
-MIIBiTCCAS+gAwIBAgIUa1tFDIqWf8+c42cw+yB2Vtj92hIwCgYIKoZIzj0EAwIw
-EDEOMAwGA1UEAwwFZW52b3kwIBcNMjYxMTIyMDUyODUwWhgPMjEyNjEwMjkwNTI4
-NTBaMBAxDjAMBgNVBAMMBWVudm95MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE
-+pwDswWW25Hd5IwMJVNXTPCmEFslALDOx1TbhPaPf6AonlLq2nFgLxSzyB0CDERG
-f9kDBmbWPU2sY+q5yjkwcKNlMGMwHQYDVR0OBBYEFDKTA9Jl0obiDjP1iz02eR7Q
-gY9uMB8GA1UdIwQYMBaAFDKTA9Jl0obiDjP1iz02eR7QgY9uMA8GA1UdEwEB/wQF
-MAMBAf8wEAYDVR0RBAkwB4IFZW52b3kwCgYIKoZIzj0EAwIDSAAwRQIgXbMtzca5
-YUfzHrGvFLCEgmJEsWFhIuzT3adUZF66vw8CIQD4/Eoje9dpKBf6Ia6+8Nz6Zq5m
-wFU33A6WXGNx9uSgbA==
------END CERTIFICATE-----\n";
-const TEST_KEY: &str = "-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgZJqXRrsD3/jH/sM2
-7veWUFU4w71U60dkppzSWc2EOxWhRANCAAT6nAOzBZbbkd3kjAwlU1dM8KYQWyUA
-sM7HVNuE9o9/oCieUuracWAvFLPIHQIMREZ/2QMGZtY9Taxj6rnKOTBw
------END PRIVATE KEY-----\n";
-
-fn tls_files(dir: &Path) -> XdsTls {
-    let f = |n: &str, text: &str| {
-        let p = dir.join(n);
-        std::fs::write(&p, text).unwrap();
-        p
-    };
-    XdsTls {
-        ca_file: f("ca.crt", TEST_CERT),
-        cert_file: f("tls.crt", TEST_CERT),
-        key_file: f("tls.key", TEST_KEY),
-    }
-}
-
-#[test]
-fn envoy_accepts_tls_bootstraps() {
-    for with_sds in [false, true] {
-        let dir = tempfile::tempdir().unwrap();
-        let mut cfg = base_config(dir.path(), BootstrapMode::Ads);
-        cfg.tls = Some(tls_files(dir.path()));
-        if with_sds {
-            cfg.resources_dir = Some(dir.path().join("resources"));
-            std::fs::create_dir_all(dir.path().join("resources/sds")).unwrap();
-            for (path, text) in bootstrap_sds_files(&cfg).unwrap() {
-                std::fs::write(path, text).unwrap();
-            }
-        }
-        let p = write_json(dir.path(), "envoy.json", &bootstrap_json(&cfg).unwrap());
-        envoy_validate(&["-c", p.to_str().unwrap()]);
-    }
-}
 
 /// A route with every route, service and cluster policy set, forwarding to `main` with `mirror`.
 fn policy_route(mut r: Route, mut main: WeightedCluster, mirror: WeightedCluster) -> Route {
@@ -554,16 +433,8 @@ fn https_listener(routed: VirtualHost) -> Listener {
 fn envoy_accepts_translated_resources() {
     let dir = tempfile::tempdir().unwrap();
     let res = translate(&sample_dag(), &TranslateConfig::default());
-    let listeners: Vec<EnvoyListener> = res
-        .listeners
-        .values()
-        .map(|a| EnvoyListener::decode(a.value.as_slice()).unwrap())
-        .collect();
-    let clusters: Vec<EnvoyCluster> = res
-        .clusters
-        .values()
-        .map(|a| EnvoyCluster::decode(a.value.as_slice()).unwrap())
-        .collect();
+    let listeners: Vec<EnvoyListener> = decode_all(&res.listeners);
+    let clusters: Vec<EnvoyCluster> = decode_all(&res.clusters);
     // kuard/80 with four LB policies (one with health check and h2c), echo/8080 with three
     // (one with TLS and slow start, the mirror), the h2+TLS cluster, and three extension
     // clusters.
@@ -576,52 +447,22 @@ fn envoy_accepts_translated_resources() {
     );
     assert!(res.routes.contains_key("https/secure.example.com"));
     assert!(res.routes.contains_key("ingress_fallbackcert"));
-    let static_part = Bootstrap {
-        static_resources: Some(StaticResources {
-            listeners: listeners.clone(),
-            clusters,
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let pb = dir.path().join("resources.pb");
-    std::fs::write(&pb, static_part.encode_to_vec()).unwrap();
     let cfg = base_config(dir.path(), BootstrapMode::Ads);
     let overlay = serde_json::to_string(&bootstrap_json(&cfg).unwrap()).unwrap();
+    let validate = |pb: std::path::PathBuf| {
+        envoy_validate_output(&["-c", pb.to_str().unwrap(), "--config-yaml", &overlay])
+    };
+    let pb = write_static(dir.path(), listeners.clone(), clusters.clone());
     envoy_validate(&["-c", pb.to_str().unwrap(), "--config-yaml", &overlay]);
 
     // Route configurations: put each inline into a copy of the HTTP listener's HCM.
-    let routes: Vec<RouteConfiguration> = res
-        .routes
-        .values()
-        .map(|a| RouteConfiguration::decode(a.value.as_slice()).unwrap())
-        .collect();
+    let routes: Vec<RouteConfiguration> = decode_all(&res.routes);
     let inline = with_inline_routes(&listeners, &routes[0]);
-    let static_part = Bootstrap {
-        static_resources: Some(StaticResources {
-            listeners: vec![inline],
-            clusters: res
-                .clusters
-                .values()
-                .map(|a| EnvoyCluster::decode(a.value.as_slice()).unwrap())
-                .collect(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    std::fs::write(&pb, static_part.encode_to_vec()).unwrap();
+    let pb = write_static(dir.path(), vec![inline.clone()], clusters);
     envoy_validate(&["-c", pb.to_str().unwrap(), "--config-yaml", &overlay]);
 
     // Control: without the clusters the same routes are rejected, so the check above bites.
-    let without_clusters = Bootstrap {
-        static_resources: Some(StaticResources {
-            listeners: vec![with_inline_routes(&listeners, &routes[0])],
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    std::fs::write(&pb, without_clusters.encode_to_vec()).unwrap();
-    let out = envoy_validate_output(&["-c", pb.to_str().unwrap(), "--config-yaml", &overlay]);
+    let out = validate(write_static(dir.path(), vec![inline], Vec::new()));
     assert!(
         !out.status.success(),
         "envoy accepted routes to unknown clusters"

@@ -2,10 +2,12 @@
 //! contour.yaml knob set to a non-default value, including the ones the end-to-end tests only
 //! see through Envoy's config dump (zstd, JSON logs with formatter extensions, metrics TLS).
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
+
+use common::{decode_all, envoy_validate, write_static};
 
 use contour_dag::{
     CircuitBreakers, Cluster, Dag, Forward, Listener, ObjectRef, PathMatch, Route, RouteAction,
@@ -17,15 +19,8 @@ use contour_envoy::config::{
     ServerHeaderTransformation, TimeoutSetting,
 };
 use contour_envoy::{BootstrapConfig, TranslateConfig, bootstrap_json, translate};
-use envoy_types::pb::envoy::config::bootstrap::v3::{Bootstrap, bootstrap::StaticResources};
 use envoy_types::pb::envoy::config::cluster::v3::Cluster as EnvoyCluster;
 use envoy_types::pb::envoy::config::listener::v3::Listener as EnvoyListener;
-use prost::Message;
-
-/// Envoy from `ENVOY_BIN`, the workspace's `.venv` (scripts/setup) or `PATH`.
-fn envoy_bin() -> PathBuf {
-    contour_testkit::envoy_bin().unwrap_or_else(|e| panic!("{e:#}"))
-}
 
 fn dag() -> Dag {
     let service = |name: &str| ServiceCluster {
@@ -160,10 +155,7 @@ fn every_knob(dir: &std::path::Path) -> TranslateConfig {
 fn envoy_accepts_every_configuration_knob() {
     let dir = tempfile::tempdir().unwrap();
     let res = translate(&dag(), &every_knob(dir.path()));
-    let decode_l = |a: &envoy_types::pb::google::protobuf::Any| {
-        EnvoyListener::decode(a.value.as_slice()).unwrap()
-    };
-    let listeners: Vec<EnvoyListener> = res.listeners.values().map(decode_l).collect();
+    let listeners: Vec<EnvoyListener> = decode_all(&res.listeners);
     let names: Vec<&str> = listeners.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(
         names,
@@ -179,50 +171,12 @@ fn envoy_accepts_every_configuration_knob() {
         res.secrets.keys().collect::<Vec<_>>(),
         ["metrics-ca-certificate", "metrics-tls-certificate"]
     );
-    let clusters: Vec<EnvoyCluster> = res
-        .clusters
-        .values()
-        .map(|a| EnvoyCluster::decode(a.value.as_slice()).unwrap())
-        .collect();
-    let static_part = Bootstrap {
-        static_resources: Some(StaticResources {
-            listeners,
-            clusters,
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let pb = dir.path().join("resources.pb");
-    std::fs::write(&pb, static_part.encode_to_vec()).unwrap();
+    let clusters: Vec<EnvoyCluster> = decode_all(&res.clusters);
+    let pb = write_static(dir.path(), listeners, clusters);
     let cfg = BootstrapConfig {
         admin_address: dir.path().join("admin.sock").display().to_string(),
         ..Default::default()
     };
     let overlay = serde_json::to_string(&bootstrap_json(&cfg).unwrap()).unwrap();
-    let out = Command::new(envoy_bin())
-        .args([
-            "--mode",
-            "validate",
-            "--log-level",
-            "warn",
-            "--concurrency",
-            "1",
-        ])
-        .args([
-            "--service-cluster",
-            "projectcontour",
-            "--service-node",
-            "test",
-        ])
-        .arg("-c")
-        .arg(&pb)
-        .args(["--config-yaml", &overlay])
-        .output()
-        .expect("run envoy");
-    assert!(
-        out.status.success(),
-        "envoy rejected the config:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    envoy_validate(&["-c", pb.to_str().unwrap(), "--config-yaml", &overlay]);
 }
