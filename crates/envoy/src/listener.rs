@@ -37,7 +37,7 @@ use crate::config::{
 };
 use crate::filters::lua::lua_filter;
 use crate::names::{HTTP_LISTENER_NAME, HTTPS_LISTENER_NAME};
-use crate::pb::{boolv, contour_config_source, duration, socket_address, to_any, u32v};
+use crate::pb::{boolv, contour_config_source, duration, socket_address, timeout, to_any, u32v};
 use crate::stats::static_listeners;
 
 pub use crate::accesslog::FILE_ACCESS_LOG;
@@ -265,15 +265,6 @@ pub fn http_connection_manager(
         delayed_close_timeout: timeout(cfg.timeouts.delayed_close),
         access_log: crate::accesslog::access_logs(access_log_path, &cfg.access_log),
         ..Default::default()
-    }
-}
-
-/// Envoy's form of a timeout: unset, `0s` (disabled) or the duration.
-pub fn timeout(t: TimeoutSetting) -> Option<envoy_types::pb::google::protobuf::Duration> {
-    match t {
-        TimeoutSetting::Default => None,
-        TimeoutSetting::Disabled => Some(duration(std::time::Duration::ZERO)),
-        TimeoutSetting::Duration(d) => Some(duration(d)),
     }
 }
 

@@ -40,6 +40,17 @@ pub fn duration(d: std::time::Duration) -> Duration {
     }
 }
 
+/// Envoy's form of a timeout: unset for Envoy's default, `0s` when disabled (`infinity`; Envoy
+/// reads 0s as "no timeout"), else the duration.
+pub fn timeout(t: contour_api::duration::TimeoutSetting) -> Option<Duration> {
+    use contour_api::duration::TimeoutSetting;
+    match t {
+        TimeoutSetting::Default => None,
+        TimeoutSetting::Disabled => Some(duration(std::time::Duration::ZERO)),
+        TimeoutSetting::Duration(d) => Some(duration(d)),
+    }
+}
+
 pub fn u32v(value: u32) -> UInt32Value {
     UInt32Value { value }
 }

@@ -4,17 +4,13 @@
 use contour_dag::duration::Timeout;
 use contour_dag::{Dag, ExtensionCluster};
 use envoy_types::pb::envoy::config::cluster::v3::{Cluster, cluster};
-use envoy_types::pb::envoy::config::core::v3::HttpProtocolOptions as CommonHttpProtocolOptions;
-use envoy_types::pb::envoy::extensions::upstreams::http::v3::HttpProtocolOptions;
 use envoy_types::pb::google::protobuf::Any;
 
-use super::{
-    HTTP_PROTOCOL_OPTIONS, circuit_breakers, common_lb_config, http1_protocol_options,
-    http2_protocol_options, lb_policy,
-};
+use super::policies::{self, explicit_protocol_options};
+use super::{HTTP_PROTOCOL_OPTIONS, circuit_breakers, common_lb_config, lb_policy};
 use crate::auth::{UpstreamPeer, tls_transport_socket, upstream_tls_context_for};
 use crate::config::{CircuitBreakerSettings, TranslateConfig};
-use crate::pb::{contour_config_source, det_map, duration, to_any};
+use crate::pb::{contour_config_source, det_map, duration};
 
 /// The extension clusters of the DAG, sorted by name.
 pub fn extension_clusters(dag: &Dag, cfg: &TranslateConfig) -> Vec<Cluster> {
@@ -73,34 +69,23 @@ pub fn extension_cluster(ext: &ExtensionCluster, cfg: &TranslateConfig) -> Clust
 /// Upstream's protocol options of an extension cluster: explicit HTTP/2 or HTTP/1.1, or none
 /// for another protocol unless an idle connection timeout is set (`infinity` is `0s`).
 fn protocol_options(protocol: &str, idle: Timeout) -> Option<Any> {
-    let mut options: HttpProtocolOptions = match protocol {
-        "h2" | "h2c" => http2_protocol_options(),
-        "http/1.1" => http1_protocol_options(),
-        _ if idle.is_default() => return None,
-        _ => http1_protocol_options(),
-    };
-    let idle_timeout = match idle {
-        Timeout::Default => None,
-        Timeout::Disabled => Some(duration(std::time::Duration::ZERO)),
-        Timeout::Duration(d) => Some(duration(d)),
-    };
-    if idle_timeout.is_some() {
-        options.common_http_protocol_options = Some(CommonHttpProtocolOptions {
-            idle_timeout,
-            ..Default::default()
-        });
+    match protocol {
+        "h2" | "h2c" => Some(explicit_protocol_options(true, idle)),
+        "http/1.1" => Some(explicit_protocol_options(false, idle)),
+        _ => policies::protocol_options(false, idle),
     }
-    Some(to_any(&options))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::{http1_protocol_options, http2_protocol_options};
     use contour_dag::{
         CircuitBreakers, Secret, ServiceCluster, UpstreamValidation, WeightedService,
     };
     use envoy_types::pb::envoy::config::core::v3::transport_socket::ConfigType;
     use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::UpstreamTlsContext;
+    use envoy_types::pb::envoy::extensions::upstreams::http::v3::HttpProtocolOptions;
     use prost::Message;
 
     fn ext(protocol: &str) -> ExtensionCluster {

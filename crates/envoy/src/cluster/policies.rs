@@ -7,16 +7,13 @@ use contour_dag::{ClusterPolicy, HealthCheck, SlowStart, TcpHealthCheck, Timeout
 use envoy_types::pb::envoy::config::cluster::v3::{Cluster, cluster};
 use envoy_types::pb::envoy::config::core::v3::HealthCheck as EnvoyHealthCheck;
 use envoy_types::pb::envoy::config::core::v3::{
-    Http1ProtocolOptions, Http2ProtocolOptions, HttpProtocolOptions as CommonHttpOptions,
-    RuntimeDouble, health_check,
-};
-use envoy_types::pb::envoy::extensions::upstreams::http::v3::{
-    HttpProtocolOptions, http_protocol_options,
+    HttpProtocolOptions as CommonHttpOptions, RuntimeDouble, health_check,
 };
 use envoy_types::pb::envoy::r#type::v3::{CodecClientType, Int64Range, Percent};
 use envoy_types::pb::google::protobuf::Any;
 
-use crate::pb::{det_map, duration, to_any, u32v};
+use super::{http1_protocol_options, http2_protocol_options};
+use crate::pb::{det_map, duration, timeout, to_any, u32v};
 
 /// Upstream's health-check defaults.
 pub const HC_HOST: &str = "contour-envoy-healthcheck";
@@ -134,36 +131,25 @@ pub fn tcp_health_check(hc: &TcpHealthCheck) -> EnvoyHealthCheck {
 /// Explicit HTTP/2 (h2, h2c) or HTTP/1 when an idle timeout needs the options; `None` when
 /// nothing differs from Envoy's defaults.
 pub fn protocol_options(http2: bool, idle_connection: Timeout) -> Option<Any> {
-    use http_protocol_options::explicit_http_config::ProtocolConfig as P;
     if !http2 && idle_connection.is_default() {
         return None;
     }
-    let protocol = if http2 {
-        P::Http2ProtocolOptions(Http2ProtocolOptions::default())
+    Some(explicit_protocol_options(http2, idle_connection))
+}
+
+/// Explicit HTTP/2 or HTTP/1.1 towards the backend, with the idle connection timeout when one
+/// is set (`infinity` is `0s`, which Envoy reads as "no timeout", as upstream sends it).
+pub fn explicit_protocol_options(http2: bool, idle_connection: Timeout) -> Any {
+    let mut options = if http2 {
+        http2_protocol_options()
     } else {
-        P::HttpProtocolOptions(Http1ProtocolOptions::default())
+        http1_protocol_options()
     };
-    // `infinity` disables the idle timeout: Envoy reads 0s as "no timeout" (upstream sends it).
-    let idle_timeout = match idle_connection {
-        Timeout::Duration(d) => Some(duration(d)),
-        Timeout::Disabled => Some(duration(Duration::ZERO)),
-        Timeout::Default => None,
-    };
-    let common = idle_timeout.map(|t| CommonHttpOptions {
+    options.common_http_protocol_options = timeout(idle_connection).map(|t| CommonHttpOptions {
         idle_timeout: Some(t),
         ..Default::default()
     });
-    Some(to_any(&HttpProtocolOptions {
-        common_http_protocol_options: common,
-        upstream_protocol_options: Some(
-            http_protocol_options::UpstreamProtocolOptions::ExplicitHttpConfig(
-                http_protocol_options::ExplicitHttpConfig {
-                    protocol_config: Some(protocol),
-                },
-            ),
-        ),
-        ..Default::default()
-    }))
+    to_any(&options)
 }
 
 pub fn slow_start_config(ss: &SlowStart) -> cluster::SlowStartConfig {
@@ -182,6 +168,7 @@ pub fn slow_start_config(ss: &SlowStart) -> cluster::SlowStartConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use envoy_types::pb::envoy::extensions::upstreams::http::v3::HttpProtocolOptions;
     use prost::Message;
 
     #[test]

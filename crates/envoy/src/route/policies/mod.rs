@@ -13,7 +13,7 @@ pub use redirect::redirect_action;
 
 use contour_dag::{
     CrossScheme, HashPolicy, HashSource, InternalRedirectPolicy, MirrorPolicy, QueryMatchKind,
-    QueryParamMatch, RetryPolicy, RoutePolicy, Timeout,
+    QueryParamMatch, RetryPolicy, RoutePolicy,
 };
 use envoy_types::pb::envoy::config::core::v3::{RuntimeFractionalPercent, TypedExtensionConfig};
 use envoy_types::pb::envoy::config::route::v3::{
@@ -23,20 +23,11 @@ use envoy_types::pb::envoy::extensions::internal_redirect::previous_routes::v3::
 use envoy_types::pb::envoy::extensions::internal_redirect::safe_cross_scheme::v3::SafeCrossSchemeConfig;
 use envoy_types::pb::envoy::r#type::matcher::v3::{StringMatcher, string_matcher};
 use envoy_types::pb::envoy::r#type::v3::{FractionalPercent, fractional_percent};
-use envoy_types::pb::google::protobuf::Duration;
 
 use super::safe_regex;
 use crate::names::cluster_name;
+pub use crate::pb::timeout;
 use crate::pb::{duration, to_any, u32v};
-
-/// Envoy's duration for a timeout: `None` for the default, `0s` when disabled.
-pub fn timeout(t: Timeout) -> Option<Duration> {
-    match t {
-        Timeout::Default => None,
-        Timeout::Disabled => Some(Duration::default()),
-        Timeout::Duration(d) => Some(duration(d)),
-    }
-}
 
 /// Fills in the policy parts of a forwarding route action.
 pub fn apply_route_policy(ra: &mut RouteAction, p: &RoutePolicy, mirror: Option<&MirrorPolicy>) {

@@ -1,8 +1,10 @@
 use std::time::Duration as StdDuration;
 
 use super::*;
+use contour_dag::Timeout;
 use contour_dag::{HeadersPolicy, Redirect, WeightedCluster};
 use envoy_types::pb::envoy::config::route::v3::{redirect_action, route};
+use envoy_types::pb::google::protobuf::Duration;
 
 #[test]
 fn timeouts_default_disabled_and_set() {
