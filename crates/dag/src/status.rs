@@ -38,6 +38,45 @@ pub mod error_type {
     pub const TCP_PROXY_INCLUDE: &str = "TCPProxyIncludeError";
 }
 
+/// Appends a sub-condition (`status: True`) unless the same one is already there.
+fn push_sub(list: &mut Vec<SubCondition>, type_: &str, reason: &str, message: String) {
+    let sub = SubCondition {
+        type_: type_.to_string(),
+        status: "True".to_string(),
+        reason: reason.to_string(),
+        message,
+    };
+    if !list.contains(&sub) {
+        list.push(sub);
+    }
+}
+
+/// The `Valid` condition in upstream's shape: True with `valid_message`, or False with
+/// `ErrorPresent` when there are errors. `lastTransitionTime` is left to the writer, so that the
+/// build stays deterministic.
+fn valid_condition(
+    generation: Option<i64>,
+    errors: &[SubCondition],
+    warnings: &[SubCondition],
+    valid_message: &str,
+) -> DetailedCondition {
+    let (status, reason, message) = if errors.is_empty() {
+        ("True", "Valid", valid_message)
+    } else {
+        ("False", ERROR_PRESENT_REASON, ERROR_PRESENT_MESSAGE)
+    };
+    DetailedCondition {
+        type_: VALID_CONDITION.to_string(),
+        status: status.to_string(),
+        observed_generation: generation,
+        reason: reason.to_string(),
+        message: message.to_string(),
+        errors: errors.to_vec(),
+        warnings: warnings.to_vec(),
+        ..Default::default()
+    }
+}
+
 /// `(namespace, name)` of an HTTPProxy.
 pub type ProxyKey = (String, String);
 
@@ -63,11 +102,6 @@ impl ProxyStatus {
     /// The status in upstream's shape. `lastTransitionTime` is left to the writer, so that the
     /// build stays deterministic.
     pub fn to_api(&self) -> HTTPProxyStatus {
-        let (status, reason, message) = if self.is_valid() {
-            ("True", "Valid", VALID_MESSAGE)
-        } else {
-            ("False", ERROR_PRESENT_REASON, ERROR_PRESENT_MESSAGE)
-        };
         let (current, description) = if self.is_valid() {
             (STATUS_VALID, VALID_MESSAGE)
         } else if self.is_orphaned() {
@@ -78,16 +112,12 @@ impl ProxyStatus {
         HTTPProxyStatus {
             current_status: Some(current.to_string()),
             description: Some(description.to_string()),
-            conditions: vec![DetailedCondition {
-                type_: VALID_CONDITION.to_string(),
-                status: status.to_string(),
-                observed_generation: self.generation,
-                reason: reason.to_string(),
-                message: message.to_string(),
-                errors: self.errors.clone(),
-                warnings: self.warnings.clone(),
-                ..Default::default()
-            }],
+            conditions: vec![valid_condition(
+                self.generation,
+                &self.errors,
+                &self.warnings,
+                VALID_MESSAGE,
+            )],
             ..Default::default()
         }
     }
@@ -106,44 +136,23 @@ impl ExtensionStatus {
         self.errors.is_empty()
     }
 
-    fn add(list: &mut Vec<SubCondition>, type_: &str, reason: &str, message: String) {
-        let sub = SubCondition {
-            type_: type_.to_string(),
-            status: "True".to_string(),
-            reason: reason.to_string(),
-            message,
-        };
-        if !list.contains(&sub) {
-            list.push(sub);
-        }
-    }
-
     /// Adds an error sub-condition; an ExtensionService with errors gets no cluster.
     pub fn error(&mut self, type_: &str, reason: &str, message: impl Into<String>) {
-        Self::add(&mut self.errors, type_, reason, message.into());
+        push_sub(&mut self.errors, type_, reason, message.into());
     }
 
     pub fn warning(&mut self, type_: &str, reason: &str, message: impl Into<String>) {
-        Self::add(&mut self.warnings, type_, reason, message.into());
+        push_sub(&mut self.warnings, type_, reason, message.into());
     }
 
     /// The `Valid` condition in upstream's shape (`lastTransitionTime` is the writer's).
     pub fn to_condition(&self) -> DetailedCondition {
-        let (status, reason, message) = if self.is_valid() {
-            ("True", "Valid", EXTENSION_VALID_MESSAGE)
-        } else {
-            ("False", ERROR_PRESENT_REASON, ERROR_PRESENT_MESSAGE)
-        };
-        DetailedCondition {
-            type_: VALID_CONDITION.to_string(),
-            status: status.to_string(),
-            observed_generation: self.generation,
-            reason: reason.to_string(),
-            message: message.to_string(),
-            errors: self.errors.clone(),
-            warnings: self.warnings.clone(),
-            ..Default::default()
-        }
+        valid_condition(
+            self.generation,
+            &self.errors,
+            &self.warnings,
+            EXTENSION_VALID_MESSAGE,
+        )
     }
 }
 
@@ -171,16 +180,7 @@ impl StatusSet {
 
     /// Adds an error sub-condition; a proxy with errors is invalid.
     pub fn error(&mut self, key: &ProxyKey, type_: &str, reason: &str, message: impl Into<String>) {
-        let sub = SubCondition {
-            type_: type_.to_string(),
-            status: "True".to_string(),
-            reason: reason.to_string(),
-            message: message.into(),
-        };
-        let e = self.entry(key);
-        if !e.errors.contains(&sub) {
-            e.errors.push(sub);
-        }
+        push_sub(&mut self.entry(key).errors, type_, reason, message.into());
     }
 
     /// Adds a warning sub-condition; warnings do not make a proxy invalid.
@@ -191,16 +191,7 @@ impl StatusSet {
         reason: &str,
         message: impl Into<String>,
     ) {
-        let sub = SubCondition {
-            type_: type_.to_string(),
-            status: "True".to_string(),
-            reason: reason.to_string(),
-            message: message.into(),
-        };
-        let e = self.entry(key);
-        if !e.warnings.contains(&sub) {
-            e.warnings.push(sub);
-        }
+        push_sub(&mut self.entry(key).warnings, type_, reason, message.into());
     }
 
     pub fn has_errors(&self, key: &ProxyKey) -> bool {
