@@ -39,16 +39,7 @@ async fn requests_in_flight_during_shutdown_complete() {
         &[],
     )
     .unwrap();
-    poll_until(CONVERGE, "shutdown-manager /healthz", || async {
-        (http_get(manager_port, "127.0.0.1", "/healthz")
-            .await
-            .ok()?
-            .status
-            == 200)
-            .then_some(())
-    })
-    .await
-    .unwrap();
+    common::wait_http_ok(manager_port, "/healthz", "shutdown-manager /healthz").await;
     // Envoy's preStop hook: blocks until the drain is over.
     let pre_stop =
         tokio::spawn(async move { http_get(manager_port, "127.0.0.1", "/shutdown").await });

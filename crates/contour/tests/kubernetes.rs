@@ -117,12 +117,7 @@ async fn objects_through_the_api_reach_envoy_and_statuses_appear() {
 
 #[tokio::test]
 async fn only_the_leader_writes_and_the_other_takes_over_within_the_lease() {
-    let server = ApiServer::start().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let one = EchoBackend::start("one").await.unwrap();
-    server
-        .apply_yaml(&service_yaml("default", "one", 80, "http", &[&one]))
-        .unwrap();
+    let (server, tmp, _one) = kube_env::api_with_backend_one().await;
     server.apply(proxy("p", "app.example.com", "one")).unwrap();
     let mut a = Replica::start(&server, tmp.path(), "a", LEASE).unwrap();
     wait_proxy_status(&server, "p", "valid").await;

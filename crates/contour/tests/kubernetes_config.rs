@@ -5,20 +5,14 @@
 mod kube_env;
 
 use contour_testkit::{
-    ApiServer, EchoBackend, Process, ProcessSpec, free_port, http_get, poll_until, service_yaml,
-    wait_for_backend,
+    ApiServer, Process, ProcessSpec, free_port, http_get, poll_until, wait_for_backend,
 };
 use kube_env::{CONVERGE, contour_bin, proxy, start_envoy};
 use serde_json::json;
 
 #[tokio::test]
 async fn contour_configuration_is_read_from_the_api_and_reported_valid() {
-    let server = ApiServer::start().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let one = EchoBackend::start("one").await.unwrap();
-    server
-        .apply_yaml(&service_yaml("default", "one", 80, "http", &[&one]))
-        .unwrap();
+    let (server, tmp, _one) = kube_env::api_with_backend_one().await;
     server.apply(proxy("p", "app.example.com", "one")).unwrap();
     let (xds, http, metrics, stats) = (free_port(), free_port(), free_port(), free_port());
     let local = |port: u16| json!({"address": "127.0.0.1", "port": port});
@@ -106,12 +100,7 @@ fn a_missing_contour_configuration_stops_startup() {
 /// `crates/k8s`); contour still syncs and serves through it.
 #[tokio::test]
 async fn client_rate_limit_flags_take_effect() {
-    let server = ApiServer::start().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let one = EchoBackend::start("one").await.unwrap();
-    server
-        .apply_yaml(&service_yaml("default", "one", 80, "http", &[&one]))
-        .unwrap();
+    let (server, tmp, _one) = kube_env::api_with_backend_one().await;
     server.apply(proxy("p", "app.example.com", "one")).unwrap();
     let mut contour = kube_env::Replica::start(
         &server,

@@ -7,20 +7,13 @@ mod kube_env;
 use std::time::Duration;
 
 use contour_testkit::certs::TestCa;
-use contour_testkit::{
-    ApiServer, EchoBackend, TlsRequest, poll_until, service_yaml, wait_for_backend,
-};
+use contour_testkit::{ApiServer, TlsRequest, poll_until, wait_for_backend};
 use kube_env::{CONVERGE, Replica, proxy, secret_reads, start_envoy, tls_secret};
 use serde_json::json;
 
 #[tokio::test]
 async fn a_secret_referenced_later_is_read_again_and_served_over_tls() {
-    let server = ApiServer::start().unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let one = EchoBackend::start("one").await.unwrap();
-    server
-        .apply_yaml(&service_yaml("default", "one", 80, "http", &[&one]))
-        .unwrap();
+    let (server, tmp, _one) = kube_env::api_with_backend_one().await;
     let ca = TestCa::new("test-ca");
     let leaf = ca.leaf("secure.example.com", &["secure.example.com"]);
     server

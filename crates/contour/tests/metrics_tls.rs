@@ -43,16 +43,7 @@ async fn metrics_are_served_over_tls_to_clients_the_ca_signed() {
     )
     .unwrap();
     // Health stays plaintext on its own port (--health-port); the file moves metrics.
-    poll_until(common::CONVERGE, "contour healthy", || async {
-        (http_get(ports.metrics, "127.0.0.1", "/healthz")
-            .await
-            .ok()?
-            .status
-            == 200)
-            .then_some(())
-    })
-    .await
-    .unwrap();
+    common::wait_http_ok(ports.metrics, "/healthz", "contour healthy").await;
 
     let get = TlsRequest::new("contour", "/metrics");
     let resp = poll_until(common::CONVERGE, "metrics over TLS", || async {

@@ -17,6 +17,14 @@ fn report(dir: &Path, classes: &[&str]) -> Report {
     evaluate(contents, &BuildConfig::default(), classes)
 }
 
+/// `(kind, name, currentStatus)` of every row.
+fn summary(r: &Report) -> Vec<(&str, &str, &str)> {
+    r.rows
+        .iter()
+        .map(|r| (r.kind, r.name.as_str(), r.current_status.as_str()))
+        .collect()
+}
+
 #[test]
 fn statuses_exit_codes_and_ingress_warnings() {
     let dir = tempfile::tempdir().unwrap();
@@ -32,13 +40,8 @@ fn statuses_exit_codes_and_ingress_warnings() {
         "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: web}\nspec:\n  rules:\n  - host: web.example.com\n    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: missing, port: {number: 80}}}}]}\n",
     );
     let r = report(dir.path(), &[]);
-    let summary: Vec<(&str, &str, &str)> = r
-        .rows
-        .iter()
-        .map(|r| (r.kind, r.name.as_str(), r.current_status.as_str()))
-        .collect();
     assert_eq!(
-        summary,
+        summary(&r),
         [
             ("HTTPProxy", "lonely", "orphaned"),
             ("HTTPProxy", "ok", "valid"),
@@ -98,13 +101,8 @@ fn extension_services_are_reported_with_their_valid_condition() {
          apiVersion: projectcontour.io/v1alpha1\nkind: ExtensionService\nmetadata: {name: broken}\nspec:\n  services: [{name: missing, port: 9000}]\n",
     );
     let r = report(dir.path(), &[]);
-    let summary: Vec<(&str, &str, &str)> = r
-        .rows
-        .iter()
-        .map(|r| (r.kind, r.name.as_str(), r.current_status.as_str()))
-        .collect();
     assert_eq!(
-        summary,
+        summary(&r),
         [
             ("ExtensionService", "auth", "valid"),
             ("ExtensionService", "broken", "invalid"),

@@ -385,6 +385,18 @@ impl Env {
     }
 }
 
+/// Waits until `GET http://127.0.0.1:<port><path>` answers 200.
+pub async fn wait_http_ok(port: u16, path: &str, what: &str) {
+    poll_until(CONVERGE, what, || async {
+        let r = contour_testkit::http_get(port, "127.0.0.1", path)
+            .await
+            .ok()?;
+        (r.status == 200).then_some(())
+    })
+    .await
+    .unwrap();
+}
+
 /// The last `n` lines of `text`.
 pub fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();

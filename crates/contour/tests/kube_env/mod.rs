@@ -5,13 +5,28 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use contour_testkit::{ApiServer, Envoy, EnvoyOptions, Process, free_port, http_get, poll_until};
+use contour_testkit::{
+    ApiServer, EchoBackend, Envoy, EnvoyOptions, Process, free_port, http_get, poll_until,
+    service_yaml,
+};
 use serde_json::{Value, json};
 
 pub const CONVERGE: Duration = Duration::from_secs(20);
 
 pub fn contour_bin() -> &'static str {
     env!("CARGO_BIN_EXE_contour")
+}
+
+/// A test API server holding Service `default/one` in front of a new echo backend "one", and a
+/// scratch directory for kubeconfigs and Envoy.
+pub async fn api_with_backend_one() -> (ApiServer, tempfile::TempDir, EchoBackend) {
+    let server = ApiServer::start().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let one = EchoBackend::start("one").await.unwrap();
+    server
+        .apply_yaml(&service_yaml("default", "one", 80, "http", &[&one]))
+        .unwrap();
+    (server, tmp, one)
 }
 
 /// One `contour serve` replica.
