@@ -1,6 +1,7 @@
 //! Reading and parsing many files at once (initial load, rescans), on every core, in bounded
-//! chunks: the bytes and parsed objects of one chunk at most are in memory before they are
-//! handed to the store (and, during the initial load, sent to the event loop).
+//! chunks, pipelined: while the store takes one chunk's objects (and, during the initial load,
+//! sends them to the event loop), the next chunk is being parsed. The bytes and parsed objects
+//! of two chunks at most are in memory at once.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -9,8 +10,8 @@ use std::thread;
 use super::decode::{ParsedFile, parse_file};
 use super::store::digest;
 
-/// File bytes parsed per chunk: bounds the transient memory of a load.
-const CHUNK_BYTES: u64 = 4 << 20;
+/// File bytes parsed per chunk: bounds the transient memory of a load (two chunks at once).
+const CHUNK_BYTES: u64 = 2 << 20;
 
 /// One file read and parsed, in the order it was given.
 pub(super) struct ReadFile {
@@ -44,6 +45,31 @@ fn read_and_parse(path: &Path) -> std::io::Result<ParsedFile> {
     let mut parsed = parse_file(path, &bytes);
     parsed.digests = parsed.objects.iter().map(digest).collect();
     Ok(parsed)
+}
+
+/// Reads and parses `chunks` one after another, and hands each chunk's files, in order, to
+/// `apply` while the next chunk is being read and parsed.
+pub(super) fn read_chunks(chunks: Vec<Vec<PathBuf>>, mut apply: impl FnMut(Vec<ReadFile>)) {
+    let dispatch = tracing::dispatcher::get_default(Clone::clone);
+    let span = tracing::Span::current();
+    thread::scope(|scope| {
+        let start = |files: Vec<PathBuf>| {
+            let (dispatch, span) = (dispatch.clone(), span.clone());
+            scope.spawn(move || {
+                tracing::dispatcher::with_default(&dispatch, || span.in_scope(|| read_all(&files)))
+            })
+        };
+        let mut chunks = chunks.into_iter();
+        let mut pending = chunks.next().map(start);
+        while let Some(reading) = pending.take() {
+            let read = match reading.join() {
+                Ok(read) => read,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            pending = chunks.next().map(start);
+            apply(read);
+        }
+    });
 }
 
 /// Reads and parses `files` on up to one thread per core; results keep the order of `files`.
@@ -97,6 +123,35 @@ mod tests {
         let chunks = chunks(files);
         assert_eq!(chunks.iter().map(Vec::len).collect::<Vec<_>>(), [3, 3, 1]);
         assert_eq!(chunks[1][0], PathBuf::from("/m/3.yaml"));
+    }
+
+    #[test]
+    fn read_chunks_hands_over_every_chunk_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut chunks = Vec::new();
+        for c in 0..4 {
+            let mut chunk = Vec::new();
+            for i in 0..3 {
+                let path = dir.path().join(format!("{c}-{i}.yaml"));
+                let yaml =
+                    format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: ns-{c}-{i}}}\n");
+                fs::write(&path, yaml).unwrap();
+                chunk.push(path);
+            }
+            chunks.push(chunk);
+        }
+        let mut names = Vec::new();
+        read_chunks(chunks, |read| {
+            names.push(
+                read.iter()
+                    .map(|r| r.parsed.as_ref().unwrap().objects[0].key().name)
+                    .collect::<Vec<_>>(),
+            );
+        });
+        let expected: Vec<Vec<String>> = (0..4)
+            .map(|c| (0..3).map(|i| format!("ns-{c}-{i}")).collect())
+            .collect();
+        assert_eq!(names, expected);
     }
 
     #[test]

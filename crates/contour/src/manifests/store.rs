@@ -26,12 +26,13 @@ pub(super) type Digest = u64;
 #[derive(Debug, Default)]
 pub(super) struct Store {
     files: BTreeMap<PathBuf, BTreeMap<ObjectKey, Digest>>,
-    /// Files defining each key, least recently changed first; the last one is served.
-    owners: BTreeMap<ObjectKey, Vec<PathBuf>>,
+    /// Files defining each key with their definition's digest (the same as in `files`), least
+    /// recently changed first; the last one is served.
+    owners: BTreeMap<ObjectKey, Vec<(PathBuf, Digest)>>,
     /// Served digest of each key touched since the last flush, as it was before.
     before: BTreeMap<ObjectKey, Option<Digest>>,
-    /// Definitions read since the last flush, by key and file.
-    fresh: BTreeMap<(ObjectKey, PathBuf), Object>,
+    /// Definitions read since the last flush, by key, with the file of each (almost always one).
+    fresh: BTreeMap<ObjectKey, Vec<(PathBuf, Object)>>,
 }
 
 /// The digest of an object (SipHash of its JSON serialization, streamed, never materialised).
@@ -78,7 +79,7 @@ impl Store {
             if new.insert(key.clone(), digest).is_some() {
                 warn!(file = %path.display(), %key, "object defined twice in one file; the last definition wins");
             }
-            self.fresh.insert((key, path.to_path_buf()), object);
+            self.keep_fresh(key, path, object);
         }
         for (key, digest) in old {
             if new.contains_key(&key) {
@@ -129,7 +130,7 @@ impl Store {
         let old = self.files.remove(path).unwrap_or_default();
         for key in old.keys().filter(|k| !new.contains_key(*k)) {
             self.disown(key, path);
-            if let Some(fallback) = self.owners.get(key).and_then(|o| o.last()) {
+            if let Some((fallback, _)) = self.owners.get(key).and_then(|o| o.last()) {
                 info!(
                     %key, file = %fallback.display(),
                     "object still defined by another file; serving that definition"
@@ -143,10 +144,11 @@ impl Store {
             // A new or changed definition becomes the served one.
             self.disown(key, path);
             let owners = self.owners.entry(key.clone()).or_default();
-            owners.push(path.to_path_buf());
+            owners.push((path.to_path_buf(), *digest));
             if owners.len() > 1 {
+                let files: Vec<&PathBuf> = owners.iter().map(|(p, _)| p).collect();
                 warn!(
-                    %key, served_from = %path.display(), files = ?owners,
+                    %key, served_from = %path.display(), ?files,
                     "object defined in more than one file; the most recently read definition wins"
                 );
             }
@@ -154,9 +156,25 @@ impl Store {
         self.files.insert(path.to_path_buf(), new);
     }
 
+    /// Holds a definition just read until the next flush (the latest read of a file wins).
+    fn keep_fresh(&mut self, key: ObjectKey, path: &Path, object: Object) {
+        let defs = self.fresh.entry(key).or_default();
+        match defs.iter_mut().find(|(p, _)| p == path) {
+            Some(def) => def.1 = object,
+            None => defs.push((path.to_path_buf(), object)),
+        }
+    }
+
+    /// Whether the definition of `key` in `path` was read since the last flush.
+    fn is_fresh(&self, key: &ObjectKey, path: &Path) -> bool {
+        self.fresh
+            .get(key)
+            .is_some_and(|defs| defs.iter().any(|(p, _)| p == path))
+    }
+
     fn disown(&mut self, key: &ObjectKey, path: &Path) {
         if let Some(owners) = self.owners.get_mut(key) {
-            owners.retain(|p| p != path);
+            owners.retain(|(p, _)| p != path);
             if owners.is_empty() {
                 self.owners.remove(key);
             }
@@ -165,9 +183,8 @@ impl Store {
 
     /// The file serving `key` and its definition's digest.
     fn served(&self, key: &ObjectKey) -> Option<(&PathBuf, Digest)> {
-        let path = self.owners.get(key)?.last()?;
-        let digest = *self.files.get(path)?.get(key)?;
-        Some((path, digest))
+        let (path, digest) = self.owners.get(key)?.last()?;
+        Some((path, *digest))
     }
 
     /// Files whose definitions the next flush must send but that were not read since the last
@@ -177,7 +194,7 @@ impl Store {
         for (key, old) in &self.before {
             if let Some((path, now)) = self.served(key)
                 && *old != Some(now)
-                && !self.fresh.contains_key(&(key.clone(), path.clone()))
+                && !self.is_fresh(key, path)
             {
                 out.insert(path.clone());
             }
@@ -193,7 +210,7 @@ impl Store {
         for (key, old) in before {
             match (old, self.served(&key)) {
                 (Some(old), Some((_, now))) if old == now => {}
-                (_, Some((path, _))) => match fresh.remove(&(key.clone(), path.clone())) {
+                (_, Some((path, _))) => match take_fresh(&mut fresh, &key, path) {
                     Some(object) => events.push(SourceEvent::Upsert(object)),
                     None => warn!(
                         %key, file = %path.display(),
@@ -206,6 +223,17 @@ impl Store {
         }
         events
     }
+}
+
+/// The definition of `key` read from `path`, taken out of `fresh`.
+fn take_fresh(
+    fresh: &mut BTreeMap<ObjectKey, Vec<(PathBuf, Object)>>,
+    key: &ObjectKey,
+    path: &Path,
+) -> Option<Object> {
+    let defs = fresh.get_mut(key)?;
+    let i = defs.iter().position(|(p, _)| p == path)?;
+    Some(defs.swap_remove(i).1)
 }
 
 #[cfg(test)]

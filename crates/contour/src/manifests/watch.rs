@@ -233,8 +233,9 @@ impl Runner {
                 prints.insert(file.clone(), print);
             }
         }
-        for chunk in parallel::chunks(stale) {
-            for read in parallel::read_all(&chunk) {
+        // The store takes one chunk while the next is parsed.
+        parallel::read_chunks(parallel::chunks(stale), |chunk| {
+            for read in chunk {
                 self.reads.bump(&read.path);
                 let print = prints.remove(&read.path).flatten();
                 self.apply_read(&read.path, print, read.parsed);
@@ -244,7 +245,7 @@ impl Runner {
                 // A closed receiver is noticed again by the next send.
                 let _ = self.send(events);
             }
-        }
+        });
         let gone: Vec<PathBuf> = self
             .store
             .files()
