@@ -145,36 +145,39 @@ impl Translator {
         self.secrets.begin(0);
         let plain: Vec<&DagVirtualHost> = plain_vhosts(dag).iter().collect();
         vhosts(&mut self.http_vhosts, &plain);
-        for svh in secure_vhosts(dag) {
-            self.chains.get(
-                svh.fqdn(),
-                |prev| prev == svh,
-                || {
-                    let chain = secure_filter_chain(svh, cfg);
-                    (svh.clone(), (chain_key(&chain), chain.encode_to_vec()))
-                },
-            );
-        }
+        self.chains.get_many(
+            secure_vhosts(dag),
+            SecureVirtualHost::fqdn,
+            |prev, svh| prev == svh,
+            |svh| {
+                let chain = secure_filter_chain(svh, cfg);
+                (svh.clone(), (chain_key(&chain), chain.encode_to_vec()))
+            },
+        );
         let secure_hosts: Vec<&DagVirtualHost> = secure_vhosts(dag)
             .iter()
             .filter(|s| s.tcp_proxy.is_none())
             .map(|s| &s.virtual_host)
             .collect();
         vhosts(&mut self.https_vhosts, &secure_hosts);
-        for c in clusters {
-            let key = (c.service.namespace.clone(), c.service.name.clone());
-            let policy = dag.services.get(&key);
-            self.clusters.get(
-                &cluster_name(c),
-                |(pc, pp)| pc == *c && pp.as_ref() == policy,
-                || {
-                    let mut out = cluster::cluster(c);
-                    cluster::apply_protocol(&mut out, c, cfg);
-                    cluster::apply_settings(&mut out, c, policy, cfg);
-                    (((*c).clone(), policy.cloned()), to_any(&out))
-                },
-            );
-        }
+        let keyed: Vec<_> = clusters
+            .iter()
+            .map(|c| {
+                let key = (c.service.namespace.clone(), c.service.name.clone());
+                (cluster_name(c), *c, dag.services.get(&key))
+            })
+            .collect();
+        self.clusters.get_many(
+            &keyed,
+            |(name, _, _)| name,
+            |(pc, pp), (_, c, policy)| pc == *c && pp.as_ref() == *policy,
+            |(_, c, policy)| {
+                let mut out = cluster::cluster(c);
+                cluster::apply_protocol(&mut out, c, cfg);
+                cluster::apply_settings(&mut out, c, *policy, cfg);
+                (((*c).clone(), policy.cloned()), to_any(&out))
+            },
+        );
         for ext in dag.extension_clusters.values() {
             self.extension_clusters.get(
                 &ext.name,

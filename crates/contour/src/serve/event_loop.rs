@@ -270,8 +270,17 @@ impl EventLoop {
         let out = contour_dag::build(&self.cache, &self.build_cfg);
         let built = started.elapsed();
         // Only the types that changed are handed over: an unchanged type is neither copied nor
-        // compared again.
-        let changes = self.translator.changes(&out.dag, &self.translate_cfg);
+        // compared again. The load assignments are computed beside the translation (all of
+        // them on the first build).
+        let (eds, translator, cfg) = (&mut self.eds, &mut self.translator, &self.translate_cfg);
+        let (changes, endpoints) = std::thread::scope(|scope| {
+            let endpoints = scope.spawn(|| eds.after_build(&out.dag));
+            let changes = translator.changes(&out.dag, cfg);
+            match endpoints.join() {
+                Ok(endpoints) => (changes, endpoints),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        });
         let translated = started.elapsed();
         let mut types = BTreeMap::new();
         let mut put = |t: &str, resources: Option<BTreeMap<String, Any>>| {
@@ -281,7 +290,7 @@ impl EventLoop {
         };
         put(type_url::SECRET, changes.secrets);
         put(type_url::RUNTIME, Some(changes.runtimes));
-        put(type_url::ENDPOINT, self.eds.after_build(&out.dag));
+        put(type_url::ENDPOINT, endpoints);
         put(type_url::CLUSTER, changes.clusters);
         put(type_url::ROUTE, changes.routes);
         put(type_url::LISTENER, changes.listeners);
