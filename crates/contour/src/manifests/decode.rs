@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use tracing::{debug, warn};
 
 use super::admission::admit;
+use super::direct::{Doc, LAST_APPLIED};
 use super::documents::{json_documents, line_of_offset, yaml_documents};
 
 /// What one file defines.
@@ -93,7 +94,11 @@ pub(super) fn parse_file(path: &Path, bytes: &[u8]) -> ParsedFile {
     };
     for doc in documents {
         let value = match doc.value {
-            Ok(value) => value,
+            Ok(Doc::Object(object)) => {
+                parsed.objects.push(object);
+                continue;
+            }
+            Ok(Doc::Value(value)) => value,
             Err(err) => {
                 parsed.unreadable = true;
                 parsed.problem(path, doc.index, None, err.line, None, err.message);
@@ -181,6 +186,24 @@ fn decode_document(value: Value) -> Vec<(Option<usize>, Decoded)> {
     }
 }
 
+/// The general road for one document's text (YAML → `Value` → decoding), for tests that
+/// compare it with the fast one: each object, or its rejection's reason.
+#[cfg(test)]
+pub(super) fn general_road(text: &str) -> Vec<Result<Object, String>> {
+    let value: Value = match serde_norway::from_str(text) {
+        Ok(value) => value,
+        Err(err) => return vec![Err(err.to_string())],
+    };
+    decode_document(value)
+        .into_iter()
+        .filter_map(|(_, decoded)| match decoded {
+            Decoded::Object(object) => Some(Ok(object)),
+            Decoded::Rejected { reason, .. } => Some(Err(reason)),
+            Decoded::Ignored { .. } => None,
+        })
+        .collect()
+}
+
 /// Items of a typed list (`ServiceList`) may omit their `kind` and `apiVersion`.
 fn fill_list_item(mut item: Value, kind: Option<&str>, api_version: Option<&Value>) -> Value {
     if let (Value::Object(map), Some(kind)) = (&mut item, kind)
@@ -240,7 +263,7 @@ fn drop_unread_fields(map: &mut Map<String, Value>) {
     if let Some(Value::Object(meta)) = map.get_mut("metadata") {
         meta.remove("managedFields");
         if let Some(Value::Object(annotations)) = meta.get_mut("annotations") {
-            annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+            annotations.remove(LAST_APPLIED);
         }
     }
 }

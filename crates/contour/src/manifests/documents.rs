@@ -7,6 +7,8 @@
 
 use serde_json::Value;
 
+use super::direct::{self, Doc};
+
 /// One document of a file, parsed or not.
 #[derive(Debug)]
 pub(super) struct RawDocument {
@@ -14,7 +16,7 @@ pub(super) struct RawDocument {
     pub index: usize,
     /// 1-based line of the file where the document starts.
     pub line: usize,
-    pub value: Result<Value, SyntaxError>,
+    pub value: Result<Doc, SyntaxError>,
 }
 
 /// A document the parser could not read.
@@ -53,7 +55,7 @@ pub(super) fn json_documents(text: &str) -> Vec<RawDocument> {
             Ok(value) => docs.push(RawDocument {
                 index,
                 line,
-                value: Ok(value),
+                value: Ok(Doc::Value(value)),
             }),
             Err(err) => {
                 let message = strip_json_location(&err.to_string());
@@ -145,7 +147,16 @@ fn has_content(text: &str) -> bool {
     })
 }
 
-fn parse_yaml_chunk(text: &str, first_line: usize) -> Result<Value, SyntaxError> {
+/// A document: built-in kinds straight into their type ([`direct`]); anything else, and
+/// anything [`direct`] does not take, as a `Value` (the general road, with its errors).
+fn parse_yaml_chunk(text: &str, first_line: usize) -> Result<Doc, SyntaxError> {
+    if let Some(doc) = direct::parse(text) {
+        return Ok(doc);
+    }
+    parse_yaml_value(text, first_line).map(Doc::Value)
+}
+
+fn parse_yaml_value(text: &str, first_line: usize) -> Result<Value, SyntaxError> {
     serde_norway::from_str::<Value>(text).map_err(|err| {
         let shift = first_line - 1;
         let line = err.location().map_or(first_line, |loc| loc.line() + shift);
@@ -204,12 +215,16 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn value(v: Value) -> Doc {
+        Doc::Value(v)
+    }
+
     #[test]
     fn splits_documents_and_skips_empty_ones() {
         let text = "---\n# only a comment\n---\na: 1\n---\n\n---\nb: 2\n...\n";
         let docs = yaml_documents(text);
         let values: Vec<_> = docs.iter().map(|d| d.value.clone().unwrap()).collect();
-        assert_eq!(values, vec![json!({"a": 1}), json!({"b": 2})]);
+        assert_eq!(values, vec![value(json!({"a": 1})), value(json!({"b": 2}))]);
         assert_eq!((docs[0].index, docs[0].line), (1, 4));
         assert_eq!((docs[1].index, docs[1].line), (2, 8));
     }
@@ -219,7 +234,7 @@ mod tests {
         let text = "a: 1\n---\nb: [1, 2\nc: 3\n---\nd: 4\n";
         let docs = yaml_documents(text);
         assert_eq!(docs.len(), 3);
-        assert_eq!(docs[0].value.as_ref().unwrap(), &json!({"a": 1}));
+        assert_eq!(docs[0].value.as_ref().unwrap(), &value(json!({"a": 1})));
         let err = docs[1].value.as_ref().unwrap_err();
         assert!(err.line >= 3 && err.line <= 5, "line {}", err.line);
         assert!(
@@ -227,7 +242,7 @@ mod tests {
             "{}",
             err.message
         );
-        assert_eq!(docs[2].value.as_ref().unwrap(), &json!({"d": 4}));
+        assert_eq!(docs[2].value.as_ref().unwrap(), &value(json!({"d": 4})));
     }
 
     #[test]
@@ -235,7 +250,7 @@ mod tests {
         let text = "%YAML 1.1\n--- {a: 1}\n--- \nb: 2\n";
         let docs = yaml_documents(text);
         let values: Vec<_> = docs.iter().map(|d| d.value.clone().unwrap()).collect();
-        assert_eq!(values, vec![json!({"a": 1}), json!({"b": 2})]);
+        assert_eq!(values, vec![value(json!({"a": 1})), value(json!({"b": 2}))]);
     }
 
     #[test]
@@ -243,7 +258,7 @@ mod tests {
         let docs = json_documents("{\"a\": 1}\n\n{\"b\": 2}\n{\"c\": \n");
         assert_eq!(docs.len(), 3);
         assert_eq!(docs[1].line, 3);
-        assert_eq!(docs[1].value.as_ref().unwrap(), &json!({"b": 2}));
+        assert_eq!(docs[1].value.as_ref().unwrap(), &value(json!({"b": 2})));
         let err = docs[2].value.as_ref().unwrap_err();
         assert_eq!(docs[2].line, 4);
         assert!(err.line >= 4, "{err:?}");

@@ -16,6 +16,7 @@
 mod admission;
 mod batch;
 mod decode;
+mod direct;
 mod documents;
 pub mod oneshot;
 mod parallel;
