@@ -7,12 +7,14 @@
 //! - [`store`]: the snapshot store (per-type resources and versions, readiness, change
 //!   notification, events and counters);
 //! - [`sotw`] and [`delta`]: the protocol cores, plain state machines without I/O;
-//! - `stream`: async drivers that connect a gRPC stream to a state machine;
-//! - [`service`]: the tonic services (ADS and the per-type services), thin adapters;
+//! - `grpc`: gRPC message framing (requests decoded without a per-stream buffer);
+//! - `stream`: drivers that connect a gRPC stream to a state machine (the response body);
+//! - [`service`]: the gRPC services (ADS and the per-type services), thin adapters;
 //! - [`server`]: the gRPC server (`serve`, `router`);
 //! - [`metrics`]: upstream's `grpc_server_*` counters, as a tower layer on the router.
 
 pub mod delta;
+mod grpc;
 pub mod metrics;
 pub mod server;
 pub mod service;
