@@ -128,6 +128,7 @@ impl<T: Message + Default> Requests<T> {
 }
 
 /// One message, framed for the wire; `Err` when it is larger than `max_message`.
+#[cfg(test)]
 pub(crate) fn frame<M: Message>(msg: &M, max_message: usize) -> Result<Bytes, Status> {
     let len = msg.encoded_len();
     if len > max_message {

@@ -8,6 +8,7 @@
 //!   notification, events and counters);
 //! - [`sotw`] and [`delta`]: the protocol cores, plain state machines without I/O;
 //! - `grpc`: gRPC message framing (requests decoded without a per-stream buffer);
+//! - `wire`: responses encoded over the snapshot's shared resource bytes;
 //! - `stream`: drivers that connect a gRPC stream to a state machine (the response body);
 //! - [`service`]: the gRPC services (ADS and the per-type services), thin adapters;
 //! - [`server`]: the gRPC server (`serve`, `router`);
@@ -23,6 +24,7 @@ pub mod store;
 mod stream;
 pub mod tls;
 pub mod type_url;
+mod wire;
 
 pub use metrics::GrpcMetrics;
 pub use server::{ServerConfig, router, serve, serve_with_config};

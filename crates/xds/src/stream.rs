@@ -8,24 +8,23 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use envoy_types::pb::envoy::service::discovery::v3::{
-    DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse,
-};
+use envoy_types::pb::envoy::service::discovery::v3::{DeltaDiscoveryRequest, DiscoveryRequest};
 use http_body::Frame;
 use http_body_util::StreamBody;
 use prost::Message;
 use tokio::sync::watch;
 use tonic::Status;
 
-use crate::delta::DeltaStream;
+use crate::delta::{DeltaResponse, DeltaStream};
 use crate::grpc::{self, Requests};
-use crate::sotw::{Feedback, Output, SotwStream};
+use crate::sotw::{Feedback, Output, SotwResponse, SotwStream};
 use crate::store::{Snapshot, SnapshotStore, StreamKind, XdsEvent};
+use crate::wire;
 
 /// What a driver needs to know about one protocol flavour.
 pub(crate) trait Protocol: Send + 'static {
     type Request: Message + Default + Send + 'static;
-    type Response: Message + Send + 'static;
+    type Response: Send + 'static;
     const KIND: StreamKind;
 
     fn on_request(&mut self, req: &Self::Request, snap: &Snapshot) -> Output<Self::Response>;
@@ -34,17 +33,19 @@ pub(crate) trait Protocol: Send + 'static {
     fn type_url_mut(req: &mut Self::Request) -> &mut String;
     /// (type URL, version, nonce, resources, removed) of a response, for events.
     fn describe(resp: &Self::Response) -> (String, String, String, usize, usize);
+    /// The response framed for the wire, over the snapshot's shared bytes.
+    fn frames(resp: &Self::Response, max: usize) -> Result<Vec<Bytes>, Status>;
 }
 
 impl Protocol for SotwStream {
     type Request = DiscoveryRequest;
-    type Response = DiscoveryResponse;
+    type Response = SotwResponse;
     const KIND: StreamKind = StreamKind::Sotw;
 
-    fn on_request(&mut self, req: &DiscoveryRequest, snap: &Snapshot) -> Output<DiscoveryResponse> {
+    fn on_request(&mut self, req: &DiscoveryRequest, snap: &Snapshot) -> Output<SotwResponse> {
         SotwStream::on_request(self, req, snap)
     }
-    fn on_snapshot(&mut self, snap: &Snapshot) -> Vec<DiscoveryResponse> {
+    fn on_snapshot(&mut self, snap: &Snapshot) -> Vec<SotwResponse> {
         SotwStream::on_snapshot(self, snap)
     }
     fn node_id(&self) -> &str {
@@ -53,25 +54,28 @@ impl Protocol for SotwStream {
     fn type_url_mut(req: &mut DiscoveryRequest) -> &mut String {
         &mut req.type_url
     }
-    fn describe(r: &DiscoveryResponse) -> (String, String, String, usize, usize) {
+    fn describe(r: &SotwResponse) -> (String, String, String, usize, usize) {
         let (t, v, n) = (r.type_url.clone(), r.version_info.clone(), r.nonce.clone());
         (t, v, n, r.resources.len(), 0)
+    }
+    fn frames(r: &SotwResponse, max: usize) -> Result<Vec<Bytes>, Status> {
+        wire::sotw(&r.version_info, &r.resources, &r.type_url, &r.nonce, max)
     }
 }
 
 impl Protocol for DeltaStream {
     type Request = DeltaDiscoveryRequest;
-    type Response = DeltaDiscoveryResponse;
+    type Response = DeltaResponse;
     const KIND: StreamKind = StreamKind::Delta;
 
     fn on_request(
         &mut self,
         req: &DeltaDiscoveryRequest,
         snap: &Snapshot,
-    ) -> Output<DeltaDiscoveryResponse> {
+    ) -> Output<DeltaResponse> {
         DeltaStream::on_request(self, req, snap)
     }
-    fn on_snapshot(&mut self, snap: &Snapshot) -> Vec<DeltaDiscoveryResponse> {
+    fn on_snapshot(&mut self, snap: &Snapshot) -> Vec<DeltaResponse> {
         DeltaStream::on_snapshot(self, snap)
     }
     fn node_id(&self) -> &str {
@@ -80,7 +84,11 @@ impl Protocol for DeltaStream {
     fn type_url_mut(req: &mut DeltaDiscoveryRequest) -> &mut String {
         &mut req.type_url
     }
-    fn describe(r: &DeltaDiscoveryResponse) -> (String, String, String, usize, usize) {
+    fn frames(r: &DeltaResponse, max: usize) -> Result<Vec<Bytes>, Status> {
+        let (v, t, n) = (&r.system_version_info, &r.type_url, &r.nonce);
+        wire::delta(v, &r.resources, t, n, &r.removed_resources, max)
+    }
+    fn describe(r: &DeltaResponse) -> (String, String, String, usize, usize) {
         let (t, v, n) = (
             r.type_url.clone(),
             r.system_version_info.clone(),
@@ -254,9 +262,9 @@ impl<P: Protocol> Driver<P> {
 
     fn queue_response(&mut self, resp: P::Response) -> Result<(), Status> {
         let (type_url, version, nonce, resources, removed) = P::describe(&resp);
-        let framed = grpc::frame(&resp, self.ctx.max_encoding_message_size)?;
-        let bytes = framed.len() - grpc::HEADER_LEN;
-        self.queue.push_back(framed);
+        let framed = P::frames(&resp, self.ctx.max_encoding_message_size)?;
+        let bytes = framed.iter().map(Bytes::len).sum::<usize>() - grpc::HEADER_LEN;
+        self.queue.extend(framed);
         self.ctx.store.record(XdsEvent::ResponseSent {
             stream_id: self.stream_id,
             type_url,
