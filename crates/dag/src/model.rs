@@ -4,6 +4,7 @@
 //! same cache always gives the same graph and the same Envoy resources.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub use crate::model_extension::{
     EXTENSION_PREFIX, ExtensionCluster, ExtensionLoadAssignment, Locality, WeightedService,
@@ -61,6 +62,7 @@ impl Dag {
             let secure = l.secure_virtual_hosts.iter().map(|s| &s.virtual_host);
             l.virtual_hosts
                 .iter()
+                .map(|v| &**v)
                 .chain(secure)
                 .flat_map(|v| v.routes.values())
                 .filter_map(|r| match &r.action {
@@ -76,6 +78,7 @@ impl Dag {
             let vhosts = l
                 .virtual_hosts
                 .iter()
+                .map(|v| &**v)
                 .chain(secure.clone().map(|s| &s.virtual_host));
             let routed = vhosts
                 .flat_map(|v| v.routes.values())
@@ -95,10 +98,11 @@ pub struct Listener {
     pub name: String,
     pub address: String,
     pub port: u16,
-    /// Virtual hosts sorted by fqdn.
-    pub virtual_hosts: Vec<VirtualHost>,
+    /// Virtual hosts sorted by fqdn. Shared (`Arc`): the incremental build hands unchanged
+    /// hosts from one build to the next, and the translator sees them unchanged by pointer.
+    pub virtual_hosts: Vec<Arc<VirtualHost>>,
     /// TLS virtual hosts (one filter chain each), sorted by fqdn. Only on `ingress_https`.
-    pub secure_virtual_hosts: Vec<SecureVirtualHost>,
+    pub secure_virtual_hosts: Vec<Arc<SecureVirtualHost>>,
 }
 
 /// An HTTP virtual host. `fqdn` is `*` for rules without a host.
