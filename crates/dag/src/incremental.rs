@@ -11,14 +11,14 @@
 //! orphaned proxies, and the Service policies. A change of configuration forgets everything.
 //! Unchanged hosts are the same `Arc` in consecutive DAGs.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use contour_api::v1::HTTPProxy;
 
 use crate::builder::{BuildConfig, BuildOutput, DagBuilder, listeners};
 use crate::cache::{Cache, Read, recording};
-use crate::model::{Dag, SecureVirtualHost, VirtualHost};
+use crate::model::{Dag, SecureVirtualHost, ServicePolicy, VirtualHost};
 use crate::object::Kind;
 use crate::status::{ProxyKey, StatusSet};
 use crate::{extension, global_headers, httpproxy, ingress, service_policy};
@@ -31,7 +31,11 @@ struct RootMemo {
     reached: Vec<ProxyKey>,
     vhost: Option<Arc<VirtualHost>>,
     secure: Option<Arc<SecureVirtualHost>>,
+    /// The [`Dag::services`] entries of the Services its hosts forward to.
+    services: Vec<(ServiceKey, ServicePolicy)>,
 }
+
+type ServiceKey = (String, String);
 
 impl RootMemo {
     fn still_valid(&self, cache: &Cache, fqdn: &str) -> bool {
@@ -80,6 +84,8 @@ impl IncrementalBuild {
         ingress::process(cache, cfg, &mut shared);
         let extension_clusters = extension::process(cache, cfg, &mut status);
         let mut old = std::mem::take(&mut self.roots);
+        self.roots.reserve(old.len());
+        let mut services: BTreeMap<ServiceKey, ServicePolicy> = BTreeMap::new();
         let mut reached: BTreeSet<ProxyKey> = BTreeSet::new();
         let (mut vhosts, mut secure) = (Vec::new(), Vec::new());
         let mut reuse = Reuse::default();
@@ -118,27 +124,29 @@ impl IncrementalBuild {
             reached.extend(memo.reached.iter().cloned());
             vhosts.extend(memo.vhost.clone());
             secure.extend(memo.secure.clone());
+            services.extend(memo.services.iter().cloned());
             self.roots.insert(key, memo);
         }
         httpproxy::report_orphans(cache, &reached, &mut status);
         let (plain, tls) = shared.into_hosts();
-        vhosts.extend(
-            plain
-                .into_iter()
-                .map(|v| Arc::new(finish_vhost(cache, cfg, v))),
-        );
-        secure.extend(
-            tls.into_iter()
-                .map(|s| Arc::new(finish_secure(cache, cfg, s))),
-        );
+        let plain: Vec<_> = plain
+            .into_iter()
+            .map(|v| Arc::new(finish_vhost(cache, cfg, v)))
+            .collect();
+        let tls: Vec<_> = tls
+            .into_iter()
+            .map(|s| Arc::new(finish_secure(cache, cfg, s)))
+            .collect();
+        services.extend(host_services(cache, cfg, &plain, &tls));
+        vhosts.extend(plain);
+        secure.extend(tls);
         vhosts.sort_by(|a, b| a.fqdn.cmp(&b.fqdn));
         secure.sort_by(|a, b| a.fqdn().cmp(b.fqdn()));
-        let mut dag = Dag {
+        let dag = Dag {
             listeners: listeners(cfg, vhosts, secure),
             extension_clusters,
-            ..Default::default()
+            services,
         };
-        dag.services = service_policy::policies(cache, cfg, &dag);
         self.last = reuse;
         BuildOutput { dag, status }
     }
@@ -160,19 +168,23 @@ fn compute_root(cache: &Cache, cfg: &BuildConfig, root: &HTTPProxy, fqdn: &str) 
             &mut reached,
         );
         let (plain, tls) = builder.into_hosts();
+        let vhost = plain
+            .into_iter()
+            .next()
+            .map(|v| Arc::new(finish_vhost(cache, cfg, v)));
+        let secure = tls
+            .into_iter()
+            .next()
+            .map(|s| Arc::new(finish_secure(cache, cfg, s)));
+        let services = host_services(cache, cfg, vhost.iter(), secure.iter());
         RootMemo {
             fqdn: fqdn.to_string(),
             reads: Vec::new(),
             status,
             reached: reached.into_iter().collect(),
-            vhost: plain
-                .into_iter()
-                .next()
-                .map(|v| Arc::new(finish_vhost(cache, cfg, v))),
-            secure: tls
-                .into_iter()
-                .next()
-                .map(|s| Arc::new(finish_secure(cache, cfg, s))),
+            vhost,
+            secure,
+            services,
         }
     });
     let (ns, name) = httpproxy::key_of(root);
@@ -186,6 +198,27 @@ fn compute_root(cache: &Cache, cfg: &BuildConfig, root: &HTTPProxy, fqdn: &str) 
         })
         .collect();
     RootMemo { reads, ..memo }
+}
+
+/// The [`Dag::services`] entries of the Services `vhosts` and `secure` forward to: the union over
+/// every host is the full build's (an entry depends on its Service alone).
+fn host_services<'a>(
+    cache: &Cache,
+    cfg: &BuildConfig,
+    vhosts: impl IntoIterator<Item = &'a Arc<VirtualHost>>,
+    secure: impl IntoIterator<Item = &'a Arc<SecureVirtualHost>>,
+) -> Vec<(ServiceKey, ServicePolicy)> {
+    let hosts = Dag {
+        listeners: listeners(
+            cfg,
+            vhosts.into_iter().cloned().collect(),
+            secure.into_iter().cloned().collect(),
+        ),
+        ..Default::default()
+    };
+    service_policy::policies(cache, cfg, &hosts)
+        .into_iter()
+        .collect()
 }
 
 /// What the full build does to every host after the processors: refused ExternalName Services

@@ -286,7 +286,14 @@ impl EventLoop {
         };
         put(type_url::SECRET, changes.secrets);
         put(type_url::RUNTIME, Some(changes.runtimes));
-        put(type_url::ENDPOINT, self.eds.after_build(&out.dag));
+        // The translator saw the same clusters (names and content, extension clusters too):
+        // the load assignments to publish are the same, no need to recompute the cluster set.
+        let endpoints = changes
+            .clusters
+            .is_some()
+            .then(|| self.eds.after_build(&out.dag))
+            .flatten();
+        put(type_url::ENDPOINT, endpoints);
         put(type_url::CLUSTER, changes.clusters);
         put(type_url::ROUTE, changes.routes);
         put(type_url::LISTENER, changes.listeners);
