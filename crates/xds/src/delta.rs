@@ -19,13 +19,55 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use std::sync::Arc;
+
 use envoy_types::pb::envoy::service::discovery::v3::{
     DeltaDiscoveryRequest, DeltaDiscoveryResponse, Resource,
 };
 
 use crate::sotw::{Feedback, Output};
-use crate::store::Snapshot;
+use crate::store::{Snapshot, VersionedResource};
 use crate::type_url;
+
+/// One resource of a delta response: its name, and the snapshot's own resource (shared).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeltaResource {
+    pub name: String,
+    pub resource: Arc<VersionedResource>,
+}
+
+/// A `DeltaDiscoveryResponse` whose resources are the snapshot's own (shared, not copied).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeltaResponse {
+    pub system_version_info: String,
+    pub resources: Vec<DeltaResource>,
+    pub type_url: String,
+    pub nonce: String,
+    pub removed_resources: Vec<String>,
+}
+
+impl DeltaResponse {
+    /// The protobuf message (a copy of every resource; for tests and tools).
+    pub fn to_message(&self) -> DeltaDiscoveryResponse {
+        DeltaDiscoveryResponse {
+            system_version_info: self.system_version_info.clone(),
+            resources: self
+                .resources
+                .iter()
+                .map(|d| Resource {
+                    name: d.name.clone(),
+                    version: d.resource.version.clone(),
+                    resource: Some(d.resource.resource()),
+                    ..Default::default()
+                })
+                .collect(),
+            type_url: self.type_url.clone(),
+            nonce: self.nonce.clone(),
+            removed_resources: self.removed_resources.clone(),
+            ..Default::default()
+        }
+    }
+}
 
 /// How many sent nonces are remembered to attach versions to ACK/NACK events.
 const REMEMBERED_NONCES: usize = 256;
@@ -118,7 +160,7 @@ impl DeltaStream {
         &mut self,
         req: &DeltaDiscoveryRequest,
         snap: &Snapshot,
-    ) -> Output<DeltaDiscoveryResponse> {
+    ) -> Output<DeltaResponse> {
         if let Some(node) = req.node.as_ref().filter(|n| !n.id.is_empty()) {
             self.node = node.id.clone();
         }
@@ -135,7 +177,7 @@ impl DeltaStream {
     }
 
     /// Handles a snapshot change: one response per type whose subscribed content changed.
-    pub fn on_snapshot(&mut self, snap: &Snapshot) -> Vec<DeltaDiscoveryResponse> {
+    pub fn on_snapshot(&mut self, snap: &Snapshot) -> Vec<DeltaResponse> {
         let mut order: Vec<String> = type_url::ALL
             .iter()
             .filter(|t| self.types.contains_key(**t))
@@ -177,7 +219,7 @@ impl DeltaStream {
         })
     }
 
-    fn respond(&mut self, type_url: &str, snap: &Snapshot) -> Option<DeltaDiscoveryResponse> {
+    fn respond(&mut self, type_url: &str, snap: &Snapshot) -> Option<DeltaResponse> {
         if !snap.is_ready() {
             return None;
         }
@@ -191,11 +233,9 @@ impl DeltaStream {
         for (name, res) in typ.resources() {
             if state.subscribed(name) && state.client_has.get(name) != Some(&res.version) {
                 state.client_has.insert(name.clone(), res.version.clone());
-                resources.push(Resource {
+                resources.push(DeltaResource {
                     name: name.clone(),
-                    version: res.version.clone(),
-                    resource: Some(res.resource.clone()),
-                    ..Default::default()
+                    resource: Arc::clone(res),
                 });
             }
         }
@@ -217,13 +257,12 @@ impl DeltaStream {
         while self.sent.len() > REMEMBERED_NONCES {
             self.sent.pop_first();
         }
-        Some(DeltaDiscoveryResponse {
+        Some(DeltaResponse {
             system_version_info: typ.version().to_string(),
             resources,
             type_url: type_url.to_string(),
             removed_resources: removed.into_iter().collect(),
             nonce: self.next_nonce.to_string(),
-            ..Default::default()
         })
     }
 }

@@ -7,12 +7,15 @@
 //! - [`store`]: the snapshot store (per-type resources and versions, readiness, change
 //!   notification, events and counters);
 //! - [`sotw`] and [`delta`]: the protocol cores, plain state machines without I/O;
-//! - `stream`: async drivers that connect a gRPC stream to a state machine;
-//! - [`service`]: the tonic services (ADS and the per-type services), thin adapters;
+//! - `grpc`: gRPC message framing (requests decoded without a per-stream buffer);
+//! - `wire`: responses encoded over the snapshot's shared resource bytes;
+//! - `stream`: drivers that connect a gRPC stream to a state machine (the response body);
+//! - [`service`]: the gRPC services (ADS and the per-type services), thin adapters;
 //! - [`server`]: the gRPC server (`serve`, `router`);
 //! - [`metrics`]: upstream's `grpc_server_*` counters, as a tower layer on the router.
 
 pub mod delta;
+mod grpc;
 pub mod metrics;
 pub mod server;
 pub mod service;
@@ -21,6 +24,7 @@ pub mod store;
 mod stream;
 pub mod tls;
 pub mod type_url;
+mod wire;
 
 pub use metrics::GrpcMetrics;
 pub use server::{ServerConfig, router, serve, serve_with_config};

@@ -10,13 +10,6 @@
 use std::future::Future;
 use std::time::Duration;
 
-use envoy_types::pb::envoy::service::cluster::v3::cluster_discovery_service_server::ClusterDiscoveryServiceServer;
-use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_server::AggregatedDiscoveryServiceServer;
-use envoy_types::pb::envoy::service::endpoint::v3::endpoint_discovery_service_server::EndpointDiscoveryServiceServer;
-use envoy_types::pb::envoy::service::listener::v3::listener_discovery_service_server::ListenerDiscoveryServiceServer;
-use envoy_types::pb::envoy::service::route::v3::route_discovery_service_server::RouteDiscoveryServiceServer;
-use envoy_types::pb::envoy::service::runtime::v3::runtime_discovery_service_server::RuntimeDiscoveryServiceServer;
-use envoy_types::pb::envoy::service::secret::v3::secret_discovery_service_server::SecretDiscoveryServiceServer;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio_stream::StreamExt;
@@ -28,7 +21,7 @@ use tower_layer::{Identity, Stack};
 
 use crate::XdsError;
 use crate::metrics::GrpcMetricsLayer;
-use crate::service::XdsService;
+use crate::service::{Ads, Cds, Eds, GrpcService, Lds, Limits, Rds, Rtds, Sds, XdsService};
 use crate::store::SnapshotStore;
 
 /// gRPC server settings.
@@ -73,11 +66,13 @@ pub fn router(
     service: XdsService,
     config: &ServerConfig,
 ) -> Router<Stack<GrpcMetricsLayer, Identity>> {
+    let limits = Limits {
+        max_decoding_message_size: config.max_decoding_message_size,
+        max_encoding_message_size: config.max_encoding_message_size,
+    };
     macro_rules! svc {
-        ($server:ident) => {
-            $server::new(service.clone())
-                .max_decoding_message_size(config.max_decoding_message_size)
-                .max_encoding_message_size(config.max_encoding_message_size)
+        ($kind:ident) => {
+            GrpcService::<$kind>::new(service.clone(), limits)
         };
     }
     Server::builder()
@@ -85,13 +80,13 @@ pub fn router(
         .http2_keepalive_timeout(Some(config.keepalive_timeout))
         .max_concurrent_streams(config.max_concurrent_streams)
         .layer(GrpcMetricsLayer::new(config.metrics.clone()))
-        .add_service(svc!(AggregatedDiscoveryServiceServer))
-        .add_service(svc!(ListenerDiscoveryServiceServer))
-        .add_service(svc!(RouteDiscoveryServiceServer))
-        .add_service(svc!(ClusterDiscoveryServiceServer))
-        .add_service(svc!(EndpointDiscoveryServiceServer))
-        .add_service(svc!(SecretDiscoveryServiceServer))
-        .add_service(svc!(RuntimeDiscoveryServiceServer))
+        .add_service(svc!(Ads))
+        .add_service(svc!(Lds))
+        .add_service(svc!(Rds))
+        .add_service(svc!(Cds))
+        .add_service(svc!(Eds))
+        .add_service(svc!(Sds))
+        .add_service(svc!(Rtds))
 }
 
 /// Serves xDS on `listener` with default settings until `shutdown` completes.

@@ -22,10 +22,34 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use std::sync::Arc;
+
 use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
 
-use crate::store::{Snapshot, TypeSnapshot};
+use crate::store::{Snapshot, TypeSnapshot, VersionedResource};
 use crate::type_url;
+
+/// A `DiscoveryResponse` whose resources are the snapshot's own (shared, not copied).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SotwResponse {
+    pub version_info: String,
+    pub resources: Vec<Arc<VersionedResource>>,
+    pub type_url: String,
+    pub nonce: String,
+}
+
+impl SotwResponse {
+    /// The protobuf message (a copy of every resource; for tests and tools).
+    pub fn to_message(&self) -> DiscoveryResponse {
+        DiscoveryResponse {
+            version_info: self.version_info.clone(),
+            resources: self.resources.iter().map(|r| r.resource()).collect(),
+            type_url: self.type_url.clone(),
+            nonce: self.nonce.clone(),
+            ..Default::default()
+        }
+    }
+}
 
 /// What the client said about a response, for counting and logging.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,10 +70,19 @@ pub enum Feedback {
 }
 
 /// The result of one input: responses to send, in order, and what the client reported.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Output<R> {
     pub responses: Vec<R>,
     pub feedback: Option<Feedback>,
+}
+
+impl<R> Default for Output<R> {
+    fn default() -> Self {
+        Self {
+            responses: Vec::new(),
+            feedback: None,
+        }
+    }
 }
 
 /// What one stream sees of a type. A wildcard subscription sees the whole type, so its
@@ -156,11 +189,7 @@ impl SotwStream {
     }
 
     /// Handles one request from the client.
-    pub fn on_request(
-        &mut self,
-        req: &DiscoveryRequest,
-        snap: &Snapshot,
-    ) -> Output<DiscoveryResponse> {
+    pub fn on_request(&mut self, req: &DiscoveryRequest, snap: &Snapshot) -> Output<SotwResponse> {
         if let Some(node) = req.node.as_ref().filter(|n| !n.id.is_empty()) {
             self.node = node.id.clone();
         }
@@ -204,7 +233,7 @@ impl SotwStream {
 
     /// Handles a snapshot change: returns the responses for every type whose content, as this
     /// stream sees it, changed and that has no response waiting for an ACK.
-    pub fn on_snapshot(&mut self, snap: &Snapshot) -> Vec<DiscoveryResponse> {
+    pub fn on_snapshot(&mut self, snap: &Snapshot) -> Vec<SotwResponse> {
         let known = type_url::ALL.iter().map(|t| t.to_string());
         let others = self
             .types
@@ -218,7 +247,7 @@ impl SotwStream {
             .collect()
     }
 
-    fn respond(&mut self, type_url: &str, snap: &Snapshot) -> Option<DiscoveryResponse> {
+    fn respond(&mut self, type_url: &str, snap: &Snapshot) -> Option<SotwResponse> {
         if !snap.is_ready() {
             return None;
         }
@@ -239,15 +268,11 @@ impl SotwStream {
         self.next_nonce += 1;
         let nonce = self.next_nonce.to_string();
         let resources = match &view {
-            View::All { .. } => typ
-                .resources()
-                .values()
-                .map(|r| r.resource.clone())
-                .collect(),
+            View::All { .. } => typ.resources().values().map(Arc::clone).collect(),
             View::Named(named) => named
                 .keys()
                 .filter_map(|n| typ.get(n))
-                .map(|r| r.resource.clone())
+                .map(Arc::clone)
                 .collect(),
         };
         state.sent = Some(Sent {
@@ -256,12 +281,11 @@ impl SotwStream {
         });
         state.pending = true;
         state.force = false;
-        Some(DiscoveryResponse {
+        Some(SotwResponse {
             version_info: typ.version().to_string(),
             resources,
             type_url: type_url.to_string(),
             nonce,
-            ..Default::default()
         })
     }
 }

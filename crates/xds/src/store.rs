@@ -22,12 +22,40 @@ use crate::type_url;
 const EVENT_CAPACITY: usize = 1024;
 
 /// One resource with its version (a hash of its encoded bytes).
+///
+/// The bytes are held once, here; every response that carries the resource refers to them
+/// (see `wire`) rather than copying them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionedResource {
-    /// The encoded resource.
-    pub resource: Any,
-    /// Hex hash of `resource`'s type URL and bytes.
+    /// The `google.protobuf.Any` type URL.
+    pub type_url: String,
+    /// The encoded resource (the `Any`'s value).
+    pub value: bytes::Bytes,
+    /// Hex hash of the type URL and bytes.
     pub version: String,
+}
+
+impl VersionedResource {
+    fn new(resource: Any) -> Self {
+        let version = resource_version(&resource);
+        Self {
+            type_url: resource.type_url,
+            value: resource.value.into(),
+            version,
+        }
+    }
+
+    /// The resource as an `Any` (a copy).
+    pub fn resource(&self) -> Any {
+        Any {
+            type_url: self.type_url.clone(),
+            value: self.value.to_vec(),
+        }
+    }
+
+    fn holds(&self, resource: &Any) -> bool {
+        self.type_url == resource.type_url && self.value == resource.value
+    }
 }
 
 /// All resources of one type, with the type's version.
@@ -451,11 +479,8 @@ fn versioned_like(
         .into_iter()
         .map(|(name, resource)| {
             let entry = match current.resources.get(&name) {
-                Some(cur) if cur.resource == resource => Arc::clone(cur),
-                _ => {
-                    let version = resource_version(&resource);
-                    Arc::new(VersionedResource { resource, version })
-                }
+                Some(cur) if cur.holds(&resource) => Arc::clone(cur),
+                _ => Arc::new(VersionedResource::new(resource)),
             };
             (name, entry)
         })
@@ -465,10 +490,7 @@ fn versioned_like(
 fn versioned(resources: BTreeMap<String, Any>) -> BTreeMap<String, Arc<VersionedResource>> {
     resources
         .into_iter()
-        .map(|(name, resource)| {
-            let version = resource_version(&resource);
-            (name, Arc::new(VersionedResource { resource, version }))
-        })
+        .map(|(name, resource)| (name, Arc::new(VersionedResource::new(resource))))
         .collect()
 }
 

@@ -4,31 +4,27 @@
 //! change, shutdown) and forwards the machine's responses to the client. It ends, dropping the
 //! stream's state, when the client goes away, the client stream errors or the server shuts down.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
-use envoy_types::pb::envoy::service::discovery::v3::{
-    DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse,
-};
+use bytes::Bytes;
+use envoy_types::pb::envoy::service::discovery::v3::{DeltaDiscoveryRequest, DiscoveryRequest};
+use http_body::Frame;
+use http_body_util::StreamBody;
 use prost::Message;
-use tokio::sync::{mpsc, watch};
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Status, Streaming};
+use tokio::sync::watch;
+use tonic::Status;
 
-use crate::delta::DeltaStream;
-use crate::sotw::{Feedback, Output, SotwStream};
+use crate::delta::{DeltaResponse, DeltaStream};
+use crate::grpc::{self, Requests};
+use crate::sotw::{Feedback, Output, SotwResponse, SotwStream};
 use crate::store::{Snapshot, SnapshotStore, StreamKind, XdsEvent};
-
-/// Responses buffered per stream before the driver waits for the client to read.
-const RESPONSE_BUFFER: usize = 16;
-
-/// The response stream handed to tonic.
-pub type ResponseStream<T> = ReceiverStream<Result<T, Status>>;
+use crate::wire;
 
 /// What a driver needs to know about one protocol flavour.
 pub(crate) trait Protocol: Send + 'static {
-    type Request: Send + 'static;
-    type Response: Message + Send + 'static;
+    type Request: Message + Default + Send + 'static;
+    type Response: Send + 'static;
     const KIND: StreamKind;
 
     fn on_request(&mut self, req: &Self::Request, snap: &Snapshot) -> Output<Self::Response>;
@@ -37,17 +33,19 @@ pub(crate) trait Protocol: Send + 'static {
     fn type_url_mut(req: &mut Self::Request) -> &mut String;
     /// (type URL, version, nonce, resources, removed) of a response, for events.
     fn describe(resp: &Self::Response) -> (String, String, String, usize, usize);
+    /// The response framed for the wire, over the snapshot's shared bytes.
+    fn frames(resp: &Self::Response, max: usize) -> Result<Vec<Bytes>, Status>;
 }
 
 impl Protocol for SotwStream {
     type Request = DiscoveryRequest;
-    type Response = DiscoveryResponse;
+    type Response = SotwResponse;
     const KIND: StreamKind = StreamKind::Sotw;
 
-    fn on_request(&mut self, req: &DiscoveryRequest, snap: &Snapshot) -> Output<DiscoveryResponse> {
+    fn on_request(&mut self, req: &DiscoveryRequest, snap: &Snapshot) -> Output<SotwResponse> {
         SotwStream::on_request(self, req, snap)
     }
-    fn on_snapshot(&mut self, snap: &Snapshot) -> Vec<DiscoveryResponse> {
+    fn on_snapshot(&mut self, snap: &Snapshot) -> Vec<SotwResponse> {
         SotwStream::on_snapshot(self, snap)
     }
     fn node_id(&self) -> &str {
@@ -56,25 +54,28 @@ impl Protocol for SotwStream {
     fn type_url_mut(req: &mut DiscoveryRequest) -> &mut String {
         &mut req.type_url
     }
-    fn describe(r: &DiscoveryResponse) -> (String, String, String, usize, usize) {
+    fn describe(r: &SotwResponse) -> (String, String, String, usize, usize) {
         let (t, v, n) = (r.type_url.clone(), r.version_info.clone(), r.nonce.clone());
         (t, v, n, r.resources.len(), 0)
+    }
+    fn frames(r: &SotwResponse, max: usize) -> Result<Vec<Bytes>, Status> {
+        wire::sotw(&r.version_info, &r.resources, &r.type_url, &r.nonce, max)
     }
 }
 
 impl Protocol for DeltaStream {
     type Request = DeltaDiscoveryRequest;
-    type Response = DeltaDiscoveryResponse;
+    type Response = DeltaResponse;
     const KIND: StreamKind = StreamKind::Delta;
 
     fn on_request(
         &mut self,
         req: &DeltaDiscoveryRequest,
         snap: &Snapshot,
-    ) -> Output<DeltaDiscoveryResponse> {
+    ) -> Output<DeltaResponse> {
         DeltaStream::on_request(self, req, snap)
     }
-    fn on_snapshot(&mut self, snap: &Snapshot) -> Vec<DeltaDiscoveryResponse> {
+    fn on_snapshot(&mut self, snap: &Snapshot) -> Vec<DeltaResponse> {
         DeltaStream::on_snapshot(self, snap)
     }
     fn node_id(&self) -> &str {
@@ -83,7 +84,11 @@ impl Protocol for DeltaStream {
     fn type_url_mut(req: &mut DeltaDiscoveryRequest) -> &mut String {
         &mut req.type_url
     }
-    fn describe(r: &DeltaDiscoveryResponse) -> (String, String, String, usize, usize) {
+    fn frames(r: &DeltaResponse, max: usize) -> Result<Vec<Bytes>, Status> {
+        let (v, t, n) = (&r.system_version_info, &r.type_url, &r.nonce);
+        wire::delta(v, &r.resources, t, n, &r.removed_resources, max)
+    }
+    fn describe(r: &DeltaResponse) -> (String, String, String, usize, usize) {
         let (t, v, n) = (
             r.type_url.clone(),
             r.system_version_info.clone(),
@@ -101,129 +106,192 @@ pub(crate) struct StreamContext {
     pub service: &'static str,
     /// For per-type services: the only type URL accepted (an empty one is filled in).
     pub only_type: Option<&'static str>,
+    /// Largest response sent, in bytes.
+    pub max_encoding_message_size: usize,
 }
 
-/// Starts a driver for one client stream and returns the response stream for tonic.
-pub(crate) fn spawn<P: Protocol>(
+/// The gRPC response for one client stream: its body drives the protocol state machine.
+///
+/// No task and no channel per stream: the body is polled by the HTTP/2 connection when the
+/// client can take data, and it reads requests and snapshot changes in between. A client that
+/// stops reading therefore stops costing anything but its state; when it goes away the body is
+/// dropped and so is the stream's state.
+pub(crate) fn respond<P: Protocol>(
     ctx: StreamContext,
     proto: P,
-    requests: Streaming<P::Request>,
-) -> ResponseStream<P::Response> {
-    let (tx, rx) = mpsc::channel(RESPONSE_BUFFER);
-    tokio::spawn(run(ctx, proto, requests, tx));
-    ReceiverStream::new(rx)
+    requests: Requests<P::Request>,
+) -> http::Response<tonic::body::Body> {
+    let driver = Driver::start(ctx, proto, requests);
+    let frames = futures::stream::unfold(Some(driver), |driver| async move {
+        let mut driver = driver?;
+        match driver.next().await {
+            Next::Data(bytes) => Some((Ok(Frame::data(bytes)), Some(driver))),
+            Next::End(status) => {
+                drop(driver);
+                Some((Ok(Frame::trailers(grpc::trailers(&status))), None))
+            }
+        }
+    });
+    let body = StreamBody::<_>::new(Box::pin(frames) as FrameStream);
+    let mut response = http::Response::new(tonic::body::Body::new(body));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/grpc"),
+    );
+    response
 }
 
-type Sender<T> = mpsc::Sender<Result<T, Status>>;
+type FrameStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<Frame<Bytes>, Status>> + Send>>;
 
-async fn run<P: Protocol>(
-    ctx: StreamContext,
-    mut proto: P,
-    requests: Streaming<P::Request>,
-    tx: Sender<P::Response>,
-) {
-    let stream_id = ctx.store.next_stream_id();
-    ctx.store.record(XdsEvent::StreamOpened {
-        stream_id,
-        kind: P::KIND,
-        service: ctx.service,
-    });
-    let reason = drive(&ctx, stream_id, &mut proto, requests, &tx).await;
-    tracing::debug!(
-        stream_id,
-        service = ctx.service,
-        node = proto.node_id(),
-        reason,
-        "xDS stream ending"
-    );
-    ctx.store.record(XdsEvent::StreamClosed {
-        stream_id,
-        kind: P::KIND,
-        node: proto.node_id().to_string(),
-    });
+enum Next {
+    Data(Bytes),
+    End(Status),
 }
 
 enum Step<R> {
     Shutdown,
-    ClientGone,
     Request(Option<Result<R, Status>>),
     SnapshotChanged(bool),
 }
 
-async fn drive<P: Protocol>(
-    ctx: &StreamContext,
+/// One stream's state: the protocol machine, its requests, and the responses not yet taken.
+struct Driver<P: Protocol> {
+    ctx: StreamContext,
     stream_id: u64,
-    proto: &mut P,
-    mut requests: Streaming<P::Request>,
-    tx: &Sender<P::Response>,
-) -> &'static str {
-    let mut snapshots = ctx.store.subscribe();
-    let mut shutdown = ctx.shutdown.clone();
-    let closed = async move {
-        // An error means the service is gone: end the stream as well.
-        let _ = shutdown.wait_for(|stop| *stop).await;
-    };
-    tokio::pin!(closed);
-    loop {
+    proto: P,
+    requests: Requests<P::Request>,
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    queue: VecDeque<Bytes>,
+    /// Why the stream ended, for the log; a dropped body means the client went away.
+    reason: &'static str,
+}
+
+impl<P: Protocol> Driver<P> {
+    fn start(ctx: StreamContext, proto: P, requests: Requests<P::Request>) -> Self {
+        let stream_id = ctx.store.next_stream_id();
+        ctx.store.record(XdsEvent::StreamOpened {
+            stream_id,
+            kind: P::KIND,
+            service: ctx.service,
+        });
+        let snapshots = ctx.store.subscribe();
+        Self {
+            ctx,
+            stream_id,
+            proto,
+            requests,
+            snapshots,
+            queue: VecDeque::new(),
+            reason: "client closed the stream",
+        }
+    }
+
+    /// The next response to send, or the status that ends the stream.
+    async fn next(&mut self) -> Next {
+        loop {
+            if let Some(bytes) = self.queue.pop_front() {
+                return Next::Data(bytes);
+            }
+            if let Err(end) = self.step().await {
+                return Next::End(end);
+            }
+        }
+    }
+
+    /// Waits for one input and queues the responses it causes; `Err` ends the stream.
+    async fn step(&mut self) -> Result<(), Status> {
+        let mut shutdown = self.ctx.shutdown.clone();
         let step = tokio::select! {
-            _ = &mut closed => Step::Shutdown,
-            _ = tx.closed() => Step::ClientGone,
-            msg = requests.next() => Step::Request(msg),
-            changed = snapshots.changed() => Step::SnapshotChanged(changed.is_ok()),
+            // An error means the service is gone: end the stream as well.
+            _ = shutdown.wait_for(|stop| *stop) => Step::Shutdown,
+            msg = self.requests.next() => Step::Request(msg),
+            changed = self.snapshots.changed() => Step::SnapshotChanged(changed.is_ok()),
         };
         let responses = match step {
-            Step::Shutdown => return "server shutting down",
-            Step::ClientGone | Step::Request(None) => return "client closed the stream",
+            Step::Shutdown => return self.end("server shutting down", Status::ok("")),
+            Step::Request(None) => return self.end("client closed the stream", Status::ok("")),
             Step::Request(Some(Err(status))) => {
-                tracing::debug!(stream_id, code = ?status.code(), message = status.message(), "xDS stream error");
-                return "client stream error";
+                tracing::debug!(stream_id = self.stream_id, code = ?status.code(), message = status.message(), "xDS stream error");
+                return self.end("client stream error", status);
             }
-            Step::SnapshotChanged(false) => return "snapshot store dropped",
+            Step::SnapshotChanged(false) => {
+                return self.end("snapshot store dropped", Status::ok(""));
+            }
             Step::SnapshotChanged(true) => {
-                let snap = Arc::clone(&snapshots.borrow_and_update());
-                proto.on_snapshot(&snap)
+                let snap = Arc::clone(&self.snapshots.borrow_and_update());
+                self.proto.on_snapshot(&snap)
             }
-            Step::Request(Some(Ok(mut req))) => {
-                if let Err(status) = check_type(ctx, P::type_url_mut(&mut req)) {
-                    let _ = tx.send(Err(status)).await;
-                    return "request for a type this service does not serve";
-                }
-                // Not borrow_and_update: a pending change must still reach on_snapshot for
-                // the other types of this stream.
-                let snap = Arc::clone(&snapshots.borrow());
-                let had_node = !proto.node_id().is_empty();
-                let out = proto.on_request(&req, &snap);
-                if !had_node && !proto.node_id().is_empty() {
-                    tracing::debug!(
-                        stream_id,
-                        service = ctx.service,
-                        node = proto.node_id(),
-                        "xDS client identified"
-                    );
-                }
-                if let Some(feedback) = out.feedback {
-                    ctx.store
-                        .record(feedback_event(stream_id, proto.node_id(), feedback));
-                }
-                out.responses
-            }
+            Step::Request(Some(Ok(req))) => self.on_request(req)?,
         };
         for resp in responses {
-            let (type_url, version, nonce, resources, removed) = P::describe(&resp);
-            let bytes = resp.encoded_len();
-            if tx.send(Ok(resp)).await.is_err() {
-                return "client closed the stream";
-            }
-            ctx.store.record(XdsEvent::ResponseSent {
-                stream_id,
-                type_url,
-                version,
-                nonce,
-                resources,
-                removed,
-                bytes,
-            });
+            self.queue_response(resp)?;
         }
+        Ok(())
+    }
+
+    fn end(&mut self, reason: &'static str, status: Status) -> Result<(), Status> {
+        self.reason = reason;
+        Err(status)
+    }
+
+    fn on_request(&mut self, mut req: P::Request) -> Result<Vec<P::Response>, Status> {
+        if let Err(status) = check_type(&self.ctx, P::type_url_mut(&mut req)) {
+            self.reason = "request for a type this service does not serve";
+            return Err(status);
+        }
+        // Not borrow_and_update: a pending change must still reach on_snapshot for the other
+        // types of this stream.
+        let snap = Arc::clone(&self.snapshots.borrow());
+        let had_node = !self.proto.node_id().is_empty();
+        let out = self.proto.on_request(&req, &snap);
+        if !had_node && !self.proto.node_id().is_empty() {
+            tracing::debug!(
+                stream_id = self.stream_id,
+                service = self.ctx.service,
+                node = self.proto.node_id(),
+                "xDS client identified"
+            );
+        }
+        if let Some(feedback) = out.feedback {
+            let event = feedback_event(self.stream_id, self.proto.node_id(), feedback);
+            self.ctx.store.record(event);
+        }
+        Ok(out.responses)
+    }
+
+    fn queue_response(&mut self, resp: P::Response) -> Result<(), Status> {
+        let (type_url, version, nonce, resources, removed) = P::describe(&resp);
+        let framed = P::frames(&resp, self.ctx.max_encoding_message_size)?;
+        let bytes = framed.iter().map(Bytes::len).sum::<usize>() - grpc::HEADER_LEN;
+        self.queue.extend(framed);
+        self.ctx.store.record(XdsEvent::ResponseSent {
+            stream_id: self.stream_id,
+            type_url,
+            version,
+            nonce,
+            resources,
+            removed,
+            bytes,
+        });
+        Ok(())
+    }
+}
+
+impl<P: Protocol> Drop for Driver<P> {
+    fn drop(&mut self) {
+        tracing::debug!(
+            stream_id = self.stream_id,
+            service = self.ctx.service,
+            node = self.proto.node_id(),
+            reason = self.reason,
+            "xDS stream ending"
+        );
+        self.ctx.store.record(XdsEvent::StreamClosed {
+            stream_id: self.stream_id,
+            kind: P::KIND,
+            node: self.proto.node_id().to_string(),
+        });
     }
 }
 

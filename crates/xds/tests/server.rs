@@ -384,3 +384,38 @@ async fn per_type_delta_lds_is_wildcard() {
     assert_eq!(first.resources[0].name, "ingress_http");
     stop(server).await;
 }
+
+#[tokio::test]
+async fn fetch_is_unimplemented_and_a_dropped_client_closes_its_stream() {
+    let store = SnapshotStore::new();
+    store.set_ready();
+    let mut events = store.events();
+    let server = start(&store).await;
+    let mut client = ClusterDiscoveryServiceClient::connect(format!("http://{}", server.addr))
+        .await
+        .unwrap();
+    let err = within("the fetch", client.fetch_clusters(sotw_request("", "", "")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unimplemented);
+
+    let (tx, rx) = mpsc::channel(8);
+    tx.send(sotw_request("", "", "")).await.unwrap();
+    let mut responses = client
+        .stream_clusters(ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    next(&mut responses).await;
+    let opened = wait_event(&mut events, |e| matches!(e, XdsEvent::StreamOpened { .. })).await;
+    let XdsEvent::StreamOpened { stream_id: id, .. } = opened else {
+        unreachable!()
+    };
+    // The client goes away: the server drops the stream's state.
+    drop((responses, client, tx));
+    wait_event(&mut events, |e| {
+        matches!(e, XdsEvent::StreamClosed { stream_id, node, .. } if *stream_id == id && node == "test-envoy")
+    })
+    .await;
+    stop(server).await;
+}

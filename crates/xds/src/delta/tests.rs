@@ -15,7 +15,7 @@ fn request(type_url: &str, subscribe: &[&str], unsubscribe: &[&str]) -> DeltaDis
     }
 }
 
-fn ack_of(resp: &DeltaDiscoveryResponse) -> DeltaDiscoveryRequest {
+fn ack_of(resp: &DeltaResponse) -> DeltaDiscoveryRequest {
     DeltaDiscoveryRequest {
         response_nonce: resp.nonce.clone(),
         ..request(&resp.type_url, &[], &[])
@@ -23,17 +23,17 @@ fn ack_of(resp: &DeltaDiscoveryResponse) -> DeltaDiscoveryRequest {
 }
 
 /// `name=payload` for each resource sent, in order.
-fn sent(resp: &DeltaDiscoveryResponse) -> Vec<String> {
+fn sent(resp: &DeltaResponse) -> Vec<String> {
     resp.resources
         .iter()
         .map(|r| {
-            let payload = r.resource.as_ref().unwrap().value.clone();
+            let payload = r.resource.value.to_vec();
             format!("{}={}", r.name, String::from_utf8(payload).unwrap())
         })
         .collect()
 }
 
-fn one(out: Output<DeltaDiscoveryResponse>) -> DeltaDiscoveryResponse {
+fn one(out: Output<DeltaResponse>) -> DeltaResponse {
     assert_eq!(out.responses.len(), 1, "expected one response: {out:?}");
     out.responses.into_iter().next().unwrap()
 }

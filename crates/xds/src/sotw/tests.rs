@@ -16,11 +16,11 @@ fn request(type_url: &str, names: &[&str], version: &str, nonce: &str) -> Discov
     }
 }
 
-fn ack_of(resp: &DiscoveryResponse, names: &[&str]) -> DiscoveryRequest {
+fn ack_of(resp: &SotwResponse, names: &[&str]) -> DiscoveryRequest {
     request(&resp.type_url, names, &resp.version_info, &resp.nonce)
 }
 
-fn nack_of(resp: &DiscoveryResponse, names: &[&str], last_good: &str) -> DiscoveryRequest {
+fn nack_of(resp: &SotwResponse, names: &[&str], last_good: &str) -> DiscoveryRequest {
     DiscoveryRequest {
         error_detail: Some(Status {
             code: 3,
@@ -32,14 +32,14 @@ fn nack_of(resp: &DiscoveryResponse, names: &[&str], last_good: &str) -> Discove
 }
 
 /// Resource payloads (the bytes of each Any), in order.
-fn payloads(resp: &DiscoveryResponse) -> Vec<String> {
+fn payloads(resp: &SotwResponse) -> Vec<String> {
     resp.resources
         .iter()
-        .map(|a| String::from_utf8(a.value.clone()).unwrap())
+        .map(|a| String::from_utf8(a.value.to_vec()).unwrap())
         .collect()
 }
 
-fn one(out: Output<DiscoveryResponse>) -> DiscoveryResponse {
+fn one(out: Output<SotwResponse>) -> SotwResponse {
     assert_eq!(out.responses.len(), 1, "expected one response: {out:?}");
     out.responses.into_iter().next().unwrap()
 }
@@ -268,7 +268,7 @@ const ENVOY_SUBSCRIPTIONS: [(&str, &[&str]); 5] = [
 ];
 
 /// Subscribes like Envoy and ACKs every first response; returns the ACKed responses.
-fn subscribe_like_envoy(s: &mut SotwStream, snap: &Snapshot) -> Vec<DiscoveryResponse> {
+fn subscribe_like_envoy(s: &mut SotwStream, snap: &Snapshot) -> Vec<SotwResponse> {
     let mut acked = Vec::new();
     for (t, names) in ENVOY_SUBSCRIPTIONS {
         let r = one(s.on_request(&request(t, names, "", ""), snap));

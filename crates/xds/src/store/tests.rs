@@ -62,7 +62,7 @@ fn update_resources_upserts_and_removes() {
     let names: Vec<_> = snap.get(ENDPOINT).resources().keys().cloned().collect();
     assert_eq!(names, ["a", "c"]);
     assert_eq!(
-        snap.get(ENDPOINT).get("a").unwrap().resource,
+        snap.get(ENDPOINT).get("a").unwrap().resource(),
         any(ENDPOINT, "2")
     );
 }

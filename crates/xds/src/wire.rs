@@ -1,0 +1,181 @@
+//! Hand-written protobuf encoding of xDS responses over shared resource bytes.
+//!
+//! A resource is stored once, encoded, in the snapshot ([`VersionedResource`]); every response
+//! that carries it refers to those bytes instead of copying and re-encoding them. A 6 MB route
+//! configuration sent to 200 clients is therefore 200 references, not 200 copies. The output
+//! is byte-identical to prost's encoding of the same message (tested).
+
+use bytes::{BufMut, Bytes, BytesMut};
+use prost::encoding::{encode_varint, encoded_len_varint};
+use tonic::Status;
+
+use crate::delta::DeltaResource;
+use crate::store::VersionedResource;
+
+/// Resources at least this large are sent as references to the snapshot's bytes; smaller ones
+/// are copied into the surrounding chunk (fewer, larger HTTP/2 data frames).
+const SHARE_MIN: usize = 1024;
+
+const LEN: u32 = 2;
+
+/// The encoded length of a length-delimited field holding `len` bytes.
+fn field_len(len: usize) -> usize {
+    1 + encoded_len_varint(len as u64) + len
+}
+
+/// Like [`field_len`] for a proto3 string, which is left out when empty.
+fn str_field_len(s: &str) -> usize {
+    if s.is_empty() { 0 } else { field_len(s.len()) }
+}
+
+/// The length of a `google.protobuf.Any` message.
+fn any_len(r: &VersionedResource) -> usize {
+    str_field_len(&r.type_url)
+        + if r.value.is_empty() {
+            0
+        } else {
+            field_len(r.value.len())
+        }
+}
+
+/// A gRPC-framed message assembled from owned and shared chunks.
+pub(crate) struct Framed {
+    chunks: Vec<Bytes>,
+    cur: BytesMut,
+}
+
+impl Framed {
+    /// Starts a message of `len` bytes; `Err` when it is larger than `max`.
+    pub(crate) fn new(len: usize, max: usize) -> Result<Self, Status> {
+        if len > max {
+            return Err(Status::out_of_range(format!(
+                "Error, encoded message length too large: found {len} bytes, the limit is: {max} bytes"
+            )));
+        }
+        let mut cur = BytesMut::with_capacity(256);
+        cur.put_u8(0);
+        cur.put_u32(len as u32);
+        Ok(Self {
+            chunks: Vec::new(),
+            cur,
+        })
+    }
+
+    fn key(&mut self, field: u32) {
+        encode_varint(u64::from(field << 3 | LEN), &mut self.cur);
+    }
+
+    /// A length-delimited field's key and length; its content follows.
+    fn open(&mut self, field: u32, len: usize) {
+        self.key(field);
+        encode_varint(len as u64, &mut self.cur);
+    }
+
+    /// A string field, always written (repeated strings keep empty elements).
+    fn string(&mut self, field: u32, s: &str) {
+        self.open(field, s.len());
+        self.cur.put_slice(s.as_bytes());
+    }
+
+    /// A proto3 string field, left out when empty.
+    fn opt_string(&mut self, field: u32, s: &str) {
+        if !s.is_empty() {
+            self.string(field, s);
+        }
+    }
+
+    fn shared(&mut self, bytes: &Bytes) {
+        if bytes.len() < SHARE_MIN {
+            self.cur.put_slice(bytes);
+            return;
+        }
+        if !self.cur.is_empty() {
+            self.chunks.push(self.cur.split().freeze());
+        }
+        self.chunks.push(bytes.clone());
+    }
+
+    /// A `google.protobuf.Any` field holding `r`.
+    fn any(&mut self, field: u32, r: &VersionedResource) {
+        self.open(field, any_len(r));
+        self.opt_string(1, &r.type_url);
+        if !r.value.is_empty() {
+            self.open(2, r.value.len());
+            self.shared(&r.value);
+        }
+    }
+
+    fn finish(mut self) -> Vec<Bytes> {
+        if !self.cur.is_empty() {
+            self.chunks.push(self.cur.freeze());
+        }
+        self.chunks
+    }
+}
+
+/// A `DiscoveryResponse` (fields 1 version_info, 2 resources, 4 type_url, 5 nonce), framed.
+pub(crate) fn sotw(
+    version_info: &str,
+    resources: &[std::sync::Arc<VersionedResource>],
+    type_url: &str,
+    nonce: &str,
+    max: usize,
+) -> Result<Vec<Bytes>, Status> {
+    let len = str_field_len(version_info)
+        + resources
+            .iter()
+            .map(|r| field_len(any_len(r)))
+            .sum::<usize>()
+        + str_field_len(type_url)
+        + str_field_len(nonce);
+    let mut out = Framed::new(len, max)?;
+    out.opt_string(1, version_info);
+    for r in resources {
+        out.any(2, r);
+    }
+    out.opt_string(4, type_url);
+    out.opt_string(5, nonce);
+    Ok(out.finish())
+}
+
+/// The length of a `Resource` message (fields 1 version, 2 resource, 3 name).
+fn delta_resource_len(d: &DeltaResource) -> usize {
+    str_field_len(&d.resource.version) + field_len(any_len(&d.resource)) + str_field_len(&d.name)
+}
+
+/// A `DeltaDiscoveryResponse` (fields 1 system_version_info, 2 resources, 4 type_url, 5 nonce,
+/// 6 removed_resources), framed.
+pub(crate) fn delta(
+    system_version_info: &str,
+    resources: &[DeltaResource],
+    type_url: &str,
+    nonce: &str,
+    removed: &[String],
+    max: usize,
+) -> Result<Vec<Bytes>, Status> {
+    let len = str_field_len(system_version_info)
+        + resources
+            .iter()
+            .map(|d| field_len(delta_resource_len(d)))
+            .sum::<usize>()
+        + str_field_len(type_url)
+        + str_field_len(nonce)
+        + removed.iter().map(|n| field_len(n.len())).sum::<usize>();
+    let mut out = Framed::new(len, max)?;
+    out.opt_string(1, system_version_info);
+    for d in resources {
+        out.open(2, delta_resource_len(d));
+        out.opt_string(1, &d.resource.version);
+        out.any(2, &d.resource);
+        out.opt_string(3, &d.name);
+    }
+    out.opt_string(4, type_url);
+    out.opt_string(5, nonce);
+    for name in removed {
+        out.string(6, name);
+    }
+    Ok(out.finish())
+}
+
+#[cfg(test)]
+mod tests;
