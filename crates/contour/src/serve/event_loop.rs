@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use contour_api::v1::DetailedCondition;
-use contour_dag::{BuildConfig, Cache, Kind, Object, ObjectKey};
+use contour_dag::{BuildConfig, Cache, IncrementalBuild, Kind, Object, ObjectKey};
 use contour_envoy::{TranslateConfig, Translator};
 use contour_k8s::status::{ConditionsKind, StatusInput};
 use contour_xds::{SnapshotStore, type_url};
@@ -31,6 +31,9 @@ pub struct EventLoop {
     /// EndpointSlices and the load assignments of the last build's clusters.
     eds: Eds,
     build_cfg: BuildConfig,
+    /// Remembers each HTTPProxy root's contribution: a build recomputes only what changed
+    /// (equal to `contour_dag::build`).
+    builder: IncrementalBuild,
     translate_cfg: TranslateConfig,
     /// Remembers the last translation: a build re-translates only what changed.
     translator: Translator,
@@ -62,6 +65,7 @@ impl EventLoop {
             cache,
             eds: Eds::default(),
             build_cfg,
+            builder: IncrementalBuild::new(),
             translate_cfg,
             translator: Translator::new(),
             store,
@@ -267,8 +271,9 @@ impl EventLoop {
 
     fn rebuild(&mut self) {
         let started = Instant::now();
-        let out = contour_dag::build(&self.cache, &self.build_cfg);
+        let out = self.builder.build(&self.cache, &self.build_cfg);
         let built = started.elapsed();
+        let reuse = self.builder.last_reuse();
         // Only the types that changed are handed over: an unchanged type is neither copied nor
         // compared again.
         let changes = self.translator.changes(&out.dag, &self.translate_cfg);
@@ -281,7 +286,14 @@ impl EventLoop {
         };
         put(type_url::SECRET, changes.secrets);
         put(type_url::RUNTIME, Some(changes.runtimes));
-        put(type_url::ENDPOINT, self.eds.after_build(&out.dag));
+        // The translator saw the same clusters (names and content, extension clusters too):
+        // the load assignments to publish are the same, no need to recompute the cluster set.
+        let endpoints = changes
+            .clusters
+            .is_some()
+            .then(|| self.eds.after_build(&out.dag))
+            .flatten();
+        put(type_url::ENDPOINT, endpoints);
         put(type_url::CLUSTER, changes.clusters);
         put(type_url::ROUTE, changes.routes);
         put(type_url::LISTENER, changes.listeners);
@@ -295,6 +307,8 @@ impl EventLoop {
             build_ms = ms(built),
             translate_ms = ms(translated - built),
             changed,
+            roots_reused = reuse.reused,
+            roots_computed = reuse.computed,
             virtual_hosts = out
                 .dag
                 .listeners
