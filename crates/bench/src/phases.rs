@@ -116,8 +116,8 @@ pub fn phases(proxies: usize, secrets: usize) -> anyhow::Result<()> {
     incremental_phases(&files, cache)
 }
 
-/// Times what `contour serve` does for one route change: a build, then the incremental
-/// translation (after a first, full one).
+/// Times what `contour serve` does for one route change: the incremental build, then the
+/// incremental translation (after a first, full one of each), beside the from-scratch build.
 fn incremental_phases(
     files: &[(String, String)],
     mut cache: contour_dag::Cache,
@@ -126,14 +126,15 @@ fn incremental_phases(
         contour_dag::BuildConfig::default(),
         contour_envoy::TranslateConfig::default(),
     );
+    let mut builder = contour_dag::IncrementalBuild::new();
     let mut translator = contour_envoy::Translator::new();
     let t = Clock::start();
-    let out = contour_dag::build(&cache, &bcfg);
+    let out = builder.build(&cache, &bcfg);
     let build = t.took();
     let t = Clock::start();
     translator.translate(&out.dag, &tcfg);
     println!(
-        "incremental translator, first (full): build {build}, translate {}",
+        "incremental build and translator, first (full): build {build}, translate {}",
         t.took()
     );
     let original = &files[0].1;
@@ -144,10 +145,16 @@ fn incremental_phases(
         contour_bench::apply_yaml(&mut cache, &current, next)?;
         current = next.clone();
         let t = Clock::start();
-        let out = contour_dag::build(&cache, &bcfg);
+        let full = contour_dag::build(&cache, &bcfg);
+        let full_build = t.took();
+        drop(full);
+        let t = Clock::start();
+        let out = builder.build(&cache, &bcfg);
         let build = t.took();
+        let reuse = builder.last_reuse();
         let t = Clock::start();
         let changes = translator.changes(&out.dag, &tcfg);
+        let translate = t.took();
         let changed: Vec<&str> = [
             ("listeners", changes.listeners.is_some()),
             ("routes", changes.routes.is_some()),
@@ -158,8 +165,10 @@ fn incremental_phases(
         .filter_map(|(n, c)| c.then_some(n))
         .collect();
         println!(
-            "one route changed: build {build}, incremental translate {} (changed: {})",
-            t.took(),
+            "one route changed: full build {full_build}; incremental build {build} \
+             ({} roots computed, {} reused), incremental translate {translate} (changed: {})",
+            reuse.computed,
+            reuse.reused,
             changed.join(", ")
         );
     }

@@ -2,6 +2,7 @@
 //! order; user mistakes become status, never errors.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::cache::Cache;
 use crate::model::{
@@ -148,54 +149,74 @@ impl DagBuilder {
         self.add_http_route(fqdn, route);
     }
 
-    fn finish(self, cfg: &BuildConfig) -> Dag {
-        let mut dag = Dag::default();
-        // A virtual host needs at least one route; a listener needs at least one virtual host.
-        let vhosts: Vec<VirtualHost> = self
+    /// A builder for `cfg`.
+    pub fn new(cfg: &BuildConfig) -> Self {
+        DagBuilder {
+            disable_permit_insecure: cfg.disable_permit_insecure,
+            ..Default::default()
+        }
+    }
+
+    /// Whether anything was built for `fqdn` (a plain or secure virtual host).
+    pub fn has_host(&self, fqdn: &str) -> bool {
+        self.http_vhosts.contains_key(fqdn) || self.https_vhosts.contains_key(fqdn)
+    }
+
+    /// The hosts Envoy gets, sorted by fqdn: a virtual host needs at least one route, a secure
+    /// one a certificate and routes, or a TCP proxy.
+    pub fn into_hosts(self) -> (Vec<VirtualHost>, Vec<SecureVirtualHost>) {
+        let vhosts = self
             .http_vhosts
             .into_values()
             .filter(|v| !v.routes.is_empty())
             .collect();
-        if !vhosts.is_empty() {
-            dag.listeners.insert(
-                HTTP_LISTENER_NAME.to_string(),
-                Listener {
-                    name: HTTP_LISTENER_NAME.to_string(),
-                    address: cfg.http_address.clone(),
-                    port: cfg.http_port,
-                    virtual_hosts: vhosts,
-                    ..Default::default()
-                },
-            );
-        }
-        // A secure virtual host needs a certificate and routes, or a TCP proxy.
-        let secure: Vec<SecureVirtualHost> = self
+        let secure = self
             .https_vhosts
             .into_values()
             .filter(SecureVirtualHost::is_valid)
             .collect();
-        if !secure.is_empty() {
-            dag.listeners.insert(
-                HTTPS_LISTENER_NAME.to_string(),
-                Listener {
-                    name: HTTPS_LISTENER_NAME.to_string(),
-                    address: cfg.https_address.clone(),
-                    port: cfg.https_port,
-                    secure_virtual_hosts: secure,
-                    ..Default::default()
-                },
-            );
-        }
-        dag
+        (vhosts, secure)
     }
+}
+
+/// The listeners serving `vhosts` and `secure` (each sorted by fqdn); a listener is present
+/// only when it has a host.
+pub fn listeners(
+    cfg: &BuildConfig,
+    vhosts: Vec<Arc<VirtualHost>>,
+    secure: Vec<Arc<SecureVirtualHost>>,
+) -> BTreeMap<String, Listener> {
+    let mut out = BTreeMap::new();
+    if !vhosts.is_empty() {
+        out.insert(
+            HTTP_LISTENER_NAME.to_string(),
+            Listener {
+                name: HTTP_LISTENER_NAME.to_string(),
+                address: cfg.http_address.clone(),
+                port: cfg.http_port,
+                virtual_hosts: vhosts,
+                ..Default::default()
+            },
+        );
+    }
+    if !secure.is_empty() {
+        out.insert(
+            HTTPS_LISTENER_NAME.to_string(),
+            Listener {
+                name: HTTPS_LISTENER_NAME.to_string(),
+                address: cfg.https_address.clone(),
+                port: cfg.https_port,
+                secure_virtual_hosts: secure,
+                ..Default::default()
+            },
+        );
+    }
+    out
 }
 
 /// Builds the configuration graph and the statuses from the cache.
 pub fn build(cache: &Cache, cfg: &BuildConfig) -> BuildOutput {
-    let mut builder = DagBuilder {
-        disable_permit_insecure: cfg.disable_permit_insecure,
-        ..Default::default()
-    };
+    let mut builder = DagBuilder::new(cfg);
     let mut status = StatusSet::default();
     // Fixed order, as upstream: Ingress first, then ExtensionService (whose clusters HTTPProxy
     // features call out to), then HTTPProxy, so that an HTTPProxy route replaces an Ingress
@@ -203,8 +224,16 @@ pub fn build(cache: &Cache, cfg: &BuildConfig) -> BuildOutput {
     ingress::process(cache, cfg, &mut builder);
     let extension_clusters = extension::process(cache, cfg, &mut status);
     httpproxy::process(cache, cfg, &mut builder, &mut status);
-    let mut dag = builder.finish(cfg);
-    dag.extension_clusters = extension_clusters;
+    let (vhosts, secure) = builder.into_hosts();
+    let mut dag = Dag {
+        listeners: listeners(
+            cfg,
+            vhosts.into_iter().map(Arc::new).collect(),
+            secure.into_iter().map(Arc::new).collect(),
+        ),
+        extension_clusters,
+        ..Default::default()
+    };
     // After every processor: what the referenced Services themselves ask for.
     service_policy::apply(cache, cfg, &mut dag);
     crate::global_headers::apply(&cfg.global_headers, &mut dag);

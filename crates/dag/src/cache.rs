@@ -13,9 +13,11 @@ use k8s_openapi::api::networking::v1::Ingress;
 use crate::ingress_class::{self, ClassFilter};
 use crate::object::{Kind, Object, ObjectKey};
 
+mod reads;
 mod refs;
 mod strip;
 
+pub use reads::{Read, Revisions, recording};
 use refs::{Named, RefIndex};
 use strip::{normalize_secret, secret_has_ca, strip};
 
@@ -46,6 +48,8 @@ pub struct Cache {
     pub config_secrets: BTreeSet<(String, String)>,
     /// Services and Secrets named by the cached Ingresses, HTTPProxies and ExtensionServices.
     refs: RefIndex,
+    /// A revision per object the build reads, for the incremental build.
+    revisions: Revisions,
 }
 
 fn ns_name(key: &ObjectKey) -> (String, String) {
@@ -74,19 +78,53 @@ impl Cache {
     /// Inserts or replaces an object. Returns whether a rebuild is needed.
     pub fn insert(&mut self, obj: Object) -> bool {
         let key = obj.key();
+        let (changed, rebuild) = self.insert_inner(obj);
+        if changed {
+            let present = self.holds(&key);
+            self.revisions
+                .changed(key.kind, &key.namespace, &key.name, present);
+        }
+        rebuild
+    }
+
+    /// Whether the cache now holds the object (as the build sees it).
+    fn holds(&self, key: &ObjectKey) -> bool {
+        let k = ns_name(key);
+        match key.kind {
+            Kind::Namespace => self.namespaces.contains_key(&key.name),
+            Kind::Service => self.services.contains_key(&k),
+            Kind::Secret => self.secrets.contains_key(&k) || self.bare_secrets.contains_key(&k),
+            Kind::Ingress => self.ingresses.contains_key(&k),
+            Kind::HTTPProxy => self.proxies.contains_key(&k),
+            Kind::TLSCertificateDelegation => self.delegations.contains_key(&k),
+            Kind::ExtensionService => self.extension_services.contains_key(&k),
+            Kind::EndpointSlice => false,
+        }
+    }
+
+    /// The revision of what `read` names (0: absent), see [`Revisions`].
+    pub fn revision(&self, read: &Read) -> u64 {
+        self.revisions.of(read)
+    }
+
+    /// Inserts or replaces an object: whether the cached object changed, and whether a rebuild
+    /// is needed.
+    fn insert_inner(&mut self, obj: Object) -> (bool, bool) {
+        let key = obj.key();
         let k = ns_name(&key);
         match obj {
             Object::Namespace(mut ns) => {
                 strip(&mut ns.metadata);
                 let changed = self.namespaces.get(&key.name) != Some(&ns);
                 self.namespaces.insert(key.name, ns);
-                changed
+                (changed, changed)
             }
             Object::Service(mut svc) => {
                 strip(&mut svc.metadata);
                 // Nothing reads a Service's status (load balancer addresses).
                 svc.status = None;
-                store(&mut self.services, k.clone(), svc) && self.service_referenced(&k)
+                let changed = store(&mut self.services, k.clone(), svc);
+                (changed, changed && self.service_referenced(&k))
             }
             Object::Secret(mut secret) => {
                 strip(&mut secret.metadata);
@@ -102,7 +140,7 @@ impl Cache {
                     store(&mut self.secrets, k.clone(), secret)
                 };
                 let has_ca = self.secrets.get(&k).is_some_and(|s| secret_has_ca(s));
-                changed && (has_ca || self.secret_referenced(&k))
+                (changed, changed && (has_ca || self.secret_referenced(&k)))
             }
             Object::Ingress(mut ing) => {
                 strip(&mut ing.metadata);
@@ -110,41 +148,51 @@ impl Cache {
                 if !ingress_class::ingress_matches(&self.class_filter, &ing) {
                     // A class change away from us removes the object.
                     self.refs.set(Kind::Ingress, &k, None);
-                    return self.ingresses.remove(&k).is_some();
+                    return both(self.ingresses.remove(&k).is_some());
                 }
                 self.refs
                     .set(Kind::Ingress, &k, Some(Named::of_ingress(&ing)));
-                store(&mut self.ingresses, k, ing)
+                both(store(&mut self.ingresses, k, ing))
             }
             Object::HTTPProxy(mut proxy) => {
                 strip(&mut proxy.metadata);
                 proxy.status = None;
                 if !ingress_class::proxy_matches(&self.class_filter, &proxy) {
                     self.refs.set(Kind::HTTPProxy, &k, None);
-                    return self.proxies.remove(&k).is_some();
+                    return both(self.proxies.remove(&k).is_some());
                 }
                 self.refs
                     .set(Kind::HTTPProxy, &k, Some(Named::of_proxy(&proxy)));
-                store(&mut self.proxies, k, proxy)
+                both(store(&mut self.proxies, k, proxy))
             }
             Object::TLSCertificateDelegation(mut d) => {
                 strip(&mut d.metadata);
-                store(&mut self.delegations, k, d)
+                both(store(&mut self.delegations, k, d))
             }
             Object::ExtensionService(mut e) => {
                 strip(&mut e.metadata);
                 e.status = None;
                 self.refs
                     .set(Kind::ExtensionService, &k, Some(Named::of_extension(&e)));
-                store(&mut self.extension_services, k, e)
+                both(store(&mut self.extension_services, k, e))
             }
             // EndpointSlices never go through the build.
-            Object::EndpointSlice(_) => false,
+            Object::EndpointSlice(_) => (false, false),
         }
     }
 
     /// Removes an object. Returns whether a rebuild is needed.
     pub fn remove(&mut self, key: &ObjectKey) -> bool {
+        let held = self.holds(key);
+        let rebuild = self.remove_inner(key);
+        if held {
+            self.revisions
+                .changed(key.kind, &key.namespace, &key.name, false);
+        }
+        rebuild
+    }
+
+    fn remove_inner(&mut self, key: &ObjectKey) -> bool {
         let k = ns_name(key);
         match key.kind {
             Kind::Namespace => self.namespaces.remove(&key.name).is_some(),
@@ -194,6 +242,7 @@ impl Cache {
             Some(secret) => {
                 let ty = secret.type_.map(String::into_boxed_str);
                 self.bare_secrets.insert(key.clone(), ty);
+                self.revisions.changed(Kind::Secret, &key.0, &key.1, true);
                 true
             }
             None => false,
@@ -217,16 +266,53 @@ impl Cache {
     }
 
     pub fn service(&self, ns: &str, name: &str) -> Option<&Service> {
+        reads::note(|| Read::Object(Kind::Service, ns.to_string(), name.to_string()));
         self.services
             .get(&(ns.to_string(), name.to_string()))
             .map(|s| &**s)
     }
 
     pub fn proxy(&self, ns: &str, name: &str) -> Option<&HTTPProxy> {
+        reads::note(|| Read::Object(Kind::HTTPProxy, ns.to_string(), name.to_string()));
         self.proxies
             .get(&(ns.to_string(), name.to_string()))
             .map(|p| &**p)
     }
+}
+
+/// `(changed, changed)`: for kinds where every change needs a rebuild.
+fn both(changed: bool) -> (bool, bool) {
+    (changed, changed)
+}
+
+impl Cache {
+    /// The Secret `ns/name` as the build sees it: with its certificate data, or its type alone.
+    pub fn secret_entry(&self, ns: &str, name: &str) -> Option<SecretEntry<'_>> {
+        reads::note(|| Read::Object(Kind::Secret, ns.to_string(), name.to_string()));
+        let key = (ns.to_string(), name.to_string());
+        if let Some(s) = self.secrets.get(&key) {
+            return Some(SecretEntry::Full(s));
+        }
+        self.bare_secrets
+            .get(&key)
+            .map(|ty| SecretEntry::Bare(ty.as_deref()))
+    }
+
+    /// The TLSCertificateDelegations of namespace `ns`.
+    pub fn delegations_in<'a>(
+        &'a self,
+        ns: &'a str,
+    ) -> impl Iterator<Item = &'a TLSCertificateDelegation> + 'a {
+        reads::note(|| Read::Delegations(ns.to_string()));
+        in_namespace(&self.delegations, ns)
+    }
+}
+
+/// A cached Secret: with its data, or (without certificate material) its type alone.
+#[derive(Debug, Clone, Copy)]
+pub enum SecretEntry<'a> {
+    Full(&'a Secret),
+    Bare(Option<&'a str>),
 }
 
 fn in_namespace<'a, T>(map: &'a ByName<T>, ns: &'a str) -> impl Iterator<Item = &'a T> + 'a {

@@ -3,9 +3,10 @@
 //! own values winning, as upstream's `headersPolicyService`. Runs after the processors.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::httpproxy::envoy_vars::{canonical_header_key, escape_header_value};
-use crate::model::{Dag, RouteAction, WeightedCluster};
+use crate::model::{Dag, RouteAction, VirtualHost, WeightedCluster};
 use crate::policy::HeadersPolicy;
 
 /// The global header settings.
@@ -34,23 +35,30 @@ pub fn apply(global: &GlobalHeaders, dag: &mut Dag) {
         return;
     }
     for listener in dag.listeners.values_mut() {
-        let secure = listener
-            .secure_virtual_hosts
-            .iter_mut()
-            .map(|s| &mut s.virtual_host);
-        for vhost in listener.virtual_hosts.iter_mut().chain(secure) {
-            for route in vhost.routes.values_mut() {
-                let applies = match route.source.kind.as_str() {
-                    "HTTPProxy" => true,
-                    "Ingress" => global.apply_to_ingress,
-                    _ => false,
-                };
-                if let (true, RouteAction::Forward(fwd)) = (applies, &mut route.action) {
-                    fwd.clusters
-                        .iter_mut()
-                        .for_each(|wc| merge_into(global, wc));
-                }
-            }
+        for vhost in listener.virtual_hosts.iter_mut() {
+            apply_to_vhost(global, Arc::make_mut(vhost));
+        }
+        for secure in listener.secure_virtual_hosts.iter_mut() {
+            apply_to_vhost(global, &mut Arc::make_mut(secure).virtual_host);
+        }
+    }
+}
+
+/// [`apply`] for the routes of one virtual host.
+pub fn apply_to_vhost(global: &GlobalHeaders, vhost: &mut VirtualHost) {
+    if global.is_empty() {
+        return;
+    }
+    for route in vhost.routes.values_mut() {
+        let applies = match route.source.kind.as_str() {
+            "HTTPProxy" => true,
+            "Ingress" => global.apply_to_ingress,
+            _ => false,
+        };
+        if let (true, RouteAction::Forward(fwd)) = (applies, &mut route.action) {
+            fwd.clusters
+                .iter_mut()
+                .for_each(|wc| merge_into(global, wc));
         }
     }
 }

@@ -4,6 +4,7 @@
 //! same cache always gives the same graph and the same Envoy resources.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub use crate::model_extension::{
     EXTENSION_PREFIX, ExtensionCluster, ExtensionLoadAssignment, Locality, WeightedService,
@@ -36,22 +37,24 @@ impl Dag {
     /// Every distinct cluster a route or TCP proxy forwards to, ordered by service, port and
     /// policy.
     pub fn clusters(&self) -> Vec<&Cluster> {
-        let mut out: BTreeMap<(&str, &str, u16, String), &Cluster> = BTreeMap::new();
-        let mirrors = self.mirror_clusters();
-        for c in self
+        // The first cluster (routes of every host, then TCP proxies, then mirrors) of each
+        // service, port and policy wins. A stable sort keeps that order among equal keys; it
+        // is several times faster than a map at 10,000 hosts.
+        let mut keyed: Vec<(&Cluster, String)> = Vec::new();
+        let all = self
             .weighted_clusters()
             .map(|wc| &wc.cluster)
-            .chain(mirrors)
-        {
-            let key = (
-                c.service.namespace.as_str(),
-                c.service.name.as_str(),
-                c.service.port,
-                c.policy_key(),
-            );
-            out.entry(key).or_insert(c);
+            .chain(self.mirror_clusters());
+        for c in all {
+            // The routes of one host often repeat a cluster: equal ones need no key.
+            if keyed.last().is_some_and(|(prev, _)| *prev == c) {
+                continue;
+            }
+            keyed.push((c, c.policy_key()));
         }
-        out.into_values().collect()
+        keyed.sort_by(|a, b| cluster_key(a).cmp(&cluster_key(b)));
+        keyed.dedup_by(|later, earlier| cluster_key(later) == cluster_key(earlier));
+        keyed.into_iter().map(|(c, _)| c).collect()
     }
 
     /// Every weighted cluster of every route (plain and secure) and TCP proxy.
@@ -61,6 +64,7 @@ impl Dag {
             let secure = l.secure_virtual_hosts.iter().map(|s| &s.virtual_host);
             l.virtual_hosts
                 .iter()
+                .map(|v| &**v)
                 .chain(secure)
                 .flat_map(|v| v.routes.values())
                 .filter_map(|r| match &r.action {
@@ -76,6 +80,7 @@ impl Dag {
             let vhosts = l
                 .virtual_hosts
                 .iter()
+                .map(|v| &**v)
                 .chain(secure.clone().map(|s| &s.virtual_host));
             let routed = vhosts
                 .flat_map(|v| v.routes.values())
@@ -89,16 +94,28 @@ impl Dag {
     }
 }
 
+/// What makes clusters distinct: service, port and policy.
+fn cluster_key<'a>((c, policy): &'a (&Cluster, String)) -> (&'a str, &'a str, u16, &'a str) {
+    let s = &c.service;
+    (
+        s.namespace.as_str(),
+        s.name.as_str(),
+        s.port,
+        policy.as_str(),
+    )
+}
+
 /// A listener Envoy binds. `ingress_http` for plain HTTP.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Listener {
     pub name: String,
     pub address: String,
     pub port: u16,
-    /// Virtual hosts sorted by fqdn.
-    pub virtual_hosts: Vec<VirtualHost>,
+    /// Virtual hosts sorted by fqdn. Shared (`Arc`): the incremental build hands unchanged
+    /// hosts from one build to the next, and the translator sees them unchanged by pointer.
+    pub virtual_hosts: Vec<Arc<VirtualHost>>,
     /// TLS virtual hosts (one filter chain each), sorted by fqdn. Only on `ingress_https`.
-    pub secure_virtual_hosts: Vec<SecureVirtualHost>,
+    pub secure_virtual_hosts: Vec<Arc<SecureVirtualHost>>,
 }
 
 /// An HTTP virtual host. `fqdn` is `*` for rules without a host.

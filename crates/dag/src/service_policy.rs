@@ -8,13 +8,16 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Service;
 use tracing::warn;
 
 use crate::builder::BuildConfig;
 use crate::cache::Cache;
-use crate::model::{Dag, RouteAction, ServicePolicy};
+use crate::model::{
+    Dag, RouteAction, SecureVirtualHost, ServiceCluster, ServicePolicy, VirtualHost,
+};
 
 /// Service annotations with circuit breaker thresholds (upstream's names).
 pub const MAX_CONNECTIONS: &str = "projectcontour.io/max-connections";
@@ -35,6 +38,29 @@ const LOCALHOST_NAMES: &[&str] = &[
 /// `ServiceUnresolvedReference`); this pass is the safety net that keeps any other path from
 /// reaching Envoy (a route left without any cluster answers 503).
 pub fn apply(cache: &Cache, cfg: &BuildConfig, dag: &mut Dag) {
+    let (policies, refused) = classify(cache, cfg, dag);
+    drop_refused(dag, &refused);
+    dag.services = policies;
+}
+
+/// [`Dag::services`] for a DAG whose refused Services are already dropped (by
+/// [`drop_refused_vhost`] and [`drop_refused_secure`]).
+pub fn policies(
+    cache: &Cache,
+    cfg: &BuildConfig,
+    dag: &Dag,
+) -> BTreeMap<(String, String), ServicePolicy> {
+    classify(cache, cfg, dag).0
+}
+
+type ByService<T> = BTreeMap<(String, String), T>;
+
+/// The policies of the Services the DAG's clusters forward to, and the refused ones (logged).
+fn classify(
+    cache: &Cache,
+    cfg: &BuildConfig,
+    dag: &Dag,
+) -> (ByService<ServicePolicy>, ByService<String>) {
     let mut policies: BTreeMap<(String, String), ServicePolicy> = BTreeMap::new();
     let mut refused: BTreeMap<(String, String), String> = BTreeMap::new();
     for cluster in dag.clusters() {
@@ -42,7 +68,7 @@ pub fn apply(cache: &Cache, cfg: &BuildConfig, dag: &mut Dag) {
             cluster.service.namespace.clone(),
             cluster.service.name.clone(),
         );
-        let Some(svc) = cache.services.get(&key) else {
+        let Some(svc) = cache.service(&key.0, &key.1) else {
             continue;
         };
         match external_name(svc, cfg.enable_external_name_service) {
@@ -64,41 +90,61 @@ pub fn apply(cache: &Cache, cfg: &BuildConfig, dag: &mut Dag) {
         warn!(kind = "Service", namespace, name, error = %reason,
               "ignoring ExternalName service");
     }
-    drop_refused(dag, &refused);
-    dag.services = policies;
+    (policies, refused)
 }
 
 fn drop_refused(dag: &mut Dag, refused: &BTreeMap<(String, String), String>) {
     if refused.is_empty() {
         return;
     }
-    let keep = |wc: &crate::model::WeightedCluster| {
-        let s = &wc.cluster.service;
-        !refused.contains_key(&(s.namespace.clone(), s.name.clone()))
-    };
+    let is_refused =
+        |s: &ServiceCluster| refused.contains_key(&(s.namespace.clone(), s.name.clone()));
     for listener in dag.listeners.values_mut() {
         for secure in &mut listener.secure_virtual_hosts {
-            if let Some(tcp) = &mut secure.tcp_proxy {
-                tcp.clusters.retain(keep);
-            }
+            drop_refused_secure(Arc::make_mut(secure), is_refused);
         }
-        let secure = listener
-            .secure_virtual_hosts
-            .iter_mut()
-            .map(|s| &mut s.virtual_host);
-        for vhost in listener.virtual_hosts.iter_mut().chain(secure) {
-            for route in vhost.routes.values_mut() {
-                let RouteAction::Forward(fwd) = &mut route.action else {
-                    continue;
-                };
-                fwd.clusters.retain(keep);
-                if fwd.clusters.is_empty() {
-                    route.action = RouteAction::DirectResponse {
-                        status: 503,
-                        body: None,
-                    };
-                }
-            }
+        for vhost in listener.virtual_hosts.iter_mut() {
+            drop_refused_vhost(Arc::make_mut(vhost), is_refused);
+        }
+    }
+}
+
+/// Whether `cluster`'s Service is a refused ExternalName Service.
+pub fn refused(cache: &Cache, cfg: &BuildConfig, cluster: &ServiceCluster) -> bool {
+    cache
+        .service(&cluster.namespace, &cluster.name)
+        .is_some_and(|svc| external_name(svc, cfg.enable_external_name_service).is_err())
+}
+
+/// [`apply`]'s dropping of refused Services for one secure virtual host (its TCP proxy and
+/// routes).
+pub fn drop_refused_secure(
+    secure: &mut SecureVirtualHost,
+    is_refused: impl Fn(&ServiceCluster) -> bool,
+) {
+    if let Some(tcp) = &mut secure.tcp_proxy {
+        tcp.clusters.retain(|wc| !is_refused(&wc.cluster.service));
+    }
+    drop_refused_vhost(&mut secure.virtual_host, is_refused);
+}
+
+/// [`apply`]'s dropping of refused Services for one virtual host: a route left without
+/// clusters by it answers 503.
+pub fn drop_refused_vhost(vhost: &mut VirtualHost, is_refused: impl Fn(&ServiceCluster) -> bool) {
+    for route in vhost.routes.values_mut() {
+        let RouteAction::Forward(fwd) = &mut route.action else {
+            continue;
+        };
+        let before = fwd.clusters.len();
+        fwd.clusters.retain(|wc| !is_refused(&wc.cluster.service));
+        // Only a route that lost its clusters here changes: one without clusters already
+        // answers 503 (the translator treats both alike), and each host stays a function of its
+        // own routes (the incremental build relies on it).
+        if fwd.clusters.is_empty() && before > 0 {
+            route.action = RouteAction::DirectResponse {
+                status: 503,
+                body: None,
+            };
         }
     }
 }

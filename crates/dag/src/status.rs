@@ -194,6 +194,36 @@ impl StatusSet {
         push_sub(&mut self.entry(key).warnings, type_, reason, message.into());
     }
 
+    /// Applies what `later` recorded (from an empty set) as if its calls had been made on this
+    /// set after the ones already made: generations and errors follow, the first vhost stays.
+    /// Every touch of one proxy in one build carries that proxy's generation, so an entry
+    /// `later` only added errors to (generation `None`) keeps this set's.
+    pub fn merge(&mut self, later: &StatusSet) {
+        for (key, st) in &later.proxies {
+            let e = self.entry(key);
+            if st.generation.is_some() {
+                e.generation = st.generation;
+            }
+            if e.vhost.is_none() {
+                e.vhost.clone_from(&st.vhost);
+            }
+            for sub in &st.errors {
+                push_sub(&mut e.errors, &sub.type_, &sub.reason, sub.message.clone());
+            }
+            for sub in &st.warnings {
+                push_sub(
+                    &mut e.warnings,
+                    &sub.type_,
+                    &sub.reason,
+                    sub.message.clone(),
+                );
+            }
+        }
+        for (key, st) in &later.extensions {
+            self.extensions.insert(key.clone(), st.clone());
+        }
+    }
+
     pub fn has_errors(&self, key: &ProxyKey) -> bool {
         self.proxies.get(key).is_some_and(|s| !s.is_valid())
     }

@@ -7,6 +7,7 @@
 //! bytes, whatever the cluster's size.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use contour_dag::{
     Dag, ExtensionCluster, SecureVirtualHost, ServicePolicy, VirtualHost as DagVirtualHost,
@@ -64,9 +65,11 @@ type ListenerKey = (Option<(String, String, u16)>, Option<(String, u16)>);
 pub struct Translator {
     cfg: Option<TranslateConfig>,
     listener_key: Option<ListenerKey>,
-    http_vhosts: Table<DagVirtualHost, Option<EncodedVhost>>,
-    https_vhosts: Table<DagVirtualHost, Option<EncodedVhost>>,
-    chains: Table<SecureVirtualHost, (ChainKey, Vec<u8>)>,
+    // Inputs are the DAG's shared hosts: an unchanged host (the same `Arc`, as the incremental
+    // build hands it on) is recognised without comparing it.
+    http_vhosts: Table<Arc<DagVirtualHost>, Option<EncodedVhost>>,
+    https_vhosts: Table<Arc<SecureVirtualHost>, Option<EncodedVhost>>,
+    chains: Table<Arc<SecureVirtualHost>, (ChainKey, Vec<u8>)>,
     clusters: Table<(contour_dag::Cluster, Option<ServicePolicy>), Any>,
     extension_clusters: Table<ExtensionCluster, Any>,
     secrets: Table<contour_dag::Secret, Any>,
@@ -143,23 +146,32 @@ impl Translator {
         self.clusters.begin(clusters.len());
         self.extension_clusters.begin(dag.extension_clusters.len());
         self.secrets.begin(0);
-        let plain: Vec<&DagVirtualHost> = plain_vhosts(dag).iter().collect();
-        vhosts(&mut self.http_vhosts, &plain);
+        let plain: Vec<&Arc<DagVirtualHost>> = plain_vhosts(dag).iter().collect();
+        self.http_vhosts.get_many(
+            &plain,
+            |vh| &vh.fqdn,
+            |prev, vh| Arc::ptr_eq(prev, vh) || prev == *vh,
+            |vh| (Arc::clone(vh), encode_vhost(vh)),
+        );
         self.chains.get_many(
             secure_vhosts(dag),
-            SecureVirtualHost::fqdn,
-            |prev, svh| prev == svh,
+            |svh| svh.fqdn(),
+            |prev, svh| Arc::ptr_eq(prev, svh) || prev == svh,
             |svh| {
                 let chain = secure_filter_chain(svh, cfg);
-                (svh.clone(), (chain_key(&chain), chain.encode_to_vec()))
+                (Arc::clone(svh), (chain_key(&chain), chain.encode_to_vec()))
             },
         );
-        let secure_hosts: Vec<&DagVirtualHost> = secure_vhosts(dag)
+        let secure_hosts: Vec<&Arc<SecureVirtualHost>> = secure_vhosts(dag)
             .iter()
             .filter(|s| s.tcp_proxy.is_none())
-            .map(|s| &s.virtual_host)
             .collect();
-        vhosts(&mut self.https_vhosts, &secure_hosts);
+        self.https_vhosts.get_many(
+            &secure_hosts,
+            |s| s.fqdn(),
+            |prev, s| Arc::ptr_eq(prev, s) || prev.virtual_host == s.virtual_host,
+            |s| (Arc::clone(s), encode_vhost(&s.virtual_host)),
+        );
         let keyed: Vec<_> = clusters
             .iter()
             .map(|c| {
@@ -321,14 +333,14 @@ impl Translator {
     }
 }
 
-fn plain_vhosts(dag: &Dag) -> &[DagVirtualHost] {
+fn plain_vhosts(dag: &Dag) -> &[Arc<DagVirtualHost>] {
     dag.listeners
         .get(HTTP_LISTENER_NAME)
         .map(|l| l.virtual_hosts.as_slice())
         .unwrap_or_default()
 }
 
-fn secure_vhosts(dag: &Dag) -> &[SecureVirtualHost] {
+fn secure_vhosts(dag: &Dag) -> &[Arc<SecureVirtualHost>] {
     dag.listeners
         .get(HTTPS_LISTENER_NAME)
         .map(|l| l.secure_virtual_hosts.as_slice())
@@ -349,22 +361,13 @@ fn listener_key(dag: &Dag) -> ListenerKey {
     (http, https)
 }
 
-/// Translates (or reuses) virtual hosts into `table`, keyed by fqdn; those that changed are
-/// translated on every core (all of them in the first translation).
-fn vhosts(table: &mut Table<DagVirtualHost, Option<EncodedVhost>>, hosts: &[&DagVirtualHost]) {
-    table.get_many(
-        hosts,
-        |vh| &vh.fqdn,
-        |prev, vh| prev == *vh,
-        |vh| {
-            let encoded = route::virtual_host(vh).map(|v| EncodedVhost {
-                bytes: v.encode_to_vec(),
-                name: v.name,
-                domains: v.domains,
-            });
-            ((*vh).clone(), encoded)
-        },
-    );
+/// One virtual host, translated and encoded (`None`: a host Envoy does not get).
+fn encode_vhost(vh: &DagVirtualHost) -> Option<EncodedVhost> {
+    route::virtual_host(vh).map(|v| EncodedVhost {
+        bytes: v.encode_to_vec(),
+        name: v.name,
+        domains: v.domains,
+    })
 }
 
 /// [`route::route_configuration`] from encoded virtual hosts, sorted the same way.

@@ -42,7 +42,7 @@ pub fn route_configurations(dag: &Dag) -> Vec<RouteConfiguration> {
         .unwrap_or_default();
     let mut out = vec![route_configuration(
         HTTP_LISTENER_NAME,
-        vhosts.iter().filter_map(virtual_host).collect(),
+        vhosts.iter().filter_map(|v| virtual_host(v)).collect(),
     )];
     out.extend(secure_route_configurations(dag));
     out.sort_by(|a, b| a.name.cmp(&b.name));

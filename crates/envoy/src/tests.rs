@@ -1,5 +1,7 @@
 //! Whole-translation tests: which resources exist for a DAG, and determinism.
 
+use std::sync::Arc;
+
 use super::*;
 use contour_dag::{
     Cluster, Forward, Listener, ObjectRef, PathMatch, Route, RouteAction, ServiceCluster,
@@ -66,7 +68,7 @@ pub(crate) fn http_dag(vhosts: Vec<VirtualHost>) -> Dag {
             name: "ingress_http".into(),
             address: "0.0.0.0".into(),
             port: 8080,
-            virtual_hosts: vhosts,
+            virtual_hosts: vhosts.into_iter().map(Arc::new).collect(),
             ..Default::default()
         },
     );
@@ -176,12 +178,12 @@ fn different_dags_give_different_routes() {
     let cfg = TranslateConfig::default();
     let a = translate(&sample_dag(), &cfg);
     let mut other = sample_dag();
-    other
+    let vhosts = &mut other
         .listeners
         .get_mut("ingress_http")
         .unwrap()
-        .virtual_hosts[1]
-        .fqdn = "other.com".into();
+        .virtual_hosts;
+    Arc::make_mut(&mut vhosts[1]).fqdn = "other.com".into();
     let b = translate(&other, &cfg);
     assert_ne!(a.routes, b.routes);
     assert_eq!(a.clusters, b.clusters);

@@ -228,7 +228,11 @@ fn sample_dag() -> Dag {
             name: "ingress_http".into(),
             address: "0.0.0.0".into(),
             port: 8080,
-            virtual_hosts: vec![vhost("*"), vhost("example.com"), vhost(&"a".repeat(70))],
+            virtual_hosts: vec![
+                vhost("*").into(),
+                vhost("example.com").into(),
+                vhost(&"a".repeat(70)).into(),
+            ],
             ..Default::default()
         },
     );
@@ -421,7 +425,12 @@ fn https_listener(routed: VirtualHost) -> Listener {
         name: "ingress_https".into(),
         address: "0.0.0.0".into(),
         port: 8443,
-        secure_virtual_hosts: vec![terminated, fallback, tcp, passthrough],
+        secure_virtual_hosts: vec![
+            terminated.into(),
+            fallback.into(),
+            tcp.into(),
+            passthrough.into(),
+        ],
         ..Default::default()
     }
 }

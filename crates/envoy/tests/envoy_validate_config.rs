@@ -57,11 +57,14 @@ fn dag() -> Dag {
             name: "ingress_http".into(),
             address: "0.0.0.0".into(),
             port: 8080,
-            virtual_hosts: vec![VirtualHost {
-                fqdn: "*".into(),
-                routes: BTreeMap::from([(route.match_key(), Box::new(route))]),
-                ..Default::default()
-            }],
+            virtual_hosts: vec![
+                VirtualHost {
+                    fqdn: "*".into(),
+                    routes: BTreeMap::from([(route.match_key(), Box::new(route))]),
+                    ..Default::default()
+                }
+                .into(),
+            ],
             ..Default::default()
         },
     );

@@ -66,7 +66,7 @@ fn secure_hosts_secrets_and_tcp_proxies() {
             name: "ingress_https".into(),
             address: "0.0.0.0".into(),
             port: 8443,
-            secure_virtual_hosts: vec![svh],
+            secure_virtual_hosts: vec![svh.into()],
             ..Default::default()
         },
     );

@@ -64,6 +64,11 @@ impl Eds {
         upserts
     }
 
+    /// Whether a build has published EDS yet.
+    pub fn published(&self) -> bool {
+        self.published
+    }
+
     /// The ClusterLoadAssignment of every cluster of `dag`: remembered ones for clusters that
     /// are the same as in the last build (endpoint changes kept them current), computed ones
     /// otherwise. `None` when nothing differs from the last build (EDS is already current).

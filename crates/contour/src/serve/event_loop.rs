@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use contour_api::v1::DetailedCondition;
-use contour_dag::{BuildConfig, Cache, Kind, Object, ObjectKey};
+use contour_dag::{BuildConfig, Cache, IncrementalBuild, Kind, Object, ObjectKey};
 use contour_envoy::{TranslateConfig, Translator};
 use contour_k8s::status::{ConditionsKind, StatusInput};
 use contour_xds::{SnapshotStore, type_url};
@@ -31,6 +31,9 @@ pub struct EventLoop {
     /// EndpointSlices and the load assignments of the last build's clusters.
     eds: Eds,
     build_cfg: BuildConfig,
+    /// Remembers each HTTPProxy root's contribution: a build recomputes only what changed
+    /// (equal to `contour_dag::build`).
+    builder: IncrementalBuild,
     translate_cfg: TranslateConfig,
     /// Remembers the last translation: a build re-translates only what changed.
     translator: Translator,
@@ -62,6 +65,7 @@ impl EventLoop {
             cache,
             eds: Eds::default(),
             build_cfg,
+            builder: IncrementalBuild::new(),
             translate_cfg,
             translator: Translator::new(),
             store,
@@ -267,20 +271,10 @@ impl EventLoop {
 
     fn rebuild(&mut self) {
         let started = Instant::now();
-        let out = contour_dag::build(&self.cache, &self.build_cfg);
+        let out = self.builder.build(&self.cache, &self.build_cfg);
         let built = started.elapsed();
-        // Only the types that changed are handed over: an unchanged type is neither copied nor
-        // compared again. The load assignments are computed beside the translation (all of
-        // them on the first build).
-        let (eds, translator, cfg) = (&mut self.eds, &mut self.translator, &self.translate_cfg);
-        let (changes, endpoints) = std::thread::scope(|scope| {
-            let endpoints = scope.spawn(|| eds.after_build(&out.dag));
-            let changes = translator.changes(&out.dag, cfg);
-            match endpoints.join() {
-                Ok(endpoints) => (changes, endpoints),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        });
+        let reuse = self.builder.last_reuse();
+        let (changes, endpoints) = self.translate(&out.dag);
         let translated = started.elapsed();
         let mut types = BTreeMap::new();
         let mut put = |t: &str, resources: Option<BTreeMap<String, Any>>| {
@@ -304,6 +298,8 @@ impl EventLoop {
             build_ms = ms(built),
             translate_ms = ms(translated - built),
             changed,
+            roots_reused = reuse.reused,
+            roots_computed = reuse.computed,
             virtual_hosts = out
                 .dag
                 .listeners
@@ -318,6 +314,37 @@ impl EventLoop {
             self.store.set_ready();
             let _ = self.first_build.send(true);
         }
+    }
+
+    /// Translates `dag`; the load assignments to publish too, `None` when EDS is unchanged.
+    /// Only the types that changed are handed over: an unchanged type is neither copied nor
+    /// compared again.
+    fn translate(
+        &mut self,
+        dag: &contour_dag::Dag,
+    ) -> (contour_envoy::Changes, Option<BTreeMap<String, Any>>) {
+        if self.eds.published() {
+            let changes = self.translator.changes(dag, &self.translate_cfg);
+            // The translator saw the same clusters (names and content, extension clusters
+            // too): the load assignments to publish are the same, no need to recompute the
+            // cluster set.
+            let endpoints = changes
+                .clusters
+                .is_some()
+                .then(|| self.eds.after_build(dag))
+                .flatten();
+            return (changes, endpoints);
+        }
+        // The first build needs every load assignment: computed beside the translation.
+        let (eds, translator, cfg) = (&mut self.eds, &mut self.translator, &self.translate_cfg);
+        std::thread::scope(|scope| {
+            let endpoints = scope.spawn(|| eds.after_build(dag));
+            let changes = translator.changes(dag, cfg);
+            match endpoints.join() {
+                Ok(endpoints) => (changes, endpoints),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
     }
 
     fn record_build(&self, out: &contour_dag::BuildOutput, seconds: f64) {

@@ -26,7 +26,7 @@ use crate::status::{ORPHANED_MESSAGE, ProxyKey, StatusSet, error_type};
 
 pub use conditions::merge_path;
 
-fn key_of(p: &HTTPProxy) -> ProxyKey {
+pub(crate) fn key_of(p: &HTTPProxy) -> ProxyKey {
     (
         p.metadata.namespace.clone().unwrap_or_default(),
         p.metadata.name.clone().unwrap_or_default(),
@@ -40,38 +40,56 @@ pub fn process(cache: &Cache, cfg: &BuildConfig, builder: &mut DagBuilder, statu
             report_duplicates(&fqdn, &roots, status);
             continue;
         }
-        let root = roots[0];
-        let key = key_of(root);
-        let Some(vh) = &root.spec.virtualhost else {
-            continue;
-        };
-        if !root_allowed(root, cfg, status) {
-            continue;
-        }
-        // Upstream rejects a root with both IP lists before its TLS and its includes.
-        if let Some(e) = vhost_policies::vhost_ip_filters_conflict(vh) {
-            status.error(&key, e.type_, e.reason, e.message);
-            continue;
-        }
-        if !secure_root(cache, cfg, root, &fqdn, builder, status, &mut reached) {
-            continue;
-        }
-        let (policies, errors) = vhost_policies::vhost_policies(vh);
-        let mut walk = walk::Walk::new(cache, cfg, &vh.fqdn, status, &mut reached);
-        let routes = walk.routes(root, &[]);
-        // Reported after the routes' errors, as upstream checks host policies last.
-        for e in errors {
-            status.error(&key, e.type_, e.reason, e.message);
-        }
-        // An invalid host policy: the routes were computed (and their statuses reported) but
-        // nothing is served.
-        let Ok(p) = policies else { continue };
-        builder.set_vhost_policies(&fqdn, p);
-        for route in routes {
-            let permit_insecure = route.policy.permit_insecure;
-            builder.add_proxy_route(&fqdn, route, permit_insecure);
-        }
+        process_root(cache, cfg, roots[0], &fqdn, builder, status, &mut reached);
     }
+    report_orphans(cache, &reached, status);
+}
+
+/// The routes, TLS and host policies of the only root of `fqdn` (lower-cased), and the
+/// statuses of the proxies its tree reaches.
+pub(crate) fn process_root(
+    cache: &Cache,
+    cfg: &BuildConfig,
+    root: &HTTPProxy,
+    fqdn: &str,
+    builder: &mut DagBuilder,
+    status: &mut StatusSet,
+    reached: &mut BTreeSet<ProxyKey>,
+) {
+    let key = key_of(root);
+    let Some(vh) = &root.spec.virtualhost else {
+        return;
+    };
+    if !root_allowed(root, cfg, status) {
+        return;
+    }
+    // Upstream rejects a root with both IP lists before its TLS and its includes.
+    if let Some(e) = vhost_policies::vhost_ip_filters_conflict(vh) {
+        status.error(&key, e.type_, e.reason, e.message);
+        return;
+    }
+    if !secure_root(cache, cfg, root, fqdn, builder, status, reached) {
+        return;
+    }
+    let (policies, errors) = vhost_policies::vhost_policies(vh);
+    let mut walk = walk::Walk::new(cache, cfg, &vh.fqdn, status, reached);
+    let routes = walk.routes(root, &[]);
+    // Reported after the routes' errors, as upstream checks host policies last.
+    for e in errors {
+        status.error(&key, e.type_, e.reason, e.message);
+    }
+    // An invalid host policy: the routes were computed (and their statuses reported) but
+    // nothing is served.
+    let Ok(p) = policies else { return };
+    builder.set_vhost_policies(fqdn, p);
+    for route in routes {
+        let permit_insecure = route.policy.permit_insecure;
+        builder.add_proxy_route(fqdn, route, permit_insecure);
+    }
+}
+
+/// Proxies that are not roots and that no root's tree reached are orphaned.
+pub(crate) fn report_orphans(cache: &Cache, reached: &BTreeSet<ProxyKey>, status: &mut StatusSet) {
     for proxy in cache.proxies.values() {
         let key = key_of(proxy);
         if proxy.spec.virtualhost.is_some() || reached.contains(&key) {
@@ -142,7 +160,7 @@ fn secure_root(
 }
 
 /// Every root, grouped by lower-cased FQDN (a duplicate FQDN invalidates all its roots).
-fn roots_by_fqdn<'a>(
+pub(crate) fn roots_by_fqdn<'a>(
     cache: &'a Cache,
     status: &mut StatusSet,
 ) -> BTreeMap<String, Vec<&'a HTTPProxy>> {
@@ -190,7 +208,7 @@ fn root_allowed(proxy: &HTTPProxy, cfg: &BuildConfig, status: &mut StatusSet) ->
     false
 }
 
-fn report_duplicates(fqdn: &str, roots: &[&HTTPProxy], status: &mut StatusSet) {
+pub(crate) fn report_duplicates(fqdn: &str, roots: &[&HTTPProxy], status: &mut StatusSet) {
     let names: Vec<String> = roots
         .iter()
         .map(|p| {

@@ -8,7 +8,7 @@ pub mod validate;
 
 use std::fmt;
 
-use crate::cache::Cache;
+use crate::cache::{Cache, SecretEntry};
 use crate::model::Secret;
 use validate::SecretData;
 
@@ -45,10 +45,8 @@ pub fn delegation_permitted(cache: &Cache, ns: &str, name: &str, target_ns: &str
         return true;
     }
     let delegations = cache
-        .delegations
-        .range((ns.to_string(), String::new())..)
-        .take_while(|((n, _), _)| n == ns)
-        .flat_map(|(_, d)| d.spec.delegations.iter());
+        .delegations_in(ns)
+        .flat_map(|d| d.spec.delegations.iter());
     delegations.filter(|d| d.secret_name == name).any(|d| {
         let targets = &d.target_namespaces;
         (targets.len() == 1 && targets[0] == "*") || targets.iter().any(|t| t == target_ns)
@@ -60,11 +58,10 @@ fn secret_parts<'a>(
     ns: &str,
     name: &str,
 ) -> Result<(Option<&'a str>, SecretData), SecretError> {
-    let key = (ns.to_string(), name.to_string());
-    let Some(secret) = cache.secrets.get(&key) else {
+    let secret = match cache.secret_entry(ns, name).ok_or(SecretError::NotFound)? {
+        SecretEntry::Full(s) => s,
         // A Secret without certificate material is kept as its type alone.
-        let ty = cache.bare_secrets.get(&key).ok_or(SecretError::NotFound)?;
-        return Ok((ty.as_deref(), SecretData::new()));
+        SecretEntry::Bare(ty) => return Ok((ty, SecretData::new())),
     };
     let data = secret
         .data

@@ -1,6 +1,8 @@
 //! The incremental translator gives exactly what a from-scratch translation gives, over a
 //! sequence of edits touching every cached part.
 
+use std::sync::Arc;
+
 use contour_dag::{
     Dag, ExtensionCluster, Listener, PathMatch, RouteAction, Secret, SecureVirtualHost,
     ServicePolicy, TcpProxy, WeightedService,
@@ -69,7 +71,7 @@ fn mixed_dag() -> Dag {
             name: "ingress_https".into(),
             address: "0.0.0.0".into(),
             port: 8443,
-            secure_virtual_hosts: secure_hosts,
+            secure_virtual_hosts: secure_hosts.into_iter().map(Arc::new).collect(),
             ..Default::default()
         },
     );
@@ -89,11 +91,19 @@ fn extension(name: &str, protocol: &str) -> ExtensionCluster {
     }
 }
 
-fn plain(dag: &mut Dag) -> &mut Vec<contour_dag::VirtualHost> {
+fn plain(dag: &mut Dag) -> &mut Vec<Arc<contour_dag::VirtualHost>> {
     &mut dag.listeners.get_mut("ingress_http").unwrap().virtual_hosts
 }
 
-fn tls(dag: &mut Dag) -> &mut Vec<SecureVirtualHost> {
+fn plain_at(dag: &mut Dag, i: usize) -> &mut contour_dag::VirtualHost {
+    Arc::make_mut(&mut plain(dag)[i])
+}
+
+fn tls_at(dag: &mut Dag, i: usize) -> &mut SecureVirtualHost {
+    Arc::make_mut(&mut tls(dag)[i])
+}
+
+fn tls(dag: &mut Dag) -> &mut Vec<Arc<SecureVirtualHost>> {
     &mut dag
         .listeners
         .get_mut("ingress_https")
@@ -108,41 +118,41 @@ fn edits() -> Vec<Edit> {
         ("nothing", |_, _| {}),
         ("one route's backend", |d, _| {
             let other = service("default", "other", 8080);
-            let vh = &mut plain(d)[3];
+            let vh = &mut plain_at(d, 3);
             let r = vh.routes.values_mut().next().unwrap();
             r.action = forward_to(&[(&other, 0)]);
         }),
         ("a new virtual host", |d, _| {
             let svc = service("default", "new", 80);
-            plain(d).push(vhost(
+            plain(d).push(Arc::new(vhost(
                 "aaa.example.com",
                 vec![route(
                     PathMatch::Prefix("/".into()),
                     forward_to(&[(&svc, 0)]),
                 )],
-            ));
+            )));
         }),
         ("a removed virtual host", |d, _| {
             plain(d).remove(5);
         }),
         ("a virtual host without routes", |d, _| {
-            plain(d)[0].routes.clear();
+            plain_at(d, 0).routes.clear();
         }),
         ("a secure host's route", |d, _| {
             let other = service("default", "other", 8080);
-            let vh = &mut tls(d)[1].virtual_host;
+            let vh = &mut tls_at(d, 1).virtual_host;
             let r = vh.routes.values_mut().next().unwrap();
             r.action = forward_to(&[(&other, 0)]);
         }),
         ("a renewed certificate", |d, _| {
-            tls(d)[2].secret = Some(secret("tls2.example.com-tls", b"renewed"));
+            tls_at(d, 2).secret = Some(secret("tls2.example.com-tls", b"renewed"));
         }),
         ("a fallback certificate", |d, _| {
-            tls(d)[0].fallback_certificate = Some(secret("fallback", b"fb"));
-            tls(d)[3].fallback_certificate = Some(secret("fallback", b"fb"));
+            tls_at(d, 0).fallback_certificate = Some(secret("fallback", b"fb"));
+            tls_at(d, 3).fallback_certificate = Some(secret("fallback", b"fb"));
         }),
         ("a new secure host", |d, _| {
-            tls(d).insert(0, secure("a-first.example.com", b"x"));
+            tls(d).insert(0, Arc::new(secure("a-first.example.com", b"x")));
         }),
         ("a service policy", |d, _| {
             d.services.insert(
@@ -223,7 +233,7 @@ fn a_route_change_changes_only_its_route_configuration() {
     let mut dag = mixed_dag();
     let before = t.translate(&dag, &cfg);
     // Sorted by fqdn: the passthrough host comes first.
-    let vh = &mut tls(&mut dag)[1].virtual_host;
+    let vh = &mut tls_at(&mut dag, 1).virtual_host;
     assert_eq!(vh.fqdn, "tls0.example.com");
     let other = service("default", "svc1", 80);
     vh.routes.values_mut().next().unwrap().action = forward_to(&[(&other, 0)]);
@@ -253,7 +263,7 @@ fn changes_name_only_the_changed_types() {
         "identical input"
     );
     let svc = service("default", "svc1", 80);
-    plain(&mut dag)[2]
+    plain_at(&mut dag, 2)
         .routes
         .values_mut()
         .next()
@@ -265,7 +275,7 @@ fn changes_name_only_the_changed_types() {
         (route.listeners, route.clusters, route.secrets),
         (None, None, None)
     );
-    tls(&mut dag)[2].secret = Some(secret("tls1.example.com-tls", b"renewed"));
+    tls_at(&mut dag, 2).secret = Some(secret("tls1.example.com-tls", b"renewed"));
     let cert = t.changes(&dag, &cfg);
     assert!(cert.secrets.is_some() && cert.listeners.is_some());
     assert_eq!(cert.clusters, None);

@@ -1,0 +1,239 @@
+//! The incremental build: [`IncrementalBuild`] gives exactly what [`crate::build`] gives for the
+//! same cache and configuration, recomputing only the HTTPProxy roots whose inputs changed.
+//!
+//! Per root it remembers what the root contributed (its finished plain and secure virtual
+//! hosts, the statuses of the proxies its tree reached, which proxies it reached) and every
+//! cache object it read to produce that, with the object's revision ([`crate::cache::Read`]).
+//! The next build reuses a contribution whose reads all still have their revision and whose
+//! host no Ingress shares; everything that spans roots is redone from the cache each time, in
+//! the order of the full build: the grouping of roots by FQDN (duplicates), Ingress and
+//! ExtensionService processing, hosts shared with Ingresses (processed as the full build does),
+//! orphaned proxies, and the Service policies. A change of configuration forgets everything.
+//! Unchanged hosts are the same `Arc` in consecutive DAGs.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use contour_api::v1::HTTPProxy;
+
+use crate::builder::{BuildConfig, BuildOutput, DagBuilder, listeners};
+use crate::cache::{Cache, Read, recording};
+use crate::model::{Dag, SecureVirtualHost, ServicePolicy, VirtualHost};
+use crate::object::Kind;
+use crate::status::{ProxyKey, StatusSet};
+use crate::{extension, global_headers, httpproxy, ingress, service_policy};
+
+/// What one root contributed, and what it read to do so.
+struct RootMemo {
+    fqdn: String,
+    reads: Vec<(Read, u64)>,
+    status: StatusSet,
+    reached: Vec<ProxyKey>,
+    vhost: Option<Arc<VirtualHost>>,
+    secure: Option<Arc<SecureVirtualHost>>,
+    /// The [`Dag::services`] entries of the Services its hosts forward to.
+    services: Vec<(ServiceKey, ServicePolicy)>,
+}
+
+type ServiceKey = (String, String);
+
+impl RootMemo {
+    fn still_valid(&self, cache: &Cache, fqdn: &str) -> bool {
+        self.fqdn == fqdn && self.reads.iter().all(|(r, rev)| cache.revision(r) == *rev)
+    }
+}
+
+/// How much of the last build was reused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reuse {
+    /// Roots whose contribution was reused.
+    pub reused: usize,
+    /// Roots computed again (changed, new, or sharing their host with an Ingress).
+    pub computed: usize,
+}
+
+/// A build that remembers per-root contributions between calls (see the module docs).
+#[derive(Default)]
+pub struct IncrementalBuild {
+    cfg: Option<BuildConfig>,
+    roots: HashMap<ProxyKey, RootMemo>,
+    last: Reuse,
+}
+
+impl IncrementalBuild {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// What the last [`Self::build`] reused.
+    pub fn last_reuse(&self) -> Reuse {
+        self.last
+    }
+
+    /// Equal to [`crate::build`]`(cache, cfg)`.
+    pub fn build(&mut self, cache: &Cache, cfg: &BuildConfig) -> BuildOutput {
+        if self.cfg.as_ref() != Some(cfg) {
+            *self = IncrementalBuild {
+                cfg: Some(cfg.clone()),
+                ..Default::default()
+            };
+        }
+        let mut shared = DagBuilder::new(cfg);
+        let mut status = StatusSet::default();
+        // The order of the full build: Ingress, ExtensionService, HTTPProxy.
+        ingress::process(cache, cfg, &mut shared);
+        let extension_clusters = extension::process(cache, cfg, &mut status);
+        let mut old = std::mem::take(&mut self.roots);
+        self.roots.reserve(old.len());
+        let mut services: BTreeMap<ServiceKey, ServicePolicy> = BTreeMap::new();
+        let mut reached: BTreeSet<ProxyKey> = BTreeSet::new();
+        let (mut vhosts, mut secure) = (Vec::new(), Vec::new());
+        let mut reuse = Reuse::default();
+        for (fqdn, roots) in httpproxy::roots_by_fqdn(cache, &mut status) {
+            if roots.len() > 1 {
+                httpproxy::report_duplicates(&fqdn, &roots, &mut status);
+                continue;
+            }
+            let root = roots[0];
+            if shared.has_host(&fqdn) {
+                // An Ingress serves this host too: merged as the full build merges them.
+                reuse.computed += 1;
+                httpproxy::process_root(
+                    cache,
+                    cfg,
+                    root,
+                    &fqdn,
+                    &mut shared,
+                    &mut status,
+                    &mut reached,
+                );
+                continue;
+            }
+            let key = httpproxy::key_of(root);
+            let memo = match old.remove(&key) {
+                Some(m) if m.still_valid(cache, &fqdn) => {
+                    reuse.reused += 1;
+                    m
+                }
+                _ => {
+                    reuse.computed += 1;
+                    compute_root(cache, cfg, root, &fqdn)
+                }
+            };
+            status.merge(&memo.status);
+            reached.extend(memo.reached.iter().cloned());
+            vhosts.extend(memo.vhost.clone());
+            secure.extend(memo.secure.clone());
+            services.extend(memo.services.iter().cloned());
+            self.roots.insert(key, memo);
+        }
+        httpproxy::report_orphans(cache, &reached, &mut status);
+        let (plain, tls) = shared.into_hosts();
+        let plain: Vec<_> = plain
+            .into_iter()
+            .map(|v| Arc::new(finish_vhost(cache, cfg, v)))
+            .collect();
+        let tls: Vec<_> = tls
+            .into_iter()
+            .map(|s| Arc::new(finish_secure(cache, cfg, s)))
+            .collect();
+        services.extend(host_services(cache, cfg, &plain, &tls));
+        vhosts.extend(plain);
+        secure.extend(tls);
+        vhosts.sort_by(|a, b| a.fqdn.cmp(&b.fqdn));
+        secure.sort_by(|a, b| a.fqdn().cmp(b.fqdn()));
+        let dag = Dag {
+            listeners: listeners(cfg, vhosts, secure),
+            extension_clusters,
+            services,
+        };
+        self.last = reuse;
+        BuildOutput { dag, status }
+    }
+}
+
+/// One root's contribution, computed from scratch while recording what it reads.
+fn compute_root(cache: &Cache, cfg: &BuildConfig, root: &HTTPProxy, fqdn: &str) -> RootMemo {
+    let (memo, reads) = recording(|| {
+        let mut builder = DagBuilder::new(cfg);
+        let mut status = StatusSet::default();
+        let mut reached = BTreeSet::new();
+        httpproxy::process_root(
+            cache,
+            cfg,
+            root,
+            fqdn,
+            &mut builder,
+            &mut status,
+            &mut reached,
+        );
+        let (plain, tls) = builder.into_hosts();
+        let vhost = plain
+            .into_iter()
+            .next()
+            .map(|v| Arc::new(finish_vhost(cache, cfg, v)));
+        let secure = tls
+            .into_iter()
+            .next()
+            .map(|s| Arc::new(finish_secure(cache, cfg, s)));
+        let services = host_services(cache, cfg, vhost.iter(), secure.iter());
+        RootMemo {
+            fqdn: fqdn.to_string(),
+            reads: Vec::new(),
+            status,
+            reached: reached.into_iter().collect(),
+            vhost,
+            secure,
+            services,
+        }
+    });
+    let (ns, name) = httpproxy::key_of(root);
+    let this = Read::Object(Kind::HTTPProxy, ns, name);
+    let reads = reads
+        .into_iter()
+        .chain(std::iter::once(this))
+        .map(|r| {
+            let rev = cache.revision(&r);
+            (r, rev)
+        })
+        .collect();
+    RootMemo { reads, ..memo }
+}
+
+/// The [`Dag::services`] entries of the Services `vhosts` and `secure` forward to: the union over
+/// every host is the full build's (an entry depends on its Service alone).
+fn host_services<'a>(
+    cache: &Cache,
+    cfg: &BuildConfig,
+    vhosts: impl IntoIterator<Item = &'a Arc<VirtualHost>>,
+    secure: impl IntoIterator<Item = &'a Arc<SecureVirtualHost>>,
+) -> Vec<(ServiceKey, ServicePolicy)> {
+    let hosts = Dag {
+        listeners: listeners(
+            cfg,
+            vhosts.into_iter().cloned().collect(),
+            secure.into_iter().cloned().collect(),
+        ),
+        ..Default::default()
+    };
+    service_policy::policies(cache, cfg, &hosts)
+        .into_iter()
+        .collect()
+}
+
+/// What the full build does to every host after the processors: refused ExternalName Services
+/// dropped, then the global headers.
+fn finish_vhost(cache: &Cache, cfg: &BuildConfig, mut vhost: VirtualHost) -> VirtualHost {
+    service_policy::drop_refused_vhost(&mut vhost, |s| service_policy::refused(cache, cfg, s));
+    global_headers::apply_to_vhost(&cfg.global_headers, &mut vhost);
+    vhost
+}
+
+fn finish_secure(cache: &Cache, cfg: &BuildConfig, mut s: SecureVirtualHost) -> SecureVirtualHost {
+    service_policy::drop_refused_secure(&mut s, |c| service_policy::refused(cache, cfg, c));
+    global_headers::apply_to_vhost(&cfg.global_headers, &mut s.virtual_host);
+    s
+}
+
+#[cfg(test)]
+mod tests;
