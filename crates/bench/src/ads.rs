@@ -15,6 +15,9 @@ const LISTENER: &str = "type.googleapis.com/envoy.config.listener.v3.Listener";
 const CLUSTER: &str = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
 const ROUTE: &str = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
 
+/// Envoy's default HTTP/2 stream and connection windows.
+const ENVOY_WINDOW: u32 = 256 * 1024 * 1024;
+
 /// The latest route configuration version a client holds, and when it arrived.
 type RouteSeen = (String, Option<Instant>);
 
@@ -54,11 +57,17 @@ impl Clients {
             routes: Arc::new(Mutex::new(vec![(String::new(), None); n])),
         };
         for id in 0..n {
-            let mut client =
-                AggregatedDiscoveryServiceClient::connect(format!("http://127.0.0.1:{xds_port}"))
+            // Envoy's HTTP/2 defaults (256 MiB windows): with tonic's 64 kB a 6 MB route
+            // configuration would need a hundred window updates, which no Envoy waits for.
+            let channel =
+                tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{xds_port}"))?
+                    .initial_stream_window_size(Some(ENVOY_WINDOW))
+                    .initial_connection_window_size(Some(ENVOY_WINDOW))
+                    .connect()
                     .await
-                    .context("connecting an ADS client")?
-                    .max_decoding_message_size(usize::MAX);
+                    .context("connecting an ADS client")?;
+            let mut client = AggregatedDiscoveryServiceClient::new(channel)
+                .max_decoding_message_size(usize::MAX);
             let (tx, rx) = mpsc::channel(16);
             for (t, names) in [
                 (LISTENER, &[][..]),
