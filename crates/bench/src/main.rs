@@ -152,6 +152,7 @@ async fn envoy_start(env: &mut BenchEnv, r: &mut Report) -> anyhow::Result<()> {
     // and SDS name while clusters and listeners warm. Changes measured before that would count
     // the warm-up's first responses as pushes of the change.
     wait_envoy_warm(env).await?;
+    wait_xds_quiet(env).await?;
     let xds = env.debug_xds().await?;
     let last = last_ack_ms(&xds).context("no ACK recorded")?;
     let first_response = xds["first_response_ms"]
@@ -165,6 +166,38 @@ async fn envoy_start(env: &mut BenchEnv, r: &mut Report) -> anyhow::Result<()> {
         "envoy_ack_vs_own_ratio",
         (last - ready) / (last - first_response).max(1.0),
     );
+    Ok(())
+}
+
+/// How long nothing may happen on the xDS server before the changes start.
+const QUIET: Duration = Duration::from_secs(2);
+
+/// Waits until no stream has opened and no response was sent for [`QUIET`]: Envoy still opens
+/// SDS and EDS streams for a while after its warming counters reach zero (more so on a loaded
+/// machine), and their first responses must not be counted as pushes of the first changes.
+async fn wait_xds_quiet(env: &BenchEnv) -> anyhow::Result<()> {
+    let activity = |x: &Value| {
+        let responses: u64 = x["totals"]
+            .as_object()
+            .map(|t| t.values().filter_map(|v| v["responses"].as_u64()).sum())
+            .unwrap_or(0);
+        let streams = x["streams"].as_array().map_or(0, Vec::len);
+        (responses, streams)
+    };
+    let deadline = Instant::now() + LONG;
+    let mut last = activity(&env.debug_xds().await?);
+    let mut since = Instant::now();
+    while since.elapsed() < QUIET {
+        if Instant::now() > deadline {
+            anyhow::bail!("the xDS server was still busy after {LONG:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = activity(&env.debug_xds().await?);
+        if now != last {
+            last = now;
+            since = Instant::now();
+        }
+    }
     Ok(())
 }
 
