@@ -24,6 +24,8 @@ pub mod ingress_class;
 mod ingress_tls;
 pub mod model;
 mod model_extension;
+#[cfg(test)]
+mod model_tests;
 mod model_tls;
 pub mod object;
 pub mod policy;

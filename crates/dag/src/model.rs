@@ -37,60 +37,60 @@ impl Dag {
     /// Every distinct cluster a route or TCP proxy forwards to, ordered by service, port and
     /// policy.
     pub fn clusters(&self) -> Vec<&Cluster> {
-        // The first cluster (routes of every host, then TCP proxies, then mirrors) of each
-        // service, port and policy wins. A stable sort keeps that order among equal keys; it
-        // is several times faster than a map at 10,000 hosts.
+        // The first cluster (routes of every host, then TCP proxies, listener by listener, then
+        // mirrors) of each service, port and policy wins. A stable sort keeps that order among
+        // equal keys; with plain loops it is several times faster than a map at 10,000 hosts.
         let mut keyed: Vec<(&Cluster, String)> = Vec::new();
-        let all = self
-            .weighted_clusters()
-            .map(|wc| &wc.cluster)
-            .chain(self.mirror_clusters());
-        for c in all {
-            // The routes of one host often repeat a cluster: equal ones need no key.
-            if keyed.last().is_some_and(|(prev, _)| *prev == c) {
-                continue;
+        for l in self.listeners.values() {
+            for route in l.routes() {
+                if let RouteAction::Forward(fwd) = &route.action {
+                    fwd.clusters
+                        .iter()
+                        .for_each(|wc| push(&mut keyed, &wc.cluster));
+                }
             }
-            keyed.push((c, c.policy_key()));
+            for tcp in l
+                .secure_virtual_hosts
+                .iter()
+                .filter_map(|s| s.tcp_proxy.as_ref())
+            {
+                tcp.clusters
+                    .iter()
+                    .for_each(|wc| push(&mut keyed, &wc.cluster));
+            }
+        }
+        for l in self.listeners.values() {
+            for route in l.routes() {
+                if let RouteAction::Forward(Forward {
+                    mirror: Some(m), ..
+                }) = &route.action
+                {
+                    push(&mut keyed, &m.cluster);
+                }
+            }
         }
         keyed.sort_by(|a, b| cluster_key(a).cmp(&cluster_key(b)));
         keyed.dedup_by(|later, earlier| cluster_key(later) == cluster_key(earlier));
         keyed.into_iter().map(|(c, _)| c).collect()
     }
+}
 
-    /// Every weighted cluster of every route (plain and secure) and TCP proxy.
-    /// The clusters routes mirror traffic to.
-    fn mirror_clusters(&self) -> impl Iterator<Item = &Cluster> {
-        self.listeners.values().flat_map(|l| {
-            let secure = l.secure_virtual_hosts.iter().map(|s| &s.virtual_host);
-            l.virtual_hosts
-                .iter()
-                .map(|v| &**v)
-                .chain(secure)
-                .flat_map(|v| v.routes.values())
-                .filter_map(|r| match &r.action {
-                    RouteAction::Forward(fwd) => fwd.mirror.as_deref().map(|m| &m.cluster),
-                    _ => None,
-                })
-        })
+impl Listener {
+    /// The routes of every plain, then every secure, virtual host.
+    fn routes(&self) -> impl Iterator<Item = &Route> {
+        let plain = self.virtual_hosts.iter().map(|v| &**v);
+        let secure = self.secure_virtual_hosts.iter().map(|s| &s.virtual_host);
+        plain
+            .chain(secure)
+            .flat_map(|v| v.routes.values().map(|r| &**r))
     }
+}
 
-    fn weighted_clusters(&self) -> impl Iterator<Item = &WeightedCluster> {
-        self.listeners.values().flat_map(|l| {
-            let secure = l.secure_virtual_hosts.iter();
-            let vhosts = l
-                .virtual_hosts
-                .iter()
-                .map(|v| &**v)
-                .chain(secure.clone().map(|s| &s.virtual_host));
-            let routed = vhosts
-                .flat_map(|v| v.routes.values())
-                .flat_map(|r| match &r.action {
-                    RouteAction::Forward(fwd) => fwd.clusters.iter(),
-                    _ => [].iter(),
-                });
-            let tcp = secure.flat_map(|s| s.tcp_proxy.iter().flat_map(|t| t.clusters.iter()));
-            routed.chain(tcp)
-        })
+/// Adds `c` with its policy key, unless it equals the previous one (the routes of one host often
+/// repeat a cluster).
+fn push<'a>(keyed: &mut Vec<(&'a Cluster, String)>, c: &'a Cluster) {
+    if keyed.last().is_none_or(|(prev, _)| *prev != c) {
+        keyed.push((c, c.policy_key()));
     }
 }
 

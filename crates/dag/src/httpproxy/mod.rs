@@ -90,9 +90,13 @@ pub(crate) fn process_root(
 
 /// Proxies that are not roots and that no root's tree reached are orphaned.
 pub(crate) fn report_orphans(cache: &Cache, reached: &BTreeSet<ProxyKey>, status: &mut StatusSet) {
-    for proxy in cache.proxies.values() {
-        let key = key_of(proxy);
-        if proxy.spec.virtualhost.is_some() || reached.contains(&key) {
+    // By key, without copying the names of the (many) roots.
+    for ((ns, name), proxy) in &cache.proxies {
+        if proxy.spec.virtualhost.is_some() {
+            continue;
+        }
+        let key = (ns.clone(), name.clone());
+        if reached.contains(&key) {
             continue;
         }
         status.touch(&key, proxy.metadata.generation, None);
