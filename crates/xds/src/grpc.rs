@@ -127,22 +127,6 @@ impl<T: Message + Default> Requests<T> {
     }
 }
 
-/// One message, framed for the wire; `Err` when it is larger than `max_message`.
-#[cfg(test)]
-pub(crate) fn frame<M: Message>(msg: &M, max_message: usize) -> Result<Bytes, Status> {
-    let len = msg.encoded_len();
-    if len > max_message {
-        return Err(Status::out_of_range(format!(
-            "Error, encoded message length too large: found {len} bytes, the limit is: {max_message} bytes"
-        )));
-    }
-    let mut buf = BytesMut::with_capacity(HEADER_LEN + len);
-    buf.put_u8(0);
-    buf.put_u32(len as u32);
-    msg.encode_raw(&mut buf);
-    Ok(buf.freeze())
-}
-
 /// The trailers that end a stream with `status` (`Ok` included).
 pub(crate) fn trailers(status: &Status) -> http::HeaderMap {
     let mut map = http::HeaderMap::new();

@@ -201,10 +201,9 @@ impl<P: Protocol> Driver<P> {
 
     /// Waits for one input and queues the responses it causes; `Err` ends the stream.
     async fn step(&mut self) -> Result<(), Status> {
-        let mut shutdown = self.ctx.shutdown.clone();
         let step = tokio::select! {
             // An error means the service is gone: end the stream as well.
-            _ = shutdown.wait_for(|stop| *stop) => Step::Shutdown,
+            _ = self.ctx.shutdown.wait_for(|stop| *stop) => Step::Shutdown,
             msg = self.requests.next() => Step::Request(msg),
             changed = self.snapshots.changed() => Step::SnapshotChanged(changed.is_ok()),
         };

@@ -256,13 +256,7 @@ async fn per_type_cds_stream_and_type_check() {
         .unwrap();
 
     // An empty type URL is the service's own type.
-    let (tx, rx) = mpsc::channel(8);
-    tx.send(sotw_request("", "", "")).await.unwrap();
-    let mut responses = client
-        .stream_clusters(ReceiverStream::new(rx))
-        .await
-        .unwrap()
-        .into_inner();
+    let (tx, mut responses) = open_cds(&mut client, sotw_request("", "", "")).await;
     let first = next(&mut responses).await;
     assert_eq!(first.type_url, type_url::CLUSTER);
     assert_eq!(payloads(&first), ["a1"]);
@@ -280,15 +274,7 @@ async fn per_type_cds_stream_and_type_check() {
     assert_eq!(payloads(&next(&mut responses).await), ["a2"]);
 
     // Another type on the CDS service is refused.
-    let (tx2, rx2) = mpsc::channel(8);
-    tx2.send(sotw_request(type_url::LISTENER, "", ""))
-        .await
-        .unwrap();
-    let mut refused = client
-        .stream_clusters(ReceiverStream::new(rx2))
-        .await
-        .unwrap()
-        .into_inner();
+    let (_tx2, mut refused) = open_cds(&mut client, sotw_request(type_url::LISTENER, "", "")).await;
     let err = within("the refusal", refused.message()).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
     stop(server).await;
@@ -319,6 +305,21 @@ async fn shutdown_ends_open_streams() {
         !matches!(end, Ok(Some(_))),
         "no more responses after shutdown"
     );
+}
+
+/// Opens a CDS stream that has sent `first` and keeps `tx` for later requests.
+async fn open_cds(
+    client: &mut ClusterDiscoveryServiceClient<tonic::transport::Channel>,
+    first: DiscoveryRequest,
+) -> (mpsc::Sender<DiscoveryRequest>, Streaming<DiscoveryResponse>) {
+    let (tx, rx) = mpsc::channel(8);
+    tx.send(first).await.unwrap();
+    let responses = client
+        .stream_clusters(ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    (tx, responses)
 }
 
 async fn stop(mut server: Server) {
@@ -399,13 +400,7 @@ async fn fetch_is_unimplemented_and_a_dropped_client_closes_its_stream() {
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unimplemented);
 
-    let (tx, rx) = mpsc::channel(8);
-    tx.send(sotw_request("", "", "")).await.unwrap();
-    let mut responses = client
-        .stream_clusters(ReceiverStream::new(rx))
-        .await
-        .unwrap()
-        .into_inner();
+    let (tx, mut responses) = open_cds(&mut client, sotw_request("", "", "")).await;
     next(&mut responses).await;
     let opened = wait_event(&mut events, |e| matches!(e, XdsEvent::StreamOpened { .. })).await;
     let XdsEvent::StreamOpened { stream_id: id, .. } = opened else {
