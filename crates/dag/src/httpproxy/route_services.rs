@@ -25,9 +25,9 @@ impl Walk<'_> {
         policy: &RoutePolicy,
         health: Option<HealthCheck>,
     ) -> Option<Services> {
-        let balancing = lb::load_balancing(route.load_balancer_policy.as_ref());
+        let balancing = lb::load_balancing(route.load_balancer_policy.as_deref());
         // Already validated with the route policy.
-        let idle = timeouts::timeouts(route.timeout_policy.as_ref())
+        let idle = timeouts::timeouts(route.timeout_policy.as_deref())
             .map(|t| t.idle_connection)
             .unwrap_or_default();
         let base = ClusterPolicy {
@@ -157,7 +157,7 @@ impl Walk<'_> {
         svc: &ApiService,
         dynamic: &DynamicHeaders,
     ) -> Option<(Option<HeadersPolicy>, Option<HeadersPolicy>)> {
-        let request = svc.request_headers_policy.as_ref();
+        let request = svc.request_headers_policy.as_deref();
         let request = match headers_policy(request, true, dynamic) {
             Ok(p) => p,
             Err(e) => {
@@ -165,7 +165,7 @@ impl Walk<'_> {
                 return self.fail(key, error_type::SERVICE, "RequestHeadersPolicyInvalid", msg);
             }
         };
-        let response = svc.response_headers_policy.as_ref();
+        let response = svc.response_headers_policy.as_deref();
         let response = match headers_policy(response, false, dynamic) {
             Ok(p) => p,
             Err(e) => {

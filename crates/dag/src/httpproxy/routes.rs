@@ -52,7 +52,7 @@ impl Walk<'_> {
         self.check_shape(key, route, &conds)?;
         let (request_headers, response_headers) = self.route_headers(key, route, dynamic)?;
         let cookie_rewrites = self.check(key, route_cookie_rewrites(route))?;
-        let t = match timeouts::timeouts(route.timeout_policy.as_ref()) {
+        let t = match timeouts::timeouts(route.timeout_policy.as_deref()) {
             Ok(t) => t,
             Err(e) => {
                 let msg = format!("route.timeoutPolicy failed to parse: {e}");
@@ -60,14 +60,14 @@ impl Walk<'_> {
             }
         };
         let local_rate_limit = self.check(key, route_rate_limit(route))?;
-        let balancing = lb::load_balancing(route.load_balancer_policy.as_ref());
+        let balancing = lb::load_balancing(route.load_balancer_policy.as_deref());
         for w in &balancing.warnings {
             self.status
                 .warning(key, error_type::SPEC, "IgnoredField", w.clone());
         }
         let redirect = route
             .request_redirect_policy
-            .as_ref()
+            .as_deref()
             .map(actions::redirect);
         let redirect = match redirect.transpose() {
             Ok(r) => r.map(RouteAction::Redirect),
@@ -79,21 +79,21 @@ impl Walk<'_> {
         let path = merge_path(&conds);
         let prefix_rewrite = self.prefix_rewrite(key, route, &path)?;
         // Checked on every route, redirects and direct responses included.
-        let health = match health::health_check(route.health_check_policy.as_ref()) {
+        let health = match health::health_check(route.health_check_policy.as_deref()) {
             Ok(h) => h,
             Err(e) => return self.fail(key, ROUTE, "HealthCheckPolicyInvalid", e),
         };
         let policy = RoutePolicy {
             response_timeout: t.response,
             idle_timeout: t.idle,
-            retry: timeouts::retry_policy(route.retry_policy.as_ref()),
+            retry: timeouts::retry_policy(route.retry_policy.as_deref()),
             request_headers,
             response_headers,
             hash_policies: balancing.hash_policies,
             prefix_rewrite,
             internal_redirect: route
                 .internal_redirect_policy
-                .as_ref()
+                .as_deref()
                 .map(actions::internal_redirect),
             websocket: route.enable_websockets == Some(true),
             permit_insecure: route.permit_insecure == Some(true),
@@ -154,7 +154,7 @@ impl Walk<'_> {
         dynamic: &DynamicHeaders,
     ) -> Option<(Option<HeadersPolicy>, Option<HeadersPolicy>)> {
         use error_type::ROUTE;
-        let request = route.request_headers_policy.as_ref();
+        let request = route.request_headers_policy.as_deref();
         let request_headers = match headers_policy(request, true, dynamic) {
             Ok(p) => p,
             Err(e) => {
@@ -162,7 +162,7 @@ impl Walk<'_> {
                 return self.fail(key, ROUTE, "RequestHeadersPolicyInvalid", msg);
             }
         };
-        let response = route.response_headers_policy.as_ref();
+        let response = route.response_headers_policy.as_deref();
         match headers_policy(response, false, dynamic) {
             Ok(p) => Some((request_headers, p)),
             Err(e) => {

@@ -118,7 +118,7 @@ impl TcpWalk<'_> {
             Some("Cookie" | "RequestHash") | None => String::new(),
             Some(s) => s.to_string(),
         };
-        let health = tcp_health_check(tcp.health_check_policy.as_ref());
+        let health = tcp_health_check(tcp.health_check_policy.as_deref());
         let mut clusters = Vec::new();
         for svc in &tcp.services {
             let found = self.cache.service(&key.0, &svc.name);
