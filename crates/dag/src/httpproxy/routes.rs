@@ -1,17 +1,19 @@
 //! One HTTPProxy route → one DAG route, checking conditions and policies in upstream's order.
 //! `None` means the route had an error that makes upstream drop the proxy's routes.
 
+use std::sync::Arc;
+
 use contour_api::v1::{MatchCondition, Route as ApiRoute};
 
 use super::conditions::{
     merge_headers, merge_path, merge_query, validate_headers, validate_path, validate_query,
 };
-use super::policies::headers::{DynamicHeaders, headers_policy};
+use super::policies::headers::{DynamicHeaders, RequestResponse, headers_policy};
 use super::policies::{actions, health, lb, timeouts};
 use super::vhost_policies::{PolicyError, ip_filters, route_cookie_rewrites, route_rate_limit};
 use super::walk::Walk;
 use crate::model::{Forward, ObjectRef, PathMatch, Route, RouteAction};
-use crate::policy::{HeadersPolicy, HealthCheck, RoutePolicy};
+use crate::policy::{HealthCheck, RoutePolicy};
 use crate::status::{ProxyKey, error_type};
 use crate::vhost_policy::{IpFilter, RoutePolicies};
 
@@ -46,6 +48,7 @@ impl Walk<'_> {
         route: &ApiRoute,
         inherited: &[MatchCondition],
         dynamic: &mut DynamicHeaders,
+        source: &Arc<ObjectRef>,
     ) -> Option<Route> {
         use error_type::ROUTE;
         let conds: Vec<&MatchCondition> = inherited.iter().chain(&route.conditions).collect();
@@ -70,7 +73,7 @@ impl Walk<'_> {
             .as_deref()
             .map(actions::redirect);
         let redirect = match redirect.transpose() {
-            Ok(r) => r.map(RouteAction::Redirect),
+            Ok(r) => r.map(|r| RouteAction::Redirect(Box::new(r))),
             Err(e) => {
                 let msg = format!("route.requestRedirectPolicy is invalid: {e}");
                 return self.fail(key, ROUTE, "RequestRedirectPolicy", msg);
@@ -86,7 +89,7 @@ impl Walk<'_> {
         let policy = RoutePolicy {
             response_timeout: t.response,
             idle_timeout: t.idle,
-            retry: timeouts::retry_policy(route.retry_policy.as_deref()),
+            retry: timeouts::retry_policy(route.retry_policy.as_deref()).map(Box::new),
             request_headers,
             response_headers,
             hash_policies: balancing.hash_policies,
@@ -94,7 +97,7 @@ impl Walk<'_> {
             internal_redirect: route
                 .internal_redirect_policy
                 .as_deref()
-                .map(actions::internal_redirect),
+                .map(|p| Box::new(actions::internal_redirect(p))),
             websocket: route.enable_websockets == Some(true),
             permit_insecure: route.permit_insecure == Some(true),
         };
@@ -109,10 +112,10 @@ impl Walk<'_> {
             headers: merge_headers(&conds),
             query_params: merge_query(&conds),
             action,
-            source: ObjectRef::new("HTTPProxy", &key.0, &key.1),
+            source: Arc::clone(source),
             policy,
             policies: RoutePolicies {
-                local_rate_limit,
+                local_rate_limit: local_rate_limit.map(Box::new),
                 ip_filter,
                 cookie_rewrites,
             },
@@ -152,7 +155,7 @@ impl Walk<'_> {
         key: &ProxyKey,
         route: &ApiRoute,
         dynamic: &DynamicHeaders,
-    ) -> Option<(Option<HeadersPolicy>, Option<HeadersPolicy>)> {
+    ) -> Option<RequestResponse> {
         use error_type::ROUTE;
         let request = route.request_headers_policy.as_deref();
         let request_headers = match headers_policy(request, true, dynamic) {
