@@ -20,14 +20,14 @@ use crate::builder::{BuildConfig, BuildOutput, DagBuilder, listeners};
 use crate::cache::{Cache, Read, recording};
 use crate::model::{Dag, SecureVirtualHost, ServicePolicy, VirtualHost};
 use crate::object::Kind;
-use crate::status::{ProxyKey, StatusSet};
+use crate::status::{CompactStatus, ProxyKey, StatusSet};
 use crate::{extension, global_headers, httpproxy, ingress, service_policy};
 
 /// What one root contributed, and what it read to do so.
 struct RootMemo {
     fqdn: String,
     reads: Vec<(Read, u64)>,
-    status: StatusSet,
+    status: CompactStatus,
     reached: Vec<ProxyKey>,
     vhost: Option<Arc<VirtualHost>>,
     secure: Option<Arc<SecureVirtualHost>>,
@@ -120,7 +120,7 @@ impl IncrementalBuild {
                     compute_root(cache, cfg, root, &fqdn)
                 }
             };
-            status.merge(&memo.status);
+            status.merge_compact(&memo.status);
             reached.extend(memo.reached.iter().cloned());
             vhosts.extend(memo.vhost.clone());
             secure.extend(memo.secure.clone());
@@ -180,7 +180,7 @@ fn compute_root(cache: &Cache, cfg: &BuildConfig, root: &HTTPProxy, fqdn: &str) 
         RootMemo {
             fqdn: fqdn.to_string(),
             reads: Vec::new(),
-            status,
+            status: status.compact(),
             reached: reached.into_iter().collect(),
             vhost,
             secure,
