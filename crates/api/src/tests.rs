@@ -188,3 +188,32 @@ fn roots_compare_and_default() {
         TLSCertificateDelegation::default()
     );
 }
+
+/// The object cache holds every HTTPProxy decoded, and nearly every optional policy is unset:
+/// those are boxed, so that an unset one costs a pointer rather than the policy's size.
+#[test]
+fn unset_policies_cost_a_pointer() {
+    use crate::v1::{HTTPProxySpec, MatchCondition, Route, Service, VirtualHost};
+    use std::mem::size_of;
+    assert!(size_of::<Route>() <= 256, "Route: {}", size_of::<Route>());
+    assert!(
+        size_of::<Service>() <= 160,
+        "Service: {}",
+        size_of::<Service>()
+    );
+    assert!(
+        size_of::<VirtualHost>() <= 160,
+        "VirtualHost: {}",
+        size_of::<VirtualHost>()
+    );
+    assert!(
+        size_of::<HTTPProxySpec>() <= 128,
+        "HTTPProxySpec: {}",
+        size_of::<HTTPProxySpec>()
+    );
+    assert!(
+        size_of::<MatchCondition>() <= 96,
+        "MatchCondition: {}",
+        size_of::<MatchCondition>()
+    );
+}

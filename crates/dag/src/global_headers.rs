@@ -90,9 +90,9 @@ fn merge_into(global: &GlobalHeaders, wc: &mut WeightedCluster) {
 fn merged(
     set: &BTreeMap<String, String>,
     remove: &[String],
-    service: Option<HeadersPolicy>,
+    service: Option<Box<HeadersPolicy>>,
     dynamic: &[(&str, &str)],
-) -> Option<HeadersPolicy> {
+) -> Option<Box<HeadersPolicy>> {
     let mut out = service.unwrap_or_default();
     for (k, v) in set {
         out.set
@@ -130,7 +130,7 @@ mod tests {
         let got = merged(
             &global.request_set,
             &global.request_remove,
-            Some(service),
+            Some(Box::new(service)),
             &[("CONTOUR_NAMESPACE", "default")],
         )
         .unwrap();

@@ -21,14 +21,14 @@ use crate::cache::{Cache, Read, recording};
 use crate::model::{Dag, SecureVirtualHost, ServicePolicy, VirtualHost};
 use crate::object::Kind;
 use crate::parallel;
-use crate::status::{ProxyKey, StatusSet};
+use crate::status::{CompactStatus, ProxyKey, StatusSet};
 use crate::{extension, global_headers, httpproxy, ingress, service_policy};
 
 /// What one root contributed, and what it read to do so.
 struct RootMemo {
     fqdn: String,
     reads: Vec<(Read, u64)>,
-    status: StatusSet,
+    status: CompactStatus,
     reached: Vec<ProxyKey>,
     vhost: Option<Arc<VirtualHost>>,
     secure: Option<Arc<SecureVirtualHost>>,
@@ -118,7 +118,7 @@ impl IncrementalBuild {
                 );
                 continue;
             };
-            status.merge(&memo.status);
+            status.merge_compact(&memo.status);
             reached.extend(memo.reached.iter().cloned());
             vhosts.extend(memo.vhost.clone());
             secure.extend(memo.secure.clone());
@@ -215,7 +215,7 @@ fn compute_root(cache: &Cache, cfg: &BuildConfig, root: &HTTPProxy, fqdn: &str) 
         RootMemo {
             fqdn: fqdn.to_string(),
             reads: Vec::new(),
-            status,
+            status: status.compact(),
             reached: reached.into_iter().collect(),
             vhost,
             secure,

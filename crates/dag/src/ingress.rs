@@ -2,6 +2,8 @@
 //!
 //! Errors are only logged: Ingress has no status conditions.
 
+use std::sync::Arc;
+
 use k8s_openapi::api::networking::v1::{Ingress, IngressBackend, IngressRule};
 use tracing::warn;
 
@@ -47,7 +49,7 @@ fn process_one(
     let http_allowed = annotation(ing, ALLOW_HTTP_ANNOTATION) != Some("false");
     let ns = ing.metadata.namespace.as_deref().unwrap_or_default();
     let name = ing.metadata.name.as_deref().unwrap_or_default();
-    let source = ObjectRef::new("Ingress", ns, name);
+    let source = Arc::new(ObjectRef::new("Ingress", ns, name));
     // The default backend is a synthetic rule for every host, placed first so that explicit
     // rules override it.
     let default_rule = spec.default_backend.as_ref().map(|b| IngressRule {
@@ -82,14 +84,14 @@ fn process_one(
                 cache.service(ns, &cluster.service.name),
                 cluster.service.port,
             );
-            cluster.client_certificate = client_cert.cloned();
+            cluster.client_certificate = client_cert.cloned().map(Box::new);
             let route = Route {
                 path: path_match,
                 headers: wildcard_authority(host).into_iter().collect(),
                 query_params: Vec::new(),
                 action: RouteAction::Forward(Forward {
                     clusters: vec![WeightedCluster {
-                        cluster,
+                        cluster: Arc::new(cluster),
                         weight: 1,
                         ..Default::default()
                     }],

@@ -20,7 +20,7 @@ fn contour_annotation<'a>(ing: &'a Ingress, name: &str) -> Option<&'a str> {
 pub fn route_policy(ing: &Ingress, path: &str) -> RoutePolicy {
     RoutePolicy {
         response_timeout: response_timeout(ing),
-        retry: retry_policy(ing),
+        retry: retry_policy(ing).map(Box::new),
         websocket: websocket_routes(ing).any(|p| p == path),
         ..Default::default()
     }

@@ -224,8 +224,8 @@ pub struct Route {
     /// Query parameter conditions, in declaration order down the include chain.
     pub query_params: Vec<QueryParamMatch>,
     pub action: RouteAction,
-    /// The object this route came from.
-    pub source: ObjectRef,
+    /// The object this route came from; shared by the routes of one object.
+    pub source: Arc<ObjectRef>,
     /// Timeouts, retries, header changes, rewrites... (HTTPProxy route policies).
     pub policy: RoutePolicy,
     /// IP filter, local rate limit and cookie rewrites of this route.
@@ -258,8 +258,9 @@ pub enum RouteAction {
     Forward(Forward),
     /// Answer directly (503 for a route without valid services, 502 for a missing include).
     DirectResponse { status: u32, body: Option<String> },
-    /// Answer with a redirect (`requestRedirectPolicy`).
-    Redirect(Redirect),
+    /// Answer with a redirect (`requestRedirectPolicy`). Boxed: rare, and larger than the
+    /// other actions.
+    Redirect(Box<Redirect>),
     /// 301 to the same URL over https: the plain-HTTP side of a route of a TLS virtual host
     /// (unless `permitInsecure`), or of an Ingress with `force-ssl-redirect`.
     HttpsRedirect,
@@ -281,13 +282,15 @@ pub struct Forward {
     pub mirror: Option<Box<MirrorPolicy>>,
 }
 
+/// One service of a forward. Its cluster is shared (`Arc`): the routes of a proxy mostly
+/// forward to the same few clusters, and a `Cluster` is several hundred bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WeightedCluster {
-    pub cluster: Cluster,
+    pub cluster: Arc<Cluster>,
     pub weight: u32,
     /// Service-level header changes (on the weighted cluster, not the cluster).
-    pub request_headers: Option<HeadersPolicy>,
-    pub response_headers: Option<HeadersPolicy>,
+    pub request_headers: Option<Box<HeadersPolicy>>,
+    pub response_headers: Option<Box<HeadersPolicy>>,
     /// Set-Cookie rewrites declared on this service (merged over the route's).
     pub cookie_rewrites: Vec<CookieRewrite>,
 }
@@ -303,9 +306,9 @@ pub struct Cluster {
     /// SNI sent to a TLS backend ("" for none).
     pub sni: String,
     /// Backend certificate validation (only with `tls`/`h2`).
-    pub upstream_validation: Option<UpstreamValidation>,
+    pub upstream_validation: Option<Box<UpstreamValidation>>,
     /// Certificate Envoy presents to TLS backends (`tls.envoy-client-certificate`).
-    pub client_certificate: Option<Secret>,
+    pub client_certificate: Option<Box<Secret>>,
     /// Health check, protocol, idle timeout, slow start...
     pub policy: ClusterPolicy,
 }

@@ -32,13 +32,13 @@ fn host(fqdn: &str, routes: Vec<(Vec<Cluster>, Option<Cluster>)>) -> Arc<Virtual
                     clusters: clusters
                         .into_iter()
                         .map(|cluster| WeightedCluster {
-                            cluster,
+                            cluster: cluster.into(),
                             ..Default::default()
                         })
                         .collect(),
                     mirror: mirror.map(|cluster| {
                         Box::new(crate::policy::MirrorPolicy {
-                            cluster,
+                            cluster: cluster.into(),
                             percent: 100,
                         })
                     }),
@@ -87,4 +87,16 @@ fn clusters_are_sorted_distinct_and_the_first_met_wins() {
         .collect();
     // `n/b:80` appears twice under one name: host a's (with its health port) is met first.
     assert_eq!(got, vec![("a", None), ("b", Some(81)), ("m", None)]);
+}
+
+/// Every route carries these; the rarely set parts are boxed or shared so that a route with one
+/// plain forward stays small (it was 744 bytes plus 776 per weighted cluster).
+#[test]
+fn routes_and_weighted_clusters_stay_small() {
+    use std::mem::size_of;
+    assert!(size_of::<Route>() <= 320, "Route: {}", size_of::<Route>());
+    let wc = size_of::<WeightedCluster>();
+    assert!(wc <= 64, "WeightedCluster: {wc}");
+    let p = size_of::<crate::policy::RoutePolicy>();
+    assert!(p <= 128, "RoutePolicy: {p}");
 }

@@ -9,20 +9,21 @@ pub use crate::duration::Timeout;
 use crate::duration::go_duration_string;
 
 /// Per-route behaviour beyond matching and the action. `Default` is "nothing configured".
+/// Every route has one and most set nothing: the larger parts are boxed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoutePolicy {
     /// `timeoutPolicy.response`: the route timeout.
     pub response_timeout: Timeout,
     /// `timeoutPolicy.idle`: the route's stream idle timeout.
     pub idle_timeout: Timeout,
-    pub retry: Option<RetryPolicy>,
-    pub request_headers: Option<HeadersPolicy>,
-    pub response_headers: Option<HeadersPolicy>,
+    pub retry: Option<Box<RetryPolicy>>,
+    pub request_headers: Option<Box<HeadersPolicy>>,
+    pub response_headers: Option<Box<HeadersPolicy>>,
     /// Hash inputs for Cookie / RequestHash load balancing, in declaration order.
     pub hash_policies: Vec<HashPolicy>,
     /// `pathRewritePolicy.replacePrefix`, resolved for this route's prefix.
     pub prefix_rewrite: Option<String>,
-    pub internal_redirect: Option<InternalRedirectPolicy>,
+    pub internal_redirect: Option<Box<InternalRedirectPolicy>>,
     pub websocket: bool,
     /// `permitInsecure`: serve over plain HTTP even when the host has TLS (no effect without TLS).
     pub permit_insecure: bool,
@@ -108,7 +109,7 @@ pub struct Redirect {
 /// Traffic copied to another cluster (fire and forget).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MirrorPolicy {
-    pub cluster: crate::model::Cluster,
+    pub cluster: std::sync::Arc<crate::model::Cluster>,
     /// Percentage of requests mirrored, 0-100.
     pub percent: u32,
 }
@@ -117,7 +118,7 @@ pub struct MirrorPolicy {
 /// them are part of the cluster's identity and of its name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ClusterPolicy {
-    pub health_check: Option<HealthCheck>,
+    pub health_check: Option<Box<HealthCheck>>,
     /// `tcpproxy.healthCheckPolicy`. Like upstream, not part of the cluster name.
     pub tcp_health_check: Option<TcpHealthCheck>,
     /// `timeoutPolicy.idleConnection`.
@@ -216,14 +217,14 @@ mod tests {
     #[test]
     fn hash_input_follows_upstream_order() {
         let p = ClusterPolicy {
-            health_check: Some(HealthCheck {
+            health_check: Some(Box::new(HealthCheck {
                 path: "/healthz".into(),
                 interval: Duration::from_secs(10),
                 timeout: Duration::from_secs(2),
                 unhealthy_threshold: 3,
                 healthy_threshold: 2,
                 ..Default::default()
-            }),
+            })),
             tcp_health_check: None,
             idle_connection_timeout: Timeout::Duration(Duration::from_secs(90)),
             slow_start: Some(SlowStart {

@@ -156,6 +156,13 @@ impl ExtensionStatus {
     }
 }
 
+/// A [`StatusSet`] kept for later merging ([`StatusSet::compact`]), in key order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CompactStatus {
+    proxies: Box<[(ProxyKey, ProxyStatus)]>,
+    extensions: Box<[((String, String), ExtensionStatus)]>,
+}
+
 /// Statuses of one build.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StatusSet {
@@ -199,7 +206,34 @@ impl StatusSet {
     /// Every touch of one proxy in one build carries that proxy's generation, so an entry
     /// `later` only added errors to (generation `None`) keeps this set's.
     pub fn merge(&mut self, later: &StatusSet) {
-        for (key, st) in &later.proxies {
+        self.merge_proxies(&later.proxies);
+        for (key, st) in &later.extensions {
+            self.extensions.insert(key.clone(), st.clone());
+        }
+    }
+
+    /// [`Self::merge`] of what [`Self::compact`] kept.
+    pub fn merge_compact(&mut self, later: &CompactStatus) {
+        self.merge_proxies(later.proxies.iter().map(|(k, s)| (k, s)));
+        for (key, st) in later.extensions.iter() {
+            self.extensions.insert(key.clone(), st.clone());
+        }
+    }
+
+    /// The same statuses in a form that costs what it holds: a set kept for long (a memo of the
+    /// incremental build) mostly has one or two proxies, and a B-tree leaf holds eleven.
+    pub fn compact(self) -> CompactStatus {
+        CompactStatus {
+            proxies: self.proxies.into_iter().collect(),
+            extensions: self.extensions.into_iter().collect(),
+        }
+    }
+
+    fn merge_proxies<'a>(
+        &mut self,
+        later: impl IntoIterator<Item = (&'a ProxyKey, &'a ProxyStatus)>,
+    ) {
+        for (key, st) in later {
             let e = self.entry(key);
             if st.generation.is_some() {
                 e.generation = st.generation;
@@ -219,9 +253,6 @@ impl StatusSet {
                 );
             }
         }
-        for (key, st) in &later.extensions {
-            self.extensions.insert(key.clone(), st.clone());
-        }
     }
 
     pub fn has_errors(&self, key: &ProxyKey) -> bool {
@@ -230,5 +261,33 @@ impl StatusSet {
 
     pub fn get(&self, ns: &str, name: &str) -> Option<&ProxyStatus> {
         self.proxies.get(&(ns.to_string(), name.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merging_a_compacted_set_equals_merging_the_set() {
+        let key = |n: &str| ("ns".to_string(), n.to_string());
+        let mut earlier = StatusSet::default();
+        earlier.touch(&key("a"), Some(1), Some("a.example.com"));
+        earlier.error(&key("a"), error_type::ROUTE, "R", "first");
+        let mut later = StatusSet::default();
+        later.touch(&key("a"), Some(2), Some("other.example.com"));
+        later.error(&key("a"), error_type::ROUTE, "R", "first");
+        later.warning(&key("b"), error_type::SPEC, "W", "ignored");
+        later.error(&key("c"), error_type::INCLUDE, "I", "missing");
+        later
+            .extensions
+            .insert(key("x"), ExtensionStatus::default());
+        let mut plain = earlier.clone();
+        plain.merge(&later);
+        let mut compacted = earlier;
+        compacted.merge_compact(&later.compact());
+        assert_eq!(plain, compacted);
+        assert_eq!(plain.proxies[&key("a")].generation, Some(2));
+        assert_eq!(plain.proxies[&key("a")].errors.len(), 1);
     }
 }

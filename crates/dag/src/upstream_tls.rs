@@ -101,9 +101,9 @@ pub fn apply_to_proxy_service(
     if cluster.is_tls()
         && let Some(v) = &svc.validation
     {
-        cluster.upstream_validation = Some(validation(cache, namespace, svc, v)?);
+        cluster.upstream_validation = Some(Box::new(validation(cache, namespace, svc, v)?));
     }
-    cluster.client_certificate = envoy_client_certificate(cache, cfg)?;
+    cluster.client_certificate = envoy_client_certificate(cache, cfg)?.map(Box::new);
     Ok(())
 }
 

@@ -22,7 +22,8 @@ impl VhostPolicies {
 /// Policies of one route. A route's IP filter and local rate limit replace the virtual host's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoutePolicies {
-    pub local_rate_limit: Option<LocalRateLimit>,
+    /// Boxed: every route has one, few set it.
+    pub local_rate_limit: Option<Box<LocalRateLimit>>,
     pub ip_filter: Option<IpFilter>,
     /// Set-Cookie rewrites declared on the route (services have their own, see
     /// [`crate::WeightedCluster::cookie_rewrites`]).

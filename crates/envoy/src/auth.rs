@@ -130,8 +130,8 @@ pub fn upstream_tls_context(
 ) -> UpstreamTlsContext {
     let peer = UpstreamPeer {
         sni: &c.sni,
-        validation: c.upstream_validation.as_ref(),
-        client_certificate: c.client_certificate.as_ref(),
+        validation: c.upstream_validation.as_deref(),
+        client_certificate: c.client_certificate.as_deref(),
     };
     upstream_tls_context_for(&peer, params, alpn)
 }

@@ -154,8 +154,8 @@ pub fn route(r: &contour_dag::Route) -> Route {
             let p = &r.policy;
             policies::set_route_headers(
                 &mut out,
-                p.request_headers.as_ref(),
-                p.response_headers.as_ref(),
+                p.request_headers.as_deref(),
+                p.response_headers.as_deref(),
             );
             forward_action(fwd, p, &r.policies.cookie_rewrites)
         }

@@ -29,7 +29,8 @@ pub(crate) fn forward_to(services: &[(&ServiceCluster, u32)]) -> RouteAction {
                 cluster: Cluster {
                     service: (*s).clone(),
                     ..Default::default()
-                },
+                }
+                .into(),
                 weight: *w,
                 ..Default::default()
             })
@@ -44,7 +45,7 @@ pub(crate) fn route(path: PathMatch, action: RouteAction) -> Route {
         headers: vec![],
         query_params: vec![],
         action,
-        source: ObjectRef::new("Ingress", "default", "web"),
+        source: ObjectRef::new("Ingress", "default", "web").into(),
         ..Default::default()
     }
 }

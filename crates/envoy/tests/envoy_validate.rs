@@ -25,19 +25,22 @@ fn policy_route(mut r: Route, mut main: WeightedCluster, mirror: WeightedCluster
         host_rewrite: host.into(),
         host_rewrite_header: String::new(),
     };
-    main.request_headers = Some(headers("svc.example.com"));
-    main.response_headers = Some(headers(""));
-    main.cluster.policy = ClusterPolicy {
-        health_check: Some(HealthCheck {
-            path: "/healthz".into(),
-            expected_statuses: vec![(200, 300)],
-            ..Default::default()
-        }),
+    main.request_headers = Some(headers("svc.example.com").into());
+    main.response_headers = Some(headers("").into());
+    std::sync::Arc::make_mut(&mut main.cluster).policy = ClusterPolicy {
+        health_check: Some(
+            HealthCheck {
+                path: "/healthz".into(),
+                expected_statuses: vec![(200, 300)],
+                ..Default::default()
+            }
+            .into(),
+        ),
         idle_connection_timeout: Timeout::Duration(Duration::from_secs(30)),
         ..Default::default()
     };
-    main.cluster.protocol = "h2c".into();
-    let mut tls = mirror.cluster.clone();
+    std::sync::Arc::make_mut(&mut main.cluster).protocol = "h2c".into();
+    let mut tls = (*mirror.cluster).clone();
     tls.protocol = "h2".into();
     tls.sni = "echo.example.com".into();
     tls.policy = ClusterPolicy {
@@ -56,14 +59,17 @@ fn policy_route(mut r: Route, mut main: WeightedCluster, mirror: WeightedCluster
     r.policy = RoutePolicy {
         response_timeout: Timeout::Duration(Duration::from_secs(1)),
         idle_timeout: Timeout::Disabled,
-        retry: Some(RetryPolicy {
-            retry_on: "5xx,retriable-status-codes".into(),
-            retriable_status_codes: vec![418],
-            num_retries: 3,
-            per_try_timeout: Timeout::Duration(Duration::from_millis(250)),
-        }),
-        request_headers: Some(headers("route.example.com")),
-        response_headers: Some(headers("")),
+        retry: Some(
+            RetryPolicy {
+                retry_on: "5xx,retriable-status-codes".into(),
+                retriable_status_codes: vec![418],
+                num_retries: 3,
+                per_try_timeout: Timeout::Duration(Duration::from_millis(250)),
+            }
+            .into(),
+        ),
+        request_headers: Some(headers("route.example.com").into()),
+        response_headers: Some(headers("").into()),
         hash_policies: vec![
             HashPolicy {
                 terminal: true,
@@ -87,19 +93,22 @@ fn policy_route(mut r: Route, mut main: WeightedCluster, mirror: WeightedCluster
             },
         ],
         prefix_rewrite: Some("/v2".into()),
-        internal_redirect: Some(InternalRedirectPolicy {
-            max_internal_redirects: 2,
-            redirect_response_codes: vec![302, 307],
-            cross_scheme: CrossScheme::SafeOnly,
-            deny_repeated_route_redirect: true,
-        }),
+        internal_redirect: Some(
+            InternalRedirectPolicy {
+                max_internal_redirects: 2,
+                redirect_response_codes: vec![302, 307],
+                cross_scheme: CrossScheme::SafeOnly,
+                deny_repeated_route_redirect: true,
+            }
+            .into(),
+        ),
         websocket: true,
         permit_insecure: false,
     };
     r.action = RouteAction::Forward(Forward {
         clusters: vec![main],
         mirror: Some(Box::new(MirrorPolicy {
-            cluster: tls,
+            cluster: tls.into(),
             percent: 50,
         })),
     });
@@ -119,7 +128,8 @@ fn sample_dag() -> Dag {
             service: s,
             lb_strategy: lb.into(),
             ..Default::default()
-        },
+        }
+        .into(),
         weight,
         ..Default::default()
     };
@@ -128,7 +138,7 @@ fn sample_dag() -> Dag {
         headers,
         query_params: vec![],
         action,
-        source: ObjectRef::new("HTTPProxy", "default", "web"),
+        source: ObjectRef::new("HTTPProxy", "default", "web").into(),
         ..Default::default()
     };
     let hdr = |name: &str, kind: HeaderMatchKind| HeaderMatch {
@@ -150,14 +160,17 @@ fn sample_dag() -> Dag {
         route(
             PathMatch::Prefix("/redirect".into()),
             vec![],
-            RouteAction::Redirect(contour_dag::Redirect {
-                scheme: "https".into(),
-                hostname: "example.com".into(),
-                port: 8443,
-                status_code: 307,
-                prefix: "/new".into(),
-                ..Default::default()
-            }),
+            RouteAction::Redirect(
+                contour_dag::Redirect {
+                    scheme: "https".into(),
+                    hostname: "example.com".into(),
+                    port: 8443,
+                    status_code: 307,
+                    prefix: "/new".into(),
+                    ..Default::default()
+                }
+                .into(),
+            ),
         ),
         route(
             PathMatch::Prefix("/".into()),
@@ -337,13 +350,16 @@ fn add_route_policies(route: &mut Route) {
         same_site: Some("Lax".into()),
     };
     route.policies = RoutePolicies {
-        local_rate_limit: Some(LocalRateLimit {
-            max_tokens: 1,
-            tokens_per_fill: 1,
-            fill_interval_secs: 1,
-            response_status_code: None,
-            response_headers_to_add: vec![],
-        }),
+        local_rate_limit: Some(
+            LocalRateLimit {
+                max_tokens: 1,
+                tokens_per_fill: 1,
+                fill_interval_secs: 1,
+                response_status_code: None,
+                response_headers_to_add: vec![],
+            }
+            .into(),
+        ),
         ip_filter: Some(IpFilter {
             allow: true,
             rules: vec![IpRule {
@@ -402,19 +418,22 @@ fn https_listener(routed: VirtualHost) -> Listener {
             health_port: None,
         },
         protocol: "h2".into(),
-        upstream_validation: Some(UpstreamValidation {
-            ca_secret_name: "ca".into(),
-            ca: ca.cert_pem.clone().into_bytes(),
-            subject_names: vec!["backend.example.com".into()],
-        }),
-        client_certificate: Some(secret.clone()),
+        upstream_validation: Some(
+            UpstreamValidation {
+                ca_secret_name: "ca".into(),
+                ca: ca.cert_pem.clone().into_bytes(),
+                subject_names: vec!["backend.example.com".into()],
+            }
+            .into(),
+        ),
+        client_certificate: Some(secret.clone().into()),
         ..Default::default()
     };
     let mut tcp = SecureVirtualHost::new("tcp.example.com");
     tcp.secret = Some(secret);
     tcp.tcp_proxy = Some(TcpProxy {
         clusters: vec![WeightedCluster {
-            cluster: tls_cluster,
+            cluster: tls_cluster.into(),
             weight: 1,
             ..Default::default()
         }],

@@ -40,14 +40,15 @@ fn dag() -> Dag {
                     cluster: Cluster {
                         service: service(n),
                         ..Default::default()
-                    },
+                    }
+                    .into(),
                     weight: 1,
                     ..Default::default()
                 })
                 .collect(),
             ..Default::default()
         }),
-        source: ObjectRef::new("Ingress", "default", "web"),
+        source: ObjectRef::new("Ingress", "default", "web").into(),
         ..Default::default()
     };
     let mut dag = Dag::default();

@@ -1,4 +1,8 @@
 //! HTTPProxy: Contour's own ingress API. Main types; policies live in sibling modules.
+//!
+//! Optional policies are `Option<Box<_>>`: nearly all of them are unset, and the object cache holds
+//! every HTTPProxy, so an unset one costs a pointer instead of its size. Serde and the CRD schema
+//! see through the box.
 
 use kube::CustomResource;
 use schemars::JsonSchema;
@@ -37,13 +41,13 @@ use super::{
 pub struct HTTPProxySpec {
     /// Present on root proxies only: the host this proxy serves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub virtualhost: Option<VirtualHost>,
+    pub virtualhost: Option<Box<VirtualHost>>,
     /// HTTP routes. Ignored when `tcpproxy` is set.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<Route>,
     /// Proxy TCP connections instead of HTTP requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tcpproxy: Option<TCPProxy>,
+    pub tcpproxy: Option<Box<TCPProxy>>,
     /// Other proxies whose routes are merged into this one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub includes: Vec<Include>,
@@ -61,16 +65,16 @@ pub struct VirtualHost {
     pub fqdn: String,
     /// Serve the host over TLS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls: Option<TLS>,
+    pub tls: Option<Box<TLS>>,
     /// External authorization for this host (requires TLS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authorization: Option<AuthorizationServer>,
+    pub authorization: Option<Box<AuthorizationServer>>,
     /// Cross-origin resource sharing policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cors_policy: Option<CORSPolicy>,
+    pub cors_policy: Option<Box<CORSPolicy>>,
     /// Rate limits applied to the whole host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rate_limit_policy: Option<RateLimitPolicy>,
+    pub rate_limit_policy: Option<Box<RateLimitPolicy>>,
     /// Providers that verify JSON Web Tokens.
     #[serde(
         default,
@@ -105,7 +109,7 @@ pub struct TLS {
     pub passthrough: Option<bool>,
     /// Require (or request) client certificates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_validation: Option<DownstreamValidation>,
+    pub client_validation: Option<Box<DownstreamValidation>>,
     /// Also serve clients without SNI using the configured fallback certificate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_fallback_certificate: Option<bool>,
@@ -124,7 +128,7 @@ pub struct DownstreamValidation {
     pub skip_client_cert_validation: Option<bool>,
     /// Client certificate details to put in `x-forwarded-client-cert`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub forward_client_certificate: Option<ClientCertificateDetails>,
+    pub forward_client_certificate: Option<Box<ClientCertificateDetails>>,
     /// Secret with revocation lists (`crl.pem`).
     #[serde(default, rename = "crlSecret", skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1))]
@@ -188,10 +192,10 @@ pub struct MatchCondition {
     pub regex: Option<String>,
     /// Header matcher.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub header: Option<HeaderMatchCondition>,
+    pub header: Option<Box<HeaderMatchCondition>>,
     /// Query parameter matcher.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub query_parameter: Option<QueryParameterMatchCondition>,
+    pub query_parameter: Option<Box<QueryParameterMatchCondition>>,
 }
 
 /// Matches a request header. Set `name` and one test.
@@ -285,50 +289,50 @@ pub struct Route {
     pub permit_insecure: Option<bool>,
     /// Override the host's authorization policy for this route.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_policy: Option<AuthorizationPolicy>,
+    pub auth_policy: Option<Box<AuthorizationPolicy>>,
     /// Timeouts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_policy: Option<TimeoutPolicy>,
+    pub timeout_policy: Option<Box<TimeoutPolicy>>,
     /// Retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry_policy: Option<RetryPolicy>,
+    pub retry_policy: Option<Box<RetryPolicy>>,
     /// Active HTTP health checks of the backends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub health_check_policy: Option<HTTPHealthCheckPolicy>,
+    pub health_check_policy: Option<Box<HTTPHealthCheckPolicy>>,
     /// Load balancing across endpoints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub load_balancer_policy: Option<LoadBalancerPolicy>,
+    pub load_balancer_policy: Option<Box<LoadBalancerPolicy>>,
     /// Rewrite the path before forwarding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path_rewrite_policy: Option<PathRewritePolicy>,
+    pub path_rewrite_policy: Option<Box<PathRewritePolicy>>,
     /// Request header changes; `Host` may be set (also as `%REQ(header)%`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request_headers_policy: Option<HeadersPolicy>,
+    pub request_headers_policy: Option<Box<HeadersPolicy>>,
     /// Response header changes; `Host` may not be set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub response_headers_policy: Option<HeadersPolicy>,
+    pub response_headers_policy: Option<Box<HeadersPolicy>>,
     /// Set-Cookie rewrites (cookie names unique).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cookie_rewrite_policies: Vec<CookieRewritePolicy>,
     /// Rate limits for this route.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rate_limit_policy: Option<RateLimitPolicy>,
+    pub rate_limit_policy: Option<Box<RateLimitPolicy>>,
     /// Answer with a redirect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request_redirect_policy: Option<HTTPRequestRedirectPolicy>,
+    pub request_redirect_policy: Option<Box<HTTPRequestRedirectPolicy>>,
     /// Answer directly with a fixed response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub direct_response_policy: Option<HTTPDirectResponsePolicy>,
+    pub direct_response_policy: Option<Box<HTTPDirectResponsePolicy>>,
     /// Follow upstream redirects inside Envoy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub internal_redirect_policy: Option<HTTPInternalRedirectPolicy>,
+    pub internal_redirect_policy: Option<Box<HTTPInternalRedirectPolicy>>,
     /// JWT verification for this route.
     #[serde(
         default,
         rename = "jwtVerificationPolicy",
         skip_serializing_if = "Option::is_none"
     )]
-    pub jwt_verification_policy: Option<JWTVerificationPolicy>,
+    pub jwt_verification_policy: Option<Box<JWTVerificationPolicy>>,
     /// Allow only matching clients; overrides the host's filters.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ip_allow_policy: Vec<IPFilterPolicy>,
@@ -364,22 +368,22 @@ pub struct Service {
         rename = "validation",
         skip_serializing_if = "Option::is_none"
     )]
-    pub validation: Option<UpstreamValidation>,
+    pub validation: Option<Box<UpstreamValidation>>,
     /// Receive a copy of the traffic (responses discarded); `weight` sets the percentage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mirror: Option<bool>,
     /// Request header changes for this backend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request_headers_policy: Option<HeadersPolicy>,
+    pub request_headers_policy: Option<Box<HeadersPolicy>>,
     /// Response header changes for this backend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub response_headers_policy: Option<HeadersPolicy>,
+    pub response_headers_policy: Option<Box<HeadersPolicy>>,
     /// Set-Cookie rewrites for this backend.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cookie_rewrite_policies: Vec<CookieRewritePolicy>,
     /// Ramp traffic up slowly to new endpoints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slow_start_policy: Option<SlowStartPolicy>,
+    pub slow_start_policy: Option<Box<SlowStartPolicy>>,
 }
 
 /// How Envoy verifies a backend's certificate.
@@ -408,19 +412,19 @@ pub struct UpstreamValidation {
 pub struct TCPProxy {
     /// Load balancing (`Cookie` and `RequestHash` do not apply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub load_balancer_policy: Option<LoadBalancerPolicy>,
+    pub load_balancer_policy: Option<Box<LoadBalancerPolicy>>,
     /// Backends.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<Service>,
     /// Delegate the TCP proxy to another HTTPProxy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub include: Option<TCPProxyInclude>,
+    pub include: Option<Box<TCPProxyInclude>>,
     /// Deprecated spelling of `include`.
     #[serde(default, rename = "includes", skip_serializing_if = "Option::is_none")]
-    pub includes_deprecated: Option<TCPProxyInclude>,
+    pub includes_deprecated: Option<Box<TCPProxyInclude>>,
     /// Active TCP health checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub health_check_policy: Option<TCPHealthCheckPolicy>,
+    pub health_check_policy: Option<Box<TCPHealthCheckPolicy>>,
 }
 
 /// The HTTPProxy a TCP proxy is delegated to.

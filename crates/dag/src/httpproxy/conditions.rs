@@ -56,7 +56,7 @@ fn collapse_slashes(s: &str) -> String {
 pub fn merge_headers(conds: &[&MatchCondition]) -> Vec<HeaderMatch> {
     conds
         .iter()
-        .filter_map(|c| c.header.as_ref())
+        .filter_map(|c| c.header.as_deref())
         .filter_map(header_match)
         .collect()
 }
@@ -65,7 +65,7 @@ pub fn merge_headers(conds: &[&MatchCondition]) -> Vec<HeaderMatch> {
 pub fn merge_query(conds: &[&MatchCondition]) -> Vec<QueryParamMatch> {
     conds
         .iter()
-        .filter_map(|c| c.query_parameter.as_ref())
+        .filter_map(|c| c.query_parameter.as_deref())
         .filter_map(query_match)
         .collect()
 }

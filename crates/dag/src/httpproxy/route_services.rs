@@ -2,7 +2,7 @@
 
 use contour_api::v1::{Route as ApiRoute, Service as ApiService};
 
-use super::policies::headers::{DynamicHeaders, headers_policy};
+use super::policies::headers::{DynamicHeaders, RequestResponse, headers_policy};
 use super::policies::{lb, timeouts};
 use super::vhost_policies::service_cookie_rewrites;
 use super::walk::Walk;
@@ -25,13 +25,13 @@ impl Walk<'_> {
         policy: &RoutePolicy,
         health: Option<HealthCheck>,
     ) -> Option<Services> {
-        let balancing = lb::load_balancing(route.load_balancer_policy.as_ref());
+        let balancing = lb::load_balancing(route.load_balancer_policy.as_deref());
         // Already validated with the route policy.
-        let idle = timeouts::timeouts(route.timeout_policy.as_ref())
+        let idle = timeouts::timeouts(route.timeout_policy.as_deref())
             .map(|t| t.idle_connection)
             .unwrap_or_default();
         let base = ClusterPolicy {
-            health_check: health,
+            health_check: health.map(Box::new),
             idle_connection_timeout: idle,
             ..Default::default()
         };
@@ -136,14 +136,17 @@ impl Walk<'_> {
                 }
             },
         };
-        cluster.sni = sni(request_headers.as_ref(), policy.request_headers.as_ref());
+        cluster.sni = sni(
+            request_headers.as_deref(),
+            policy.request_headers.as_deref(),
+        );
         cluster.policy = ClusterPolicy {
             slow_start,
             ..base.clone()
         };
         let weight = svc.weight.unwrap_or(0).clamp(0, i64::from(u32::MAX));
         Some(Some(WeightedCluster {
-            cluster,
+            cluster: self.shared_cluster(cluster),
             weight: u32::try_from(weight).unwrap_or(u32::MAX),
             request_headers,
             response_headers,
@@ -156,8 +159,8 @@ impl Walk<'_> {
         key: &ProxyKey,
         svc: &ApiService,
         dynamic: &DynamicHeaders,
-    ) -> Option<(Option<HeadersPolicy>, Option<HeadersPolicy>)> {
-        let request = svc.request_headers_policy.as_ref();
+    ) -> Option<RequestResponse> {
+        let request = svc.request_headers_policy.as_deref();
         let request = match headers_policy(request, true, dynamic) {
             Ok(p) => p,
             Err(e) => {
@@ -165,7 +168,7 @@ impl Walk<'_> {
                 return self.fail(key, error_type::SERVICE, "RequestHeadersPolicyInvalid", msg);
             }
         };
-        let response = svc.response_headers_policy.as_ref();
+        let response = svc.response_headers_policy.as_deref();
         let response = match headers_policy(response, false, dynamic) {
             Ok(p) => p,
             Err(e) => {

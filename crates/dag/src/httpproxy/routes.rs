@@ -1,17 +1,19 @@
 //! One HTTPProxy route → one DAG route, checking conditions and policies in upstream's order.
 //! `None` means the route had an error that makes upstream drop the proxy's routes.
 
+use std::sync::Arc;
+
 use contour_api::v1::{MatchCondition, Route as ApiRoute};
 
 use super::conditions::{
     merge_headers, merge_path, merge_query, validate_headers, validate_path, validate_query,
 };
-use super::policies::headers::{DynamicHeaders, headers_policy};
+use super::policies::headers::{DynamicHeaders, RequestResponse, headers_policy};
 use super::policies::{actions, health, lb, timeouts};
 use super::vhost_policies::{PolicyError, ip_filters, route_cookie_rewrites, route_rate_limit};
 use super::walk::Walk;
 use crate::model::{Forward, ObjectRef, PathMatch, Route, RouteAction};
-use crate::policy::{HeadersPolicy, HealthCheck, RoutePolicy};
+use crate::policy::{HealthCheck, RoutePolicy};
 use crate::status::{ProxyKey, error_type};
 use crate::vhost_policy::{IpFilter, RoutePolicies};
 
@@ -46,13 +48,14 @@ impl Walk<'_> {
         route: &ApiRoute,
         inherited: &[MatchCondition],
         dynamic: &mut DynamicHeaders,
+        source: &Arc<ObjectRef>,
     ) -> Option<Route> {
         use error_type::ROUTE;
         let conds: Vec<&MatchCondition> = inherited.iter().chain(&route.conditions).collect();
         self.check_shape(key, route, &conds)?;
         let (request_headers, response_headers) = self.route_headers(key, route, dynamic)?;
         let cookie_rewrites = self.check(key, route_cookie_rewrites(route))?;
-        let t = match timeouts::timeouts(route.timeout_policy.as_ref()) {
+        let t = match timeouts::timeouts(route.timeout_policy.as_deref()) {
             Ok(t) => t,
             Err(e) => {
                 let msg = format!("route.timeoutPolicy failed to parse: {e}");
@@ -60,17 +63,17 @@ impl Walk<'_> {
             }
         };
         let local_rate_limit = self.check(key, route_rate_limit(route))?;
-        let balancing = lb::load_balancing(route.load_balancer_policy.as_ref());
+        let balancing = lb::load_balancing(route.load_balancer_policy.as_deref());
         for w in &balancing.warnings {
             self.status
                 .warning(key, error_type::SPEC, "IgnoredField", w.clone());
         }
         let redirect = route
             .request_redirect_policy
-            .as_ref()
+            .as_deref()
             .map(actions::redirect);
         let redirect = match redirect.transpose() {
-            Ok(r) => r.map(RouteAction::Redirect),
+            Ok(r) => r.map(|r| RouteAction::Redirect(Box::new(r))),
             Err(e) => {
                 let msg = format!("route.requestRedirectPolicy is invalid: {e}");
                 return self.fail(key, ROUTE, "RequestRedirectPolicy", msg);
@@ -79,22 +82,22 @@ impl Walk<'_> {
         let path = merge_path(&conds);
         let prefix_rewrite = self.prefix_rewrite(key, route, &path)?;
         // Checked on every route, redirects and direct responses included.
-        let health = match health::health_check(route.health_check_policy.as_ref()) {
+        let health = match health::health_check(route.health_check_policy.as_deref()) {
             Ok(h) => h,
             Err(e) => return self.fail(key, ROUTE, "HealthCheckPolicyInvalid", e),
         };
         let policy = RoutePolicy {
             response_timeout: t.response,
             idle_timeout: t.idle,
-            retry: timeouts::retry_policy(route.retry_policy.as_ref()),
+            retry: timeouts::retry_policy(route.retry_policy.as_deref()).map(Box::new),
             request_headers,
             response_headers,
             hash_policies: balancing.hash_policies,
             prefix_rewrite,
             internal_redirect: route
                 .internal_redirect_policy
-                .as_ref()
-                .map(actions::internal_redirect),
+                .as_deref()
+                .map(|p| Box::new(actions::internal_redirect(p))),
             websocket: route.enable_websockets == Some(true),
             permit_insecure: route.permit_insecure == Some(true),
         };
@@ -109,10 +112,10 @@ impl Walk<'_> {
             headers: merge_headers(&conds),
             query_params: merge_query(&conds),
             action,
-            source: ObjectRef::new("HTTPProxy", &key.0, &key.1),
+            source: Arc::clone(source),
             policy,
             policies: RoutePolicies {
-                local_rate_limit,
+                local_rate_limit: local_rate_limit.map(Box::new),
                 ip_filter,
                 cookie_rewrites,
             },
@@ -152,9 +155,9 @@ impl Walk<'_> {
         key: &ProxyKey,
         route: &ApiRoute,
         dynamic: &DynamicHeaders,
-    ) -> Option<(Option<HeadersPolicy>, Option<HeadersPolicy>)> {
+    ) -> Option<RequestResponse> {
         use error_type::ROUTE;
-        let request = route.request_headers_policy.as_ref();
+        let request = route.request_headers_policy.as_deref();
         let request_headers = match headers_policy(request, true, dynamic) {
             Ok(p) => p,
             Err(e) => {
@@ -162,7 +165,7 @@ impl Walk<'_> {
                 return self.fail(key, ROUTE, "RequestHeadersPolicyInvalid", msg);
             }
         };
-        let response = route.response_headers_policy.as_ref();
+        let response = route.response_headers_policy.as_deref();
         match headers_policy(response, false, dynamic) {
             Ok(p) => Some((request_headers, p)),
             Err(e) => {

@@ -2,6 +2,7 @@
 //! following `tcpproxy.include` (or the deprecated `includes`) through other proxies.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use contour_api::v1::{HTTPProxy, TCPProxy as ApiTcpProxy};
 
@@ -118,7 +119,7 @@ impl TcpWalk<'_> {
             Some("Cookie" | "RequestHash") | None => String::new(),
             Some(s) => s.to_string(),
         };
-        let health = tcp_health_check(tcp.health_check_policy.as_ref());
+        let health = tcp_health_check(tcp.health_check_policy.as_deref());
         let mut clusters = Vec::new();
         for svc in &tcp.services {
             let found = self.cache.service(&key.0, &svc.name);
@@ -166,7 +167,7 @@ impl TcpWalk<'_> {
             }
             let weight = svc.weight.unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32;
             clusters.push(WeightedCluster {
-                cluster,
+                cluster: Arc::new(cluster),
                 weight,
                 ..Default::default()
             });

@@ -194,3 +194,30 @@ fn httpproxy_replaces_ingress_route_with_same_match() {
         vec![(PathMatch::Prefix("/".into()), "default/app:0".into())]
     );
 }
+
+/// Routes forwarding to equal clusters share one (a `Cluster` is a few hundred bytes), and the
+/// routes of one proxy share their source; a cluster that differs is not shared.
+#[test]
+fn routes_share_equal_clusters_and_their_source() {
+    use std::sync::Arc;
+    let cache = cache_with([
+        service("default", "home", 80, "http"),
+        proxy(
+            "metadata: {name: root, namespace: default}\nspec:\n  virtualhost: {fqdn: example.com}\n  routes:\n  - services: [{name: home, port: 80}]\n  - conditions: [{prefix: /a}]\n    services: [{name: home, port: 80}]\n  - conditions: [{prefix: /b}]\n    services: [{name: home, port: 80}]\n    loadBalancerPolicy: {strategy: Random}\n",
+        ),
+    ]);
+    let out = build(&cache, &BuildConfig::default());
+    let vhost = &out.dag.listeners["ingress_http"].virtual_hosts[0];
+    let route = |key: &str| &vhost.routes[key];
+    let cluster = |key: &str| match &route(key).action {
+        RouteAction::Forward(f) => Arc::clone(&f.clusters[0].cluster),
+        other => panic!("{other:?}"),
+    };
+    assert!(Arc::ptr_eq(&cluster("prefix:/"), &cluster("prefix:/a")));
+    assert!(!Arc::ptr_eq(&cluster("prefix:/"), &cluster("prefix:/b")));
+    assert_eq!(cluster("prefix:/b").lb_strategy, "Random");
+    assert!(Arc::ptr_eq(
+        &route("prefix:/").source,
+        &route("prefix:/b").source
+    ));
+}

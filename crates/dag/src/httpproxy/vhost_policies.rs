@@ -56,14 +56,14 @@ pub fn vhost_ip_filters_conflict(vh: &ApiVirtualHost) -> Option<PolicyError> {
 pub fn vhost_policies(vh: &ApiVirtualHost) -> (Result<VhostPolicies, ()>, Vec<PolicyError>) {
     let fail =
         |type_, reason, message: String| (Err(()), vec![PolicyError::new(type_, reason, message)]);
-    let cors = match cors_policy(vh.cors_policy.as_ref()) {
+    let cors = match cors_policy(vh.cors_policy.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             let message = format!("Spec.VirtualHost.CORSPolicy: {e}");
             return fail(error_type::CORS, "PolicyDidNotParse", message);
         }
     };
-    let local_rate_limit = match rate_limit_policy(vh.rate_limit_policy.as_ref()) {
+    let local_rate_limit = match rate_limit_policy(vh.rate_limit_policy.as_deref()) {
         Ok(l) => l,
         Err(e) => {
             let message = format!("Spec.VirtualHost.RateLimitPolicy is invalid: {e}");
@@ -114,7 +114,7 @@ pub fn service_cookie_rewrites(svc: &ApiService) -> Result<Vec<CookieRewrite>, P
 
 /// A route's local rate limit (checked right after its timeouts, as upstream).
 pub fn route_rate_limit(route: &ApiRoute) -> Result<Option<LocalRateLimit>, PolicyError> {
-    rate_limit_policy(route.rate_limit_policy.as_ref()).map_err(|e| {
+    rate_limit_policy(route.rate_limit_policy.as_deref()).map_err(|e| {
         PolicyError::new(
             error_type::ROUTE,
             "RateLimitPolicyNotValid",

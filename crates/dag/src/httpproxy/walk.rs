@@ -4,6 +4,7 @@
 //! route the proxy would contribute, includes' routes too.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use contour_api::v1::{HTTPProxy, Include, MatchCondition};
 
@@ -16,7 +17,7 @@ use super::policies::headers::DynamicHeaders;
 use super::prefix_expand::expand_prefix_matches;
 use crate::builder::BuildConfig;
 use crate::cache::Cache;
-use crate::model::{ObjectRef, Route, RouteAction};
+use crate::model::{Cluster, ObjectRef, Route, RouteAction};
 use crate::status::{ProxyKey, StatusSet, error_type};
 
 /// Status code upstream answers for the conditions of an include that cannot be followed.
@@ -31,6 +32,8 @@ pub struct Walk<'a> {
     reached: &'a mut BTreeSet<ProxyKey>,
     /// Proxies on the path from the root to the one being visited (cycle detection).
     visited: Vec<ProxyKey>,
+    /// The clusters made so far: routes forwarding to an equal cluster share it.
+    clusters: BTreeSet<Arc<Cluster>>,
 }
 
 impl<'a> Walk<'a> {
@@ -48,7 +51,18 @@ impl<'a> Walk<'a> {
             status,
             reached,
             visited: Vec::new(),
+            clusters: BTreeSet::new(),
         }
+    }
+
+    /// `cluster`, or an equal one made earlier in this walk.
+    pub(super) fn shared_cluster(&mut self, cluster: Cluster) -> Arc<Cluster> {
+        if let Some(c) = self.clusters.get(&cluster) {
+            return Arc::clone(c);
+        }
+        let c = Arc::new(cluster);
+        self.clusters.insert(Arc::clone(&c));
+        c
     }
 
     /// The routes of `proxy` and everything it includes, under the inherited `conds`.
@@ -93,8 +107,9 @@ impl<'a> Walk<'a> {
             routes.extend(self.include_routes(key, include, conds, &mut seen));
         }
         let mut dynamic = DynamicHeaders::from([("CONTOUR_NAMESPACE", key.0.clone())]);
+        let source = Arc::new(ObjectRef::new("HTTPProxy", &key.0, &key.1));
         for route in &proxy.spec.routes {
-            match self.route(key, route, conds, &mut dynamic) {
+            match self.route(key, route, conds, &mut dynamic, &source) {
                 Some(r) => routes.push(r),
                 // Upstream drops the whole proxy's routes on a route error.
                 None => return Vec::new(),
@@ -195,7 +210,7 @@ fn broken_include_route(key: &ProxyKey, conds: &[MatchCondition]) -> Vec<Route> 
             status: BROKEN_INCLUDE_STATUS,
             body: None,
         },
-        source: ObjectRef::new("HTTPProxy", &key.0, &key.1),
+        source: Arc::new(ObjectRef::new("HTTPProxy", &key.0, &key.1)),
         // Upstream never upgrades these to https: they answer 502 on both listeners.
         policy: crate::policy::RoutePolicy {
             permit_insecure: true,

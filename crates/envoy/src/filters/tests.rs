@@ -132,7 +132,7 @@ fn max_age_rendering() {
 fn route_policies_only_on_forwarding_routes() {
     let kuard = service("default", "kuard", 80);
     let policies = RoutePolicies {
-        local_rate_limit: Some(rate_limit()),
+        local_rate_limit: Some(rate_limit().into()),
         ..Default::default()
     };
     let mut fwd = dag_route(PathMatch::Prefix("/".into()), forward_to(&[(&kuard, 0)]));

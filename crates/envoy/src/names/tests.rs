@@ -122,14 +122,17 @@ fn cluster_name_from_policies_matches_upstream() {
         service: s.clone(),
         lb_strategy: "Random".into(),
         policy: ClusterPolicy {
-            health_check: Some(HealthCheck {
-                path: "/healthz".into(),
-                interval: Duration::from_secs(5),
-                timeout: Duration::from_secs(30),
-                unhealthy_threshold: 3,
-                healthy_threshold: 1,
-                ..Default::default()
-            }),
+            health_check: Some(
+                HealthCheck {
+                    path: "/healthz".into(),
+                    interval: Duration::from_secs(5),
+                    timeout: Duration::from_secs(30),
+                    unhealthy_threshold: 3,
+                    healthy_threshold: 1,
+                    ..Default::default()
+                }
+                .into(),
+            ),
             ..Default::default()
         },
         ..Default::default()
@@ -138,11 +141,14 @@ fn cluster_name_from_policies_matches_upstream() {
     let mut uv = Cluster {
         service: s,
         lb_strategy: "Random".into(),
-        upstream_validation: Some(UpstreamValidation {
-            ca_secret_name: "secret".into(),
-            subject_names: vec!["foo.com".into()],
-            ..Default::default()
-        }),
+        upstream_validation: Some(
+            UpstreamValidation {
+                ca_secret_name: "secret".into(),
+                subject_names: vec!["foo.com".into()],
+                ..Default::default()
+            }
+            .into(),
+        ),
         ..Default::default()
     };
     assert_eq!(cluster_name(&uv), "default/backend/80/6bf46b7b3a");

@@ -172,7 +172,7 @@ mod tests {
                 status: 200,
                 body: None,
             },
-            source: ObjectRef::default(),
+            source: ObjectRef::default().into(),
             ..Default::default()
         }
     }

@@ -35,13 +35,16 @@ fn host_rewrite_header(value: &str) -> Option<String> {
     Some(caps.get(1)?.as_str().trim().to_string())
 }
 
+/// The request and response header policies of a route or a service.
+pub type RequestResponse = (Option<Box<HeadersPolicy>>, Option<Box<HeadersPolicy>>);
+
 /// Upstream's `headersPolicyRoute` (also used for services). Errors are upstream's messages,
 /// without the "on request headers" suffix the caller adds.
 pub fn headers_policy(
     policy: Option<&ApiHeadersPolicy>,
     allow_host: bool,
     dynamic: &DynamicHeaders,
-) -> Result<Option<HeadersPolicy>, String> {
+) -> Result<Option<Box<HeadersPolicy>>, String> {
     let Some(policy) = policy else {
         return Ok(None);
     };
@@ -80,7 +83,7 @@ pub fn headers_policy(
         out.remove.push(key);
     }
     out.remove.sort();
-    Ok(Some(out))
+    Ok(Some(Box::new(out)))
 }
 
 #[cfg(test)]

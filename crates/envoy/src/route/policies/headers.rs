@@ -63,11 +63,11 @@ pub fn is_simple_cluster(clusters: &[WeightedCluster]) -> bool {
     match clusters {
         [only] => {
             only.request_headers
-                .as_ref()
+                .as_deref()
                 .is_none_or(HeadersPolicy::is_empty)
                 && only
                     .response_headers
-                    .as_ref()
+                    .as_deref()
                     .is_none_or(|p| p.set.is_empty() && p.remove.is_empty())
         }
         _ => false,

@@ -33,10 +33,10 @@ use crate::pb::{duration, to_any, u32v};
 pub fn apply_route_policy(ra: &mut RouteAction, p: &RoutePolicy, mirror: Option<&MirrorPolicy>) {
     ra.timeout = timeout(p.response_timeout);
     ra.idle_timeout = timeout(p.idle_timeout);
-    ra.retry_policy = p.retry.as_ref().map(retry_policy);
+    ra.retry_policy = p.retry.as_deref().map(retry_policy);
     ra.hash_policy = p.hash_policies.iter().map(hash_policy).collect();
     ra.request_mirror_policies = mirror.iter().map(|m| mirror_policy(m)).collect();
-    ra.internal_redirect_policy = p.internal_redirect.as_ref().map(internal_redirect_policy);
+    ra.internal_redirect_policy = p.internal_redirect.as_deref().map(internal_redirect_policy);
     if let Some(rewrite) = &p.prefix_rewrite {
         ra.prefix_rewrite = rewrite.clone();
     }

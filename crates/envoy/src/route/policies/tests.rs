@@ -21,28 +21,37 @@ fn route_policy_fills_the_action() {
     let mut policy = RoutePolicy {
         response_timeout: Timeout::Duration(StdDuration::from_secs(1)),
         idle_timeout: Timeout::Disabled,
-        retry: Some(RetryPolicy {
-            retry_on: "5xx".into(),
-            num_retries: 0,
-            ..Default::default()
-        }),
+        retry: Some(
+            RetryPolicy {
+                retry_on: "5xx".into(),
+                num_retries: 0,
+                ..Default::default()
+            }
+            .into(),
+        ),
         hash_policies: vec![HashPolicy {
             terminal: true,
             source: HashSource::SourceIp,
         }],
         prefix_rewrite: Some("/v2".into()),
-        internal_redirect: Some(InternalRedirectPolicy {
-            cross_scheme: CrossScheme::SafeOnly,
-            deny_repeated_route_redirect: true,
-            ..Default::default()
-        }),
+        internal_redirect: Some(
+            InternalRedirectPolicy {
+                cross_scheme: CrossScheme::SafeOnly,
+                deny_repeated_route_redirect: true,
+                ..Default::default()
+            }
+            .into(),
+        ),
         websocket: true,
         ..Default::default()
     };
-    policy.request_headers = Some(HeadersPolicy {
-        host_rewrite_header: "X-Host".into(),
-        ..Default::default()
-    });
+    policy.request_headers = Some(
+        HeadersPolicy {
+            host_rewrite_header: "X-Host".into(),
+            ..Default::default()
+        }
+        .into(),
+    );
     let mut ra = RouteAction::default();
     apply_route_policy(&mut ra, &policy, None);
     assert_eq!(ra.timeout, Some(duration(StdDuration::from_secs(1))));
@@ -86,10 +95,13 @@ fn simple_cluster_only_without_service_headers() {
     let plain = WeightedCluster::default();
     assert!(is_simple_cluster(std::slice::from_ref(&plain)));
     let with_headers = WeightedCluster {
-        request_headers: Some(HeadersPolicy {
-            remove: vec!["X-A".into()],
-            ..Default::default()
-        }),
+        request_headers: Some(
+            HeadersPolicy {
+                remove: vec!["X-A".into()],
+                ..Default::default()
+            }
+            .into(),
+        ),
         ..Default::default()
     };
     assert!(!is_simple_cluster(&[with_headers]));
