@@ -15,6 +15,7 @@ mod xds_cli;
 use tracing_subscriber::EnvFilter;
 
 /// jemalloc instead of glibc's malloc: see docs/performance.md (allocator).
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
