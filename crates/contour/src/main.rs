@@ -14,6 +14,10 @@ mod xds_cli;
 
 use tracing_subscriber::EnvFilter;
 
+/// jemalloc instead of glibc's malloc: see docs/performance.md (allocator).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use cli::{Cli, Command, LogFormat};
 
 fn init_logging(format: LogFormat, default: &str) {

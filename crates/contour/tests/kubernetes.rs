@@ -135,7 +135,7 @@ async fn only_the_leader_writes_and_the_other_takes_over_within_the_lease() {
         .unwrap();
     let st = wait_proxy_status(&server, "q", "invalid").await;
     assert_eq!(st["conditions"][0]["status"], "False");
-    assert!(server.status_writes_by("a") >= 2);
+    wait_status_writes(&server, "a", 2).await;
     assert_eq!(server.status_writes_by("b"), 0, "the follower never writes");
 
     // A stopped leader releases the lease: b takes over well within the lease duration.
@@ -149,7 +149,7 @@ async fn only_the_leader_writes_and_the_other_takes_over_within_the_lease() {
         "takeover after SIGTERM: first status by the new leader {took:?} after the stop (lease 3s)"
     );
     assert!(took < Duration::from_secs(3), "{took:?}");
-    assert!(server.status_writes_by("b") >= 1);
+    wait_status_writes(&server, "b", 1).await;
     wait_for_backend(b.http, "r.example.com", "/", "one", CONVERGE)
         .await
         .unwrap();
@@ -173,8 +173,20 @@ async fn only_the_leader_writes_and_the_other_takes_over_within_the_lease() {
         took < Duration::from_secs(3) + Duration::from_millis(1500),
         "{took:?}"
     );
-    assert!(server.status_writes_by("c") >= 1);
+    wait_status_writes(&server, "c", 1).await;
     drop(envoy_b);
+}
+
+/// Waits until `user` has made at least `n` successful status writes. The test server stores a
+/// write before it logs the request, so a status can be seen before its write is counted.
+async fn wait_status_writes(server: &ApiServer, user: &str, n: usize) {
+    poll_until(
+        CONVERGE,
+        &format!("{n} status writes by {user}"),
+        || async { (server.status_writes_by(user) >= n).then_some(()) },
+    )
+    .await
+    .unwrap();
 }
 
 trait TapMkdir {

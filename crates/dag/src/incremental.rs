@@ -20,6 +20,7 @@ use crate::builder::{BuildConfig, BuildOutput, DagBuilder, listeners};
 use crate::cache::{Cache, Read, recording};
 use crate::model::{Dag, SecureVirtualHost, ServicePolicy, VirtualHost};
 use crate::object::Kind;
+use crate::parallel;
 use crate::status::{CompactStatus, ProxyKey, StatusSet};
 use crate::{extension, global_headers, httpproxy, ingress, service_policy};
 
@@ -41,6 +42,12 @@ impl RootMemo {
     fn still_valid(&self, cache: &Cache, fqdn: &str) -> bool {
         self.fqdn == fqdn && self.reads.iter().all(|(r, rev)| cache.revision(r) == *rev)
     }
+}
+
+/// The memos of one build, by root, before they are merged.
+struct Memos {
+    ready: HashMap<ProxyKey, RootMemo>,
+    reuse: Reuse,
 }
 
 /// How much of the last build was reused.
@@ -83,42 +90,33 @@ impl IncrementalBuild {
         // The order of the full build: Ingress, ExtensionService, HTTPProxy.
         ingress::process(cache, cfg, &mut shared);
         let extension_clusters = extension::process(cache, cfg, &mut status);
-        let mut old = std::mem::take(&mut self.roots);
-        self.roots.reserve(old.len());
+        let groups = httpproxy::roots_by_fqdn(cache, &mut status);
+        let mut memos = self.memos_for(cache, cfg, &groups, &shared);
+        let mut reuse = memos.reuse;
         let mut services: BTreeMap<ServiceKey, ServicePolicy> = BTreeMap::new();
         let mut reached: BTreeSet<ProxyKey> = BTreeSet::new();
         let (mut vhosts, mut secure) = (Vec::new(), Vec::new());
-        let mut reuse = Reuse::default();
-        for (fqdn, roots) in httpproxy::roots_by_fqdn(cache, &mut status) {
+        // Merged in the full build's order (by FQDN), whichever thread computed a memo.
+        for (fqdn, roots) in &groups {
             if roots.len() > 1 {
-                httpproxy::report_duplicates(&fqdn, &roots, &mut status);
+                httpproxy::report_duplicates(fqdn, roots, &mut status);
                 continue;
             }
             let root = roots[0];
-            if shared.has_host(&fqdn) {
+            let key = httpproxy::key_of(root);
+            let Some(memo) = memos.ready.remove(&key) else {
                 // An Ingress serves this host too: merged as the full build merges them.
                 reuse.computed += 1;
                 httpproxy::process_root(
                     cache,
                     cfg,
                     root,
-                    &fqdn,
+                    fqdn,
                     &mut shared,
                     &mut status,
                     &mut reached,
                 );
                 continue;
-            }
-            let key = httpproxy::key_of(root);
-            let memo = match old.remove(&key) {
-                Some(m) if m.still_valid(cache, &fqdn) => {
-                    reuse.reused += 1;
-                    m
-                }
-                _ => {
-                    reuse.computed += 1;
-                    compute_root(cache, cfg, root, &fqdn)
-                }
             };
             status.merge_compact(&memo.status);
             reached.extend(memo.reached.iter().cloned());
@@ -149,6 +147,43 @@ impl IncrementalBuild {
         };
         self.last = reuse;
         BuildOutput { dag, status }
+    }
+
+    /// The contribution of every root that stands alone on its host: the last build's when its
+    /// reads are unchanged, else computed again (on every core: the first build computes them
+    /// all). Roots with a duplicate FQDN or a host shared with an Ingress get none.
+    fn memos_for<'a>(
+        &mut self,
+        cache: &'a Cache,
+        cfg: &BuildConfig,
+        groups: &BTreeMap<String, Vec<&'a HTTPProxy>>,
+        shared: &DagBuilder,
+    ) -> Memos {
+        let mut old = std::mem::take(&mut self.roots);
+        self.roots.reserve(old.len());
+        let mut ready = HashMap::with_capacity(old.len());
+        let mut todo = Vec::new();
+        for (fqdn, roots) in groups {
+            if roots.len() > 1 || shared.has_host(fqdn) {
+                continue;
+            }
+            let key = httpproxy::key_of(roots[0]);
+            match old.remove(&key) {
+                Some(m) if m.still_valid(cache, fqdn) => {
+                    ready.insert(key, m);
+                }
+                _ => todo.push((key, roots[0], fqdn.as_str())),
+            }
+        }
+        let reuse = Reuse {
+            reused: ready.len(),
+            computed: todo.len(),
+        };
+        let computed = parallel::map(&todo, |(_, root, fqdn)| {
+            compute_root(cache, cfg, root, fqdn)
+        });
+        ready.extend(todo.into_iter().map(|(key, ..)| key).zip(computed));
+        Memos { ready, reuse }
     }
 }
 

@@ -28,6 +28,7 @@ mod model_extension;
 mod model_tests;
 mod model_tls;
 pub mod object;
+pub mod parallel;
 pub mod policy;
 pub mod references;
 pub mod service_policy;

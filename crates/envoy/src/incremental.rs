@@ -120,14 +120,18 @@ impl Translator {
         let listener_key_changed = self.listener_key.as_ref() != Some(&listener_key);
         self.listener_key = Some(listener_key);
         let clusters = dag.clusters();
-        let dirty = self.update(dag, cfg, &clusters);
+        // Named once per translation: a name is a hash of the cluster's policies.
+        let named: Vec<(String, &contour_dag::Cluster)> =
+            clusters.iter().map(|c| (cluster_name(c), *c)).collect();
+        let secrets = secret::referenced_secrets_of(dag, &clusters);
+        let dirty = self.update(dag, cfg, &named, &secrets);
         let any = |d: bool| all || cfg_changed || d;
         Changes {
             listeners: any(dirty.listeners || listener_key_changed)
                 .then(|| self.listeners(dag, cfg)),
             routes: any(dirty.routes).then(|| self.routes(dag)),
-            clusters: any(dirty.clusters).then(|| self.cluster_map(dag, &clusters)),
-            secrets: any(dirty.secrets).then(|| self.secret_map(dag, cfg, &clusters)),
+            clusters: any(dirty.clusters).then(|| self.cluster_map(dag, &named)),
+            secrets: any(dirty.secrets).then(|| self.secret_map(cfg, &secrets)),
             runtimes: keyed_one(&runtime::runtime_for(dag, cfg)),
         }
     }
@@ -137,7 +141,8 @@ impl Translator {
         &mut self,
         dag: &Dag,
         cfg: &TranslateConfig,
-        clusters: &[&contour_dag::Cluster],
+        clusters: &[(String, &contour_dag::Cluster)],
+        secrets: &BTreeMap<String, &contour_dag::Secret>,
     ) -> Dirty {
         let secure = secure_vhosts(dag).len();
         self.http_vhosts.begin(plain_vhosts(dag).len());
@@ -174,14 +179,14 @@ impl Translator {
         );
         let keyed: Vec<_> = clusters
             .iter()
-            .map(|c| {
+            .map(|(name, c)| {
                 let key = (c.service.namespace.clone(), c.service.name.clone());
-                (cluster_name(c), *c, dag.services.get(&key))
+                (name, *c, dag.services.get(&key))
             })
             .collect();
         self.clusters.get_many(
             &keyed,
-            |(name, _, _)| name,
+            |(name, _, _)| *name,
             |(pc, pp), (_, c, policy)| pc == *c && pp.as_ref() == *policy,
             |(_, c, policy)| {
                 let mut out = cluster::cluster(c);
@@ -200,11 +205,11 @@ impl Translator {
                 },
             );
         }
-        for (name, s) in secret::referenced_secrets_of(dag, clusters) {
+        for (name, s) in secrets {
             self.secrets.get(
-                &name,
-                |prev| prev == s,
-                || (s.clone(), to_any(&secret::tls_secret(name.clone(), s))),
+                name,
+                |prev| prev == *s,
+                || ((*s).clone(), to_any(&secret::tls_secret(name.clone(), s))),
             );
         }
         let (plain, secure, chains) = (
@@ -296,19 +301,22 @@ impl Translator {
         }
     }
 
-    fn cluster_map(&self, dag: &Dag, clusters: &[&contour_dag::Cluster]) -> BTreeMap<String, Any> {
+    fn cluster_map(
+        &self,
+        dag: &Dag,
+        clusters: &[(String, &contour_dag::Cluster)],
+    ) -> BTreeMap<String, Any> {
         let mut out = BTreeMap::new();
         for name in dag.extension_clusters.keys() {
             if let Some(any) = self.extension_clusters.output(name) {
                 out.insert(name.clone(), any.clone());
             }
         }
-        for c in clusters {
-            let name = cluster_name(c);
-            if !out.contains_key(&name)
-                && let Some(any) = self.clusters.output(&name)
+        for (name, _) in clusters {
+            if !out.contains_key(name)
+                && let Some(any) = self.clusters.output(name)
             {
-                out.insert(name, any.clone());
+                out.insert(name.clone(), any.clone());
             }
         }
         out
@@ -316,14 +324,13 @@ impl Translator {
 
     fn secret_map(
         &self,
-        dag: &Dag,
         cfg: &TranslateConfig,
-        clusters: &[&contour_dag::Cluster],
+        secrets: &BTreeMap<String, &contour_dag::Secret>,
     ) -> BTreeMap<String, Any> {
         let mut out = BTreeMap::new();
-        for name in secret::referenced_secrets_of(dag, clusters).into_keys() {
-            if let Some(any) = self.secrets.output(&name) {
-                out.insert(name, any.clone());
+        for name in secrets.keys() {
+            if let Some(any) = self.secrets.output(name) {
+                out.insert(name.clone(), any.clone());
             }
         }
         for s in stats::stats_secrets(cfg) {

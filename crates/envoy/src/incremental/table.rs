@@ -86,7 +86,7 @@ impl<I, O> Table<I, O> {
             }
         }
         self.misses += todo.len();
-        let made = parallel_map(&todo, |item| make(item));
+        let made = contour_dag::parallel::map(&todo, |item| make(item));
         for (item, (input, output)) in todo.into_iter().zip(made) {
             self.current
                 .insert(key(item).to_string(), Memo { input, output });
@@ -106,45 +106,9 @@ impl<I, O> Table<I, O> {
     }
 }
 
-/// Below this many items one thread does the work: starting threads would cost more.
-const PARALLEL_MIN: usize = 64;
-
-/// `items.iter().map(f)`, on up to one thread per core (at most 8), in order.
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(8);
-    if threads < 2 || items.len() < PARALLEL_MIN {
-        return items.iter().map(f).collect();
-    }
-    let per_thread = items.len().div_ceil(threads);
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(per_thread)
-            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| match h.join() {
-                Ok(made) => made,
-                // Translation does not panic; should it, the panic is not swallowed.
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parallel_map_keeps_order() {
-        let items: Vec<usize> = (0..1000).collect();
-        let out = parallel_map(&items, |i| i * 2);
-        assert_eq!(out, (0..1000).map(|i| i * 2).collect::<Vec<_>>());
-    }
 
     #[test]
     fn get_many_reuses_same_inputs_and_makes_the_others_once() {
