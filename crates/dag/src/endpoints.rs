@@ -48,10 +48,48 @@ impl Slice {
     }
 }
 
+/// The slices of one Service by name, sorted: a Vec, since a Service mostly has one slice and a
+/// B-tree leaf has room for eleven.
+#[derive(Debug, Default, Clone)]
+struct Slices(Vec<(String, Slice)>);
+
+impl Slices {
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(n, _)| n.as_str().cmp(name))
+    }
+
+    /// Stores `slice` under `name`; whether that changed anything.
+    fn upsert(&mut self, name: String, slice: Slice) -> bool {
+        match self.find(&name) {
+            Ok(i) if self.0[i].1 == slice => false,
+            Ok(i) => {
+                self.0[i].1 = slice;
+                true
+            }
+            Err(i) => {
+                self.0.reserve_exact(1);
+                self.0.insert(i, (name, slice));
+                true
+            }
+        }
+    }
+
+    fn remove(&mut self, name: &str) {
+        if let Ok(i) = self.find(name) {
+            self.0.remove(i);
+        }
+    }
+
+    /// The slices in name order.
+    fn values(&self) -> impl Iterator<Item = &Slice> {
+        self.0.iter().map(|(_, s)| s)
+    }
+}
+
 /// Slices grouped by the Service they belong to.
 #[derive(Debug, Default, Clone)]
 pub struct EndpointStore {
-    by_service: BTreeMap<ServiceKey, BTreeMap<String, Slice>>,
+    by_service: BTreeMap<ServiceKey, Slices>,
     /// slice `(namespace, name)` → owning service, to find it again on removal.
     owner: BTreeMap<(String, String), ServiceKey>,
 }
@@ -83,8 +121,7 @@ impl EndpointStore {
         };
         let slice = Slice::new(slice);
         let slices = self.by_service.entry(owner.clone()).or_default();
-        if slices.get(&name) != Some(&slice) {
-            slices.insert(name, slice);
+        if slices.upsert(name, slice) {
             touched.push(owner.clone());
         }
         self.owner.insert(slice_key, owner);
@@ -106,7 +143,7 @@ impl EndpointStore {
     fn remove_from(&mut self, owner: &ServiceKey, slice_name: &str) {
         if let Some(slices) = self.by_service.get_mut(owner) {
             slices.remove(slice_name);
-            if slices.is_empty() {
+            if slices.0.is_empty() {
                 self.by_service.remove(owner);
             }
         }
@@ -299,5 +336,38 @@ mod tests {
             name: "http".into(),
         });
         assert!(store.load_assignment(&c).health_check_ports.is_empty());
+    }
+
+    /// Slices are kept in name order whatever order they arrive in: the first by name decides
+    /// an endpoint's health port; replacing or removing one keeps the others.
+    #[test]
+    fn slices_of_a_service_stay_in_name_order() {
+        let mut store = EndpointStore::default();
+        store.upsert(two_port_slice("web-b", "127.0.0.1", 8080, 9092));
+        store.upsert(two_port_slice("web-c", "127.0.0.1", 8080, 9093));
+        store.upsert(two_port_slice("web-a", "127.0.0.1", 8080, 9091));
+        let mut c = cluster("http");
+        c.health_port = Some(crate::model::HealthPort {
+            port: 9000,
+            name: "health".into(),
+        });
+        let health = |store: &EndpointStore| {
+            store.load_assignment(&c).health_check_ports[&("127.0.0.1".to_string(), 8080)]
+        };
+        assert_eq!(health(&store), 9091);
+        assert_eq!(store.len(), 3);
+        store.upsert(two_port_slice("web-a", "127.0.0.1", 8080, 9001));
+        assert_eq!(health(&store), 9001);
+        let key = |name: &str| ObjectKey {
+            kind: crate::Kind::EndpointSlice,
+            namespace: "default".into(),
+            name: name.into(),
+        };
+        store.remove(&key("web-a"));
+        assert_eq!(health(&store), 9092);
+        store.remove(&key("web-b"));
+        store.remove(&key("web-c"));
+        assert!(store.load_assignment(&c).endpoints.is_empty());
+        assert!(store.is_empty());
     }
 }

@@ -5,17 +5,20 @@
 //! Only Secrets a valid object references (and is allowed to reference) ever get here, so the
 //! translator can only hand Envoy material the configuration asked for.
 
+use std::sync::Arc;
+
 use crate::model::{VirtualHost, WeightedCluster};
 
-/// A validated `kubernetes.io/tls` (or Opaque) Secret: PEM certificate chain and private key.
+/// A validated `kubernetes.io/tls` (or Opaque) Secret: PEM certificate chain and private key,
+/// shared (`Arc`) by every copy of the secret (hosts, the translator's memo).
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Secret {
     pub namespace: String,
     pub name: String,
     /// `tls.crt`, PEM, as stored in the Secret.
-    pub cert_chain: Vec<u8>,
+    pub cert_chain: Arc<[u8]>,
     /// `tls.key`, PEM, as stored in the Secret.
-    pub private_key: Vec<u8>,
+    pub private_key: Arc<[u8]>,
 }
 
 /// A TLS protocol version a virtual host accepts. Ordered: `V1_2 < V1_3`.

@@ -288,8 +288,8 @@ fn add_extension_clusters(dag: &mut Dag) {
     h2.client_certificate = Some(contour_dag::Secret {
         namespace: "default".into(),
         name: "envoy-client".into(),
-        cert_chain: leaf.cert_pem.into_bytes(),
-        private_key: leaf.key_pem.into_bytes(),
+        cert_chain: leaf.cert_pem.into_bytes().into(),
+        private_key: leaf.key_pem.into_bytes().into(),
     });
     h2.lb_strategy = "Random".into();
     let mut h2c = base("ratelimit", "h2c");
@@ -384,8 +384,8 @@ fn https_listener(routed: VirtualHost) -> Listener {
     let secret = contour_dag::Secret {
         namespace: "default".into(),
         name: "cert".into(),
-        cert_chain: leaf.cert_pem.clone().into_bytes(),
-        private_key: leaf.key_pem.clone().into_bytes(),
+        cert_chain: leaf.cert_pem.clone().into_bytes().into(),
+        private_key: leaf.key_pem.clone().into_bytes().into(),
     };
     let mut terminated = SecureVirtualHost::new("secure.example.com");
     terminated.virtual_host = routed.clone();

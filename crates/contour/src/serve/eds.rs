@@ -17,8 +17,9 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 #[derive(Default)]
 pub struct Eds {
     endpoints: EndpointStore,
-    /// Route clusters of the last build, by the Service they point at.
-    clusters_by_service: BTreeMap<ServiceKey, BTreeSet<ServiceCluster>>,
+    /// Route clusters of the last build, by the Service they point at: sorted, unique. (A Vec
+    /// of the one or two clusters a Service usually has; a B-tree leaf has room for eleven.)
+    clusters_by_service: BTreeMap<ServiceKey, Vec<ServiceCluster>>,
     /// The ClusterLoadAssignment of every route cluster, by EDS name.
     load_assignments: BTreeMap<String, (ServiceCluster, Any)>,
     /// Extension clusters of the last build (by name) using each Service.
@@ -92,10 +93,14 @@ impl Eds {
         self.clusters_by_service.clear();
         for cluster in dag.clusters() {
             let svc = &cluster.service;
-            self.clusters_by_service
+            let known = self
+                .clusters_by_service
                 .entry((svc.namespace.clone(), svc.name.clone()))
-                .or_default()
-                .insert(svc.clone());
+                .or_default();
+            if let Err(at) = known.binary_search(svc) {
+                known.reserve_exact(1);
+                known.insert(at, svc.clone());
+            }
         }
         // In the order `recompute` uses, so that two clusters sharing an EDS name (one with a
         // health port, one without) resolve the same way on both paths.

@@ -99,8 +99,8 @@ pub fn tls_secret_insecure(cache: &Cache, ns: &str, name: &str) -> Result<Secret
     Ok(Secret {
         namespace: ns.to_string(),
         name: name.to_string(),
-        cert_chain,
-        private_key,
+        cert_chain: cert_chain.into(),
+        private_key: private_key.into(),
     })
 }
 

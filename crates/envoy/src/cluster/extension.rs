@@ -157,8 +157,8 @@ mod tests {
         e.client_certificate = Some(Secret {
             namespace: "ns".into(),
             name: "client".into(),
-            cert_chain: b"c".to_vec(),
-            private_key: b"k".to_vec(),
+            cert_chain: b"c".to_vec().into(),
+            private_key: b"k".to_vec().into(),
         });
         e.idle_connection_timeout = Timeout::Duration(std::time::Duration::from_secs(60));
         let c = extension_cluster(&e, &TranslateConfig::default());

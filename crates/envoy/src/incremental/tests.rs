@@ -15,8 +15,8 @@ fn secret(name: &str, cert: &[u8]) -> Secret {
     Secret {
         namespace: "default".into(),
         name: name.into(),
-        cert_chain: cert.to_vec(),
-        private_key: b"key".to_vec(),
+        cert_chain: cert.to_vec().into(),
+        private_key: b"key".to_vec().into(),
     }
 }
 
