@@ -318,10 +318,10 @@ async fn fanout(env: &BenchEnv, n: usize, r: &mut Report) -> anyhow::Result<()> 
     let (mut lat, mut spread) = (Vec::new(), Vec::new());
     for _ in 0..10 {
         let before = clients.versions();
-        let mut written = None;
-        probes::route_changes(env, 1, |t| written = Some(t)).await?;
-        let since = written.unwrap_or_else(Instant::now);
+        let (since, want) = probes::flip_route(env).await?;
         let (all, first_to_last) = clients.wait_all_changed(&before, since, LONG).await?;
+        // Envoy too, before the next change.
+        probes::wait_backend(env.ports.http, probes::ROUTE_HOST, want, LONG).await?;
         lat.push(ms(all));
         spread.push(ms(first_to_last));
     }

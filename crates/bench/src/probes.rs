@@ -148,6 +148,22 @@ pub async fn route_changes(
     measure(env, n, ROUTE_HOST, content, &mut on_write).await
 }
 
+/// One route flip with nothing else around it, for the fan-out: no `/debug/xds` scrape and no
+/// metrics read while the push is under way (at 10k `/debug/xds` lists ~14,000 streams and takes
+/// contour's CPU away from the push being measured). Returns when the write happened and the
+/// backend the route now points to.
+pub async fn flip_route(env: &BenchEnv) -> anyhow::Result<(Instant, &'static str)> {
+    let want = if current_backend(env, ROUTE_HOST).await? == "a" {
+        "b"
+    } else {
+        "a"
+    };
+    tokio::time::sleep(SPACING).await;
+    let start = Instant::now();
+    write_file(env.dir.path(), ROUTE_FILE, &route_probe_to(want))?;
+    Ok((start, want))
+}
+
 /// Moves the endpoint probe's only endpoint between the two backends `n` times.
 pub async fn endpoint_changes(env: &BenchEnv, n: usize) -> anyhow::Result<Vec<Change>> {
     let (pa, pb) = (env.echo_a.port(), env.echo_b.port());
