@@ -202,9 +202,13 @@ pub struct XdsStats {
     pub nacks_by_type: BTreeMap<String, u64>,
 }
 
+/// A consumer of every event, called where the event happens (see [`SnapshotStore::on_event`]).
+pub type EventSink = Arc<dyn Fn(&XdsEvent) + Send + Sync>;
+
 struct Inner {
     current: watch::Sender<Arc<Snapshot>>,
     events: broadcast::Sender<XdsEvent>,
+    sinks: std::sync::RwLock<Vec<EventSink>>,
     stats: Mutex<XdsStats>,
     next_stream_id: AtomicU64,
 }
@@ -240,6 +244,7 @@ impl SnapshotStore {
             inner: Arc::new(Inner {
                 current,
                 events,
+                sinks: std::sync::RwLock::default(),
                 stats: Mutex::new(XdsStats::default()),
                 next_stream_id: AtomicU64::new(1),
             }),
@@ -353,9 +358,21 @@ impl SnapshotStore {
         self.inner.current.subscribe()
     }
 
-    /// Events (stream opened/closed, responses, ACKs, NACKs) from now on.
+    /// Events (stream opened/closed, responses, ACKs, NACKs) from now on. A receiver that falls
+    /// more than 1,024 events behind misses some (Envoy opening 14,000 streams at once does
+    /// that): what must see every event registers with [`Self::on_event`].
     pub fn events(&self) -> broadcast::Receiver<XdsEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// Calls `sink` with every event from now on, on the stream that caused it, before the
+    /// event is broadcast. Keep it short: it runs inside every xDS stream.
+    pub fn on_event(&self, sink: EventSink) {
+        self.inner
+            .sinks
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(sink);
     }
 
     /// A copy of the counters.
@@ -400,6 +417,15 @@ impl SnapshotStore {
                     *stats.nacks_by_type.entry(type_url.clone()).or_default() += 1;
                 }
             }
+        }
+        for sink in self
+            .inner
+            .sinks
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            sink(&event);
         }
         // No receivers is fine: nobody is listening.
         let _ = self.inner.events.send(event);

@@ -299,20 +299,16 @@ fn xds_tls_files(
 }
 
 /// Counts Envoy's rejections by type (the xDS server logs each one as "Envoy rejected").
+/// Synchronously, so that no rejection is missed in a burst of events.
 fn count_nacks(store: &SnapshotStore, metrics: Arc<Metrics>) {
-    let mut events = store.events();
-    tokio::spawn(async move {
-        loop {
-            match events.recv().await {
-                Ok(contour_xds::XdsEvent::Nack { type_url, .. }) => {
-                    let label = crate::metrics::TypeLabel { type_url };
-                    metrics.xds_nack_total.get_or_create(&label).inc();
-                }
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-            }
+    store.on_event(Arc::new(move |ev| {
+        if let contour_xds::XdsEvent::Nack { type_url, .. } = ev {
+            let label = crate::metrics::TypeLabel {
+                type_url: type_url.clone(),
+            };
+            metrics.xds_nack_total.get_or_create(&label).inc();
         }
-    });
+    }));
 }
 
 pub async fn shutdown_signal() {

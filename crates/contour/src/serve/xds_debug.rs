@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use contour_xds::{SnapshotStore, XdsEvent};
 use serde_json::{Value, json};
-use tokio::sync::broadcast::error::RecvError;
 
 /// Latency samples kept per type (the most recent ones).
 const SAMPLES: usize = 4096;
@@ -60,17 +59,10 @@ impl XdsDebug {
             started,
             inner: Mutex::default(),
         });
-        let mut events = store.events();
+        // Synchronously: a broadcast receiver would miss events when Envoy opens thousands of
+        // streams at once, and the view would lack their ACKs.
         let d = debug.clone();
-        tokio::spawn(async move {
-            loop {
-                match events.recv().await {
-                    Ok(ev) => d.record(ev),
-                    Err(RecvError::Lagged(_)) => {}
-                    Err(RecvError::Closed) => break,
-                }
-            }
-        });
+        store.on_event(Arc::new(move |ev| d.record(ev.clone())));
         debug
     }
 

@@ -152,3 +152,35 @@ fn unchanged_resources_keep_their_entry_and_changed_ones_get_a_new_version() {
     assert_eq!(b1.version, resource_version(&any(CLUSTER, "2")));
     assert_ne!(before.get(CLUSTER).version(), after.get(CLUSTER).version());
 }
+
+#[test]
+fn event_sinks_see_every_event_when_a_broadcast_receiver_lags() {
+    let store = SnapshotStore::new();
+    let seen = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&seen);
+    store.on_event(Arc::new(move |ev| {
+        if matches!(ev, XdsEvent::Ack { .. }) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }));
+    let mut rx = store.events();
+    // Envoy opening ~14,000 streams at once produces bursts like this one.
+    let n = (EVENT_CAPACITY * 5) as u64;
+    for i in 0..n {
+        store.record(XdsEvent::Ack {
+            stream_id: i,
+            type_url: CLUSTER.to_string(),
+            version: "v".to_string(),
+            nonce: "1".to_string(),
+            node: "envoy".to_string(),
+        });
+    }
+    assert_eq!(seen.load(Ordering::Relaxed), n);
+    assert!(
+        matches!(
+            rx.try_recv(),
+            Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_))
+        ),
+        "the broadcast receiver misses events in such a burst"
+    );
+}
