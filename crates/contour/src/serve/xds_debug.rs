@@ -62,7 +62,7 @@ impl XdsDebug {
         // Synchronously: a broadcast receiver would miss events when Envoy opens thousands of
         // streams at once, and the view would lack their ACKs.
         let d = debug.clone();
-        store.on_event(Arc::new(move |ev| d.record(ev.clone())));
+        store.on_event(Arc::new(move |ev| d.record(ev)));
         debug
     }
 
@@ -70,7 +70,8 @@ impl XdsDebug {
         t.duration_since(self.started).as_secs_f64() * 1000.0
     }
 
-    fn record(&self, ev: XdsEvent) {
+    /// Runs inside every xDS stream: copies only what the view keeps.
+    fn record(&self, ev: &XdsEvent) {
         let now = Instant::now();
         let since_start = self.ms_since_start(now);
         let Ok(mut inner) = self.inner.lock() else {
@@ -78,10 +79,10 @@ impl XdsDebug {
         };
         match ev {
             XdsEvent::StreamOpened { stream_id, .. } => {
-                inner.streams.entry(stream_id).or_default();
+                inner.streams.entry(*stream_id).or_default();
             }
             XdsEvent::StreamClosed { stream_id, .. } => {
-                inner.streams.remove(&stream_id);
+                inner.streams.remove(stream_id);
             }
             XdsEvent::ResponseSent {
                 stream_id,
@@ -95,15 +96,15 @@ impl XdsDebug {
                 inner.first_response_ms.get_or_insert(since_start);
                 let t = inner.totals.entry(type_url.clone()).or_default();
                 t.responses += 1;
-                t.resources += resources as u64;
-                t.removed += removed as u64;
-                t.bytes += bytes as u64;
-                let s = inner.streams.entry(stream_id).or_default();
+                t.resources += *resources as u64;
+                t.removed += *removed as u64;
+                t.bytes += *bytes as u64;
+                let s = inner.streams.entry(*stream_id).or_default();
                 s.types
-                    .entry(type_url)
+                    .entry(type_url.clone())
                     .or_default()
                     .in_flight
-                    .insert(nonce, now);
+                    .insert(nonce.clone(), now);
             }
             XdsEvent::Ack {
                 stream_id,
@@ -112,14 +113,16 @@ impl XdsDebug {
                 nonce,
                 node,
             } => {
-                let s = inner.streams.entry(stream_id).or_default();
-                s.node = node;
+                let s = inner.streams.entry(*stream_id).or_default();
+                if s.node != *node {
+                    s.node.clone_from(node);
+                }
                 let ts = s.types.entry(type_url.clone()).or_default();
-                let sent = ts.in_flight.remove(&nonce);
+                let sent = ts.in_flight.remove(nonce);
                 ts.in_flight.retain(|_, at| *at > sent.unwrap_or(now));
-                ts.acked_version = version;
+                ts.acked_version.clone_from(version);
                 ts.last_ack_ms = Some(since_start);
-                let t = inner.totals.entry(type_url).or_default();
+                let t = inner.totals.entry(type_url.clone()).or_default();
                 t.acks += 1;
                 if let Some(sent) = sent {
                     if t.ack_latency_ms.len() == SAMPLES {
@@ -130,7 +133,7 @@ impl XdsDebug {
                 }
             }
             XdsEvent::Nack { type_url, .. } => {
-                inner.totals.entry(type_url).or_default().nacks += 1;
+                inner.totals.entry(type_url.clone()).or_default().nacks += 1;
             }
         }
     }
