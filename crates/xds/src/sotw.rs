@@ -20,8 +20,7 @@
 //!   wildcard subscription, only the subscribed resources that exist for a named one;
 //! - after a NACK nothing is re-sent until the content changes (Envoy keeps its last good config).
 
-use std::collections::{BTreeMap, BTreeSet};
-
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
@@ -34,6 +33,9 @@ use crate::type_url;
 pub struct SotwResponse {
     pub version_info: String,
     pub resources: Vec<Arc<VersionedResource>>,
+    /// Set when `resources` is the whole type (a wildcard subscription): the response is then
+    /// sent from the type's shared encoding.
+    pub whole: Option<Arc<TypeSnapshot>>,
     pub type_url: String,
     pub nonce: String,
 }
@@ -85,12 +87,17 @@ impl<R> Default for Output<R> {
     }
 }
 
+/// Sorted, distinct resource names. Envoy opens one stream per route configuration, cluster
+/// and secret, each naming one resource: a boxed slice costs a fraction of a B-tree leaf, which
+/// always has room for eleven entries.
+type Names = Box<[Box<str>]>;
+
 /// What one stream sees of a type. A wildcard subscription sees the whole type, so its
 /// version says it all; a named one sees name → resource version for its names that exist.
 #[derive(Debug, PartialEq, Eq)]
 enum View {
     All { version: String },
-    Named(BTreeMap<String, String>),
+    Named(Box<[(Box<str>, Box<str>)]>),
 }
 
 #[derive(Debug)]
@@ -102,7 +109,7 @@ struct Sent {
 #[derive(Debug)]
 struct TypeState {
     wildcard: bool,
-    names: BTreeSet<String>,
+    names: Names,
     /// The last response sent for this type.
     sent: Option<Sent>,
     /// Whether `sent` is still waiting for an ACK or NACK.
@@ -114,10 +121,10 @@ struct TypeState {
 }
 
 impl TypeState {
-    fn new(requested: &Requested) -> Self {
+    fn new(requested: Requested) -> Self {
         Self {
             wildcard: requested.star || requested.names.is_empty(),
-            names: requested.names.clone(),
+            names: requested.names,
             sent: None,
             pending: false,
             force: true,
@@ -126,12 +133,12 @@ impl TypeState {
     }
 
     /// Applies the names of a later request; returns whether the subscription changed.
-    fn resubscribe(&mut self, requested: &Requested) -> bool {
+    fn resubscribe(&mut self, requested: Requested) -> bool {
         // An empty list keeps a wildcard subscription (legacy wildcard) and empties a named one.
         let wildcard = requested.star || (requested.names.is_empty() && self.wildcard);
         let changed = wildcard != self.wildcard || requested.names != self.names;
         self.wildcard = wildcard;
-        self.names = requested.names.clone();
+        self.names = requested.names;
         changed
     }
 
@@ -144,7 +151,7 @@ impl TypeState {
         View::Named(
             self.names
                 .iter()
-                .filter_map(|n| typ.get(n).map(|r| (n.clone(), r.version.clone())))
+                .filter_map(|n| typ.get(n).map(|r| (n.clone(), r.version.as_str().into())))
                 .collect(),
         )
     }
@@ -153,14 +160,21 @@ impl TypeState {
 /// The resource names of one request.
 struct Requested {
     star: bool,
-    names: BTreeSet<String>,
+    names: Names,
 }
 
 impl Requested {
     fn from(names: &[String]) -> Self {
+        let mut sorted: Vec<Box<str>> = names
+            .iter()
+            .filter(|n| *n != "*")
+            .map(|n| n.as_str().into())
+            .collect();
+        sorted.sort_unstable();
+        sorted.dedup();
         Self {
             star: names.iter().any(|n| n == "*"),
-            names: names.iter().filter(|n| *n != "*").cloned().collect(),
+            names: sorted.into_boxed_slice(),
         }
     }
 }
@@ -170,7 +184,8 @@ impl Requested {
 pub struct SotwStream {
     next_nonce: u64,
     node: String,
-    types: BTreeMap<String, TypeState>,
+    /// Subscribed types in the order of their first request (a handful at most).
+    types: Vec<(Cow<'static, str>, TypeState)>,
 }
 
 impl SotwStream {
@@ -185,7 +200,18 @@ impl SotwStream {
 
     /// Whether the stream has subscribed to `type_url`.
     pub fn is_subscribed(&self, type_url: &str) -> bool {
-        self.types.contains_key(type_url)
+        self.state(type_url).is_some()
+    }
+
+    fn state(&self, type_url: &str) -> Option<&TypeState> {
+        self.types
+            .iter()
+            .find(|(t, _)| &**t == type_url)
+            .map(|(_, s)| s)
+    }
+
+    fn state_mut(&mut self, type_url: &str) -> Option<&mut TypeState> {
+        find_mut(&mut self.types, type_url)
     }
 
     /// Handles one request from the client.
@@ -196,21 +222,24 @@ impl SotwStream {
         let requested = Requested::from(&req.resource_names);
         let nonce = req.response_nonce.as_str();
         let mut feedback = None;
-        match self.types.get_mut(&req.type_url) {
+        match self.state_mut(&req.type_url) {
             None => {
-                self.types
-                    .insert(req.type_url.clone(), TypeState::new(&requested));
+                let state = TypeState::new(requested);
+                let known = type_url::ALL.iter().find(|t| **t == req.type_url);
+                let name =
+                    known.map_or_else(|| Cow::Owned(req.type_url.clone()), |t| Cow::Borrowed(*t));
+                self.types.push((name, state));
             }
             Some(state) if nonce.is_empty() => {
                 // A repeated initial request for a type already known: answered only when it
                 // changes the subscription (or the content moved on), never just repeated.
-                if state.resubscribe(&requested) {
+                if state.resubscribe(requested) {
                     state.force = true;
                 }
             }
             Some(state) if state.sent.as_ref().map(|s| s.nonce.as_str()) != Some(nonce) => {
                 // Stale nonce: ignored unless it changes the subscription.
-                if !state.resubscribe(&requested) {
+                if !state.resubscribe(requested) {
                     return Output::default();
                 }
                 state.force = true;
@@ -219,7 +248,7 @@ impl SotwStream {
                 state.pending = false;
                 state.seen = None;
                 feedback = Some(feedback_for(req));
-                if state.resubscribe(&requested) {
+                if state.resubscribe(requested) {
                     state.force = true;
                 }
             }
@@ -235,12 +264,13 @@ impl SotwStream {
     /// stream sees it, changed and that has no response waiting for an ACK.
     pub fn on_snapshot(&mut self, snap: &Snapshot) -> Vec<SotwResponse> {
         let known = type_url::ALL.iter().map(|t| t.to_string());
-        let others = self
+        let mut others = self
             .types
-            .keys()
+            .iter()
+            .map(|(t, _)| t.to_string())
             .filter(|t| !type_url::ALL.contains(&t.as_str()))
-            .cloned()
             .collect::<Vec<_>>();
+        others.sort_unstable();
         known
             .chain(others)
             .filter_map(|t| self.respond(&t, snap))
@@ -251,7 +281,7 @@ impl SotwStream {
         if !snap.is_ready() {
             return None;
         }
-        let state = self.types.get_mut(type_url)?;
+        let state = find_mut(&mut self.types, type_url)?;
         if state.pending && !state.force {
             return None;
         }
@@ -267,11 +297,12 @@ impl SotwStream {
         }
         self.next_nonce += 1;
         let nonce = self.next_nonce.to_string();
+        let whole = matches!(view, View::All { .. }).then(|| Arc::clone(typ));
         let resources = match &view {
             View::All { .. } => typ.resources().values().map(Arc::clone).collect(),
             View::Named(named) => named
-                .keys()
-                .filter_map(|n| typ.get(n))
+                .iter()
+                .filter_map(|(n, _)| typ.get(n))
                 .map(Arc::clone)
                 .collect(),
         };
@@ -284,10 +315,21 @@ impl SotwStream {
         Some(SotwResponse {
             version_info: typ.version().to_string(),
             resources,
+            whole,
             type_url: type_url.to_string(),
             nonce,
         })
     }
+}
+
+fn find_mut<'a>(
+    types: &'a mut [(Cow<'static, str>, TypeState)],
+    type_url: &str,
+) -> Option<&'a mut TypeState> {
+    types
+        .iter_mut()
+        .find(|(t, _)| &**t == type_url)
+        .map(|(_, s)| s)
 }
 
 fn feedback_for(req: &DiscoveryRequest) -> Feedback {

@@ -10,7 +10,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+use bytes::Bytes;
 
 use envoy_types::pb::google::protobuf::Any;
 use sha2::{Digest, Sha256};
@@ -63,6 +65,54 @@ impl VersionedResource {
 pub struct TypeSnapshot {
     version: String,
     resources: BTreeMap<String, Arc<VersionedResource>>,
+    whole: WholeType,
+}
+
+/// Every resource of a type encoded as the `resources` fields of a response, built when a
+/// wildcard subscription is answered and shared by every response in flight at the same time
+/// (200 ADS clients getting 10,000 clusters hold one copy, not 200); freed with the last of
+/// them, so a snapshot costs nothing extra once its responses are sent.
+#[derive(Default)]
+struct WholeType(Mutex<Weak<Vec<u8>>>);
+
+impl WholeType {
+    fn get(&self, resources: &BTreeMap<String, Arc<VersionedResource>>) -> Bytes {
+        let mut cell = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let block = cell.upgrade().unwrap_or_else(|| {
+            let block = Arc::new(crate::wire::resources_block(resources.values()));
+            *cell = Arc::downgrade(&block);
+            block
+        });
+        Bytes::from_owner(SharedVec(block))
+    }
+}
+
+struct SharedVec(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for SharedVec {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for WholeType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WholeType")
+    }
+}
+
+/// A cache: equal types are equal whatever was encoded.
+impl PartialEq for WholeType {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// A clone starts without an encoding (it is rebuilt on demand).
+impl Clone for WholeType {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
 }
 
 impl Default for TypeSnapshot {
@@ -81,7 +131,22 @@ impl TypeSnapshot {
             hasher.update([0]);
         }
         let version = short_hex(&hasher.finalize());
-        Self { version, resources }
+        Self {
+            version,
+            resources,
+            whole: WholeType::default(),
+        }
+    }
+
+    /// Every resource as the `resources` fields of a response (see [`WholeType`]).
+    pub(crate) fn whole(&self) -> Bytes {
+        self.whole.get(&self.resources)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn whole_is_held(&self) -> bool {
+        let cell = self.whole.0.lock().unwrap_or_else(PoisonError::into_inner);
+        cell.strong_count() > 0
     }
 
     /// The type's version (a content hash; identical content gives the identical version).

@@ -59,7 +59,15 @@ impl Protocol for SotwStream {
         (t, v, n, r.resources.len(), 0)
     }
     fn frames(r: &SotwResponse, max: usize) -> Result<Vec<Bytes>, Status> {
-        wire::sotw(&r.version_info, &r.resources, &r.type_url, &r.nonce, max)
+        let whole = r.whole.as_deref();
+        wire::sotw(
+            &r.version_info,
+            &r.resources,
+            whole,
+            &r.type_url,
+            &r.nonce,
+            max,
+        )
     }
 }
 

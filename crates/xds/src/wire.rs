@@ -5,12 +5,14 @@
 //! configuration sent to 200 clients is therefore 200 references, not 200 copies. The output
 //! is byte-identical to prost's encoding of the same message (tested).
 
+use std::sync::Arc;
+
 use bytes::{BufMut, Bytes, BytesMut};
 use prost::encoding::{encode_varint, encoded_len_varint};
 use tonic::Status;
 
 use crate::delta::DeltaResource;
-use crate::store::VersionedResource;
+use crate::store::{TypeSnapshot, VersionedResource};
 
 /// Resources at least this large are sent as references to the snapshot's bytes; smaller ones
 /// are copied into the surrounding chunk (fewer, larger HTTP/2 data frames).
@@ -89,6 +91,14 @@ impl Framed {
             self.cur.put_slice(bytes);
             return;
         }
+        self.block(bytes);
+    }
+
+    /// Already encoded fields, always shared.
+    fn block(&mut self, bytes: &Bytes) {
+        if bytes.is_empty() {
+            return;
+        }
         if !self.cur.is_empty() {
             self.chunks.push(self.cur.split().freeze());
         }
@@ -113,25 +123,57 @@ impl Framed {
     }
 }
 
+/// Resources as the repeated field 2 of a `DiscoveryResponse`, in one buffer.
+pub(crate) fn resources_block<'a>(
+    resources: impl Iterator<Item = &'a Arc<VersionedResource>> + Clone,
+) -> Vec<u8> {
+    let len = resources.clone().map(|r| field_len(any_len(r))).sum();
+    let mut out = Vec::with_capacity(len);
+    for r in resources {
+        encode_varint(u64::from(2 << 3 | LEN), &mut out);
+        encode_varint(any_len(r) as u64, &mut out);
+        if !r.type_url.is_empty() {
+            encode_varint(u64::from(1 << 3 | LEN), &mut out);
+            encode_varint(r.type_url.len() as u64, &mut out);
+            out.put_slice(r.type_url.as_bytes());
+        }
+        if !r.value.is_empty() {
+            encode_varint(u64::from(2 << 3 | LEN), &mut out);
+            encode_varint(r.value.len() as u64, &mut out);
+            out.put_slice(&r.value);
+        }
+    }
+    out
+}
+
 /// A `DiscoveryResponse` (fields 1 version_info, 2 resources, 4 type_url, 5 nonce), framed.
+/// With `whole`, the resources are every resource of that type, sent from its shared encoding.
 pub(crate) fn sotw(
     version_info: &str,
-    resources: &[std::sync::Arc<VersionedResource>],
+    resources: &[Arc<VersionedResource>],
+    whole: Option<&TypeSnapshot>,
     type_url: &str,
     nonce: &str,
     max: usize,
 ) -> Result<Vec<Bytes>, Status> {
+    let whole = whole.map(TypeSnapshot::whole);
+    let resources_len = match &whole {
+        Some(block) => block.len(),
+        None => resources.iter().map(|r| field_len(any_len(r))).sum(),
+    };
     let len = str_field_len(version_info)
-        + resources
-            .iter()
-            .map(|r| field_len(any_len(r)))
-            .sum::<usize>()
+        + resources_len
         + str_field_len(type_url)
         + str_field_len(nonce);
     let mut out = Framed::new(len, max)?;
     out.opt_string(1, version_info);
-    for r in resources {
-        out.any(2, r);
+    match &whole {
+        Some(block) => out.block(block),
+        None => {
+            for r in resources {
+                out.any(2, r);
+            }
+        }
     }
     out.opt_string(4, type_url);
     out.opt_string(5, nonce);

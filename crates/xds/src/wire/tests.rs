@@ -53,12 +53,14 @@ fn sotw_responses_encode_exactly_as_prost_does() {
         let resp = SotwResponse {
             version_info: version.into(),
             resources,
+            whole: None,
             type_url: "t".into(),
             nonce: nonce.into(),
         };
         let chunks = sotw(
             &resp.version_info,
             &resp.resources,
+            None,
             &resp.type_url,
             &resp.nonce,
             usize::MAX,
@@ -71,6 +73,39 @@ fn sotw_responses_encode_exactly_as_prost_does() {
             resp.to_message()
         );
     }
+}
+
+#[test]
+fn a_whole_type_is_encoded_once_for_the_responses_in_flight_and_freed_after() {
+    let snap = Snapshot::from_types(
+        true,
+        [("t".to_string(), {
+            let all = resources();
+            all.iter()
+                .enumerate()
+                .map(|(i, r)| (format!("r{i}"), r.resource()))
+                .collect()
+        })]
+        .into_iter()
+        .collect(),
+    );
+    let typ = snap.get("t");
+    let all: Vec<_> = typ.resources().values().cloned().collect();
+    let send = |nonce: &str| sotw("v1", &all, Some(typ), "t", nonce, usize::MAX).unwrap();
+    let (first, second) = (send("1"), send("2"));
+    let expected = SotwResponse {
+        version_info: "v1".into(),
+        resources: all.clone(),
+        whole: None,
+        type_url: "t".into(),
+        nonce: "1".into(),
+    };
+    assert_eq!(joined(&first), framed(&expected.to_message()));
+    let largest = |chunks: &[Bytes]| chunks.iter().max_by_key(|c| c.len()).unwrap().as_ptr();
+    assert_eq!(largest(&first), largest(&second), "one shared encoding");
+    assert!(typ.whole_is_held());
+    drop((first, second));
+    assert!(!typ.whole_is_held(), "freed once no response holds it");
 }
 
 #[test]
@@ -110,7 +145,7 @@ fn delta_responses_encode_exactly_as_prost_does() {
 #[test]
 fn large_resources_are_sent_from_the_snapshot_bytes_without_a_copy() {
     let resources = resources();
-    let chunks = sotw("v", &resources, "t", "1", usize::MAX).unwrap();
+    let chunks = sotw("v", &resources, None, "t", "1", usize::MAX).unwrap();
     for r in &resources {
         let shared = chunks.iter().any(|c| c.as_ptr() == r.value.as_ptr());
         assert_eq!(
@@ -124,6 +159,6 @@ fn large_resources_are_sent_from_the_snapshot_bytes_without_a_copy() {
 
 #[test]
 fn oversized_responses_are_refused() {
-    let err = sotw("v", &resources(), "t", "1", 100).unwrap_err();
+    let err = sotw("v", &resources(), None, "t", "1", 100).unwrap_err();
     assert_eq!(err.code(), tonic::Code::OutOfRange);
 }
