@@ -180,7 +180,12 @@ impl BenchEnv {
 
 /// Peak resident set size of a process, in MB (`VmHWM`).
 pub fn peak_rss_mb(pid: u32) -> Option<f64> {
-    let bytes = contour_testkit::proc_status_bytes(pid, "VmHWM")?;
+    rss_mb(pid, "VmHWM")
+}
+
+/// A size from `/proc/PID/status` (`VmRSS`, `VmHWM`...), in MB.
+pub fn rss_mb(pid: u32, field: &str) -> Option<f64> {
+    let bytes = contour_testkit::proc_status_bytes(pid, field)?;
     Some(bytes as f64 / (1024.0 * 1024.0))
 }
 

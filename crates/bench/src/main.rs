@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 use contour_bench::generate::{Shape, cluster};
 use serde_json::{Value, json};
 
-use env::{BenchEnv, all_acked, last_ack_ms, peak_rss_mb};
+use env::{BenchEnv, all_acked, last_ack_ms, peak_rss_mb, rss_mb};
 use probes::Change;
 use report::{Report, ms, percentile};
 
@@ -165,6 +165,21 @@ async fn envoy_start(env: &mut BenchEnv, r: &mut Report) -> anyhow::Result<()> {
     r.set(
         "envoy_ack_vs_own_ratio",
         (last - ready) / (last - first_response).max(1.0),
+    );
+    // Where the peak comes from: Envoy's streams (one per route configuration, cluster and
+    // secret) are all open now; the fan-out's clients come later.
+    let pid = env.contour.pid().unwrap_or(0);
+    r.set(
+        "contour_rss_with_envoy_mb",
+        rss_mb(pid, "VmRSS").unwrap_or(f64::NAN),
+    );
+    r.set(
+        "contour_peak_with_envoy_mb",
+        peak_rss_mb(pid).unwrap_or(f64::NAN),
+    );
+    r.set(
+        "xds_streams",
+        xds["streams"].as_array().map_or(0, Vec::len) as f64,
     );
     Ok(())
 }
@@ -315,6 +330,11 @@ async fn envoy_rds_apply_p50_ms(env: &BenchEnv) -> Option<f64> {
 
 async fn fanout(env: &BenchEnv, n: usize, r: &mut Report) -> anyhow::Result<()> {
     let clients = ads::Clients::start(n, env.ports.xds).await?;
+    let pid = env.contour.pid().unwrap_or(0);
+    r.set(
+        "contour_peak_with_clients_mb",
+        peak_rss_mb(pid).unwrap_or(f64::NAN),
+    );
     let (mut lat, mut spread) = (Vec::new(), Vec::new());
     for _ in 0..10 {
         let before = clients.versions();
