@@ -158,7 +158,7 @@ impl Owners {
 }
 
 /// A known file.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct File {
     id: FileId,
     /// The keys it defines, sorted.
