@@ -13,10 +13,12 @@ use k8s_openapi::api::networking::v1::Ingress;
 use crate::ingress_class::{self, ClassFilter};
 use crate::object::{Kind, Object, ObjectKey};
 
+mod bare;
 mod reads;
 mod refs;
 mod strip;
 
+pub use bare::BareSecrets;
 pub use reads::{Read, Revisions, recording};
 use refs::{Named, RefIndex};
 use strip::{normalize_secret, secret_has_ca, strip};
@@ -38,7 +40,7 @@ pub struct Cache {
     pub secrets: ByName<Secret>,
     /// Every other Secret (Helm releases, tokens, Opaque Secrets of other keys): only its type,
     /// so that a reference to one still gets the right error, for a few bytes a Secret.
-    pub bare_secrets: BTreeMap<(String, String), Option<Box<str>>>,
+    pub bare_secrets: BareSecrets,
     pub ingresses: ByName<Ingress>,
     pub proxies: ByName<HTTPProxy>,
     pub delegations: ByName<TLSCertificateDelegation>,
@@ -48,7 +50,8 @@ pub struct Cache {
     pub config_secrets: BTreeSet<(String, String)>,
     /// Services and Secrets named by the cached Ingresses, HTTPProxies and ExtensionServices.
     refs: RefIndex,
-    /// A revision per object the build reads, for the incremental build.
+    /// A revision per object the build reads, for the incremental build (but the Secrets in
+    /// `bare_secrets`, which carry their own).
     revisions: Revisions,
 }
 
@@ -80,20 +83,32 @@ impl Cache {
         let key = obj.key();
         let (changed, rebuild) = self.insert_inner(obj);
         if changed {
-            let present = self.holds(&key);
-            self.revisions
-                .changed(key.kind, &key.namespace, &key.name, present);
+            self.bump(key.kind, &key.namespace, &key.name);
         }
         rebuild
     }
 
+    /// Gives an object that changed a new revision (absent: none).
+    fn bump(&mut self, kind: Kind, ns: &str, name: &str) {
+        if kind == Kind::Secret
+            && let Some(bare) = self.bare_secrets.entry_mut(ns, name)
+        {
+            bare.rev = self.revisions.fresh();
+            // Were it held with its data before, its revision was in the map.
+            self.revisions.changed(kind, ns, name, false);
+            return;
+        }
+        let present = self.holds(kind, ns, name);
+        self.revisions.changed(kind, ns, name, present);
+    }
+
     /// Whether the cache now holds the object (as the build sees it).
-    fn holds(&self, key: &ObjectKey) -> bool {
-        let k = ns_name(key);
-        match key.kind {
-            Kind::Namespace => self.namespaces.contains_key(&key.name),
+    fn holds(&self, kind: Kind, ns: &str, name: &str) -> bool {
+        let k = (ns.to_string(), name.to_string());
+        match kind {
+            Kind::Namespace => self.namespaces.contains_key(name),
             Kind::Service => self.services.contains_key(&k),
-            Kind::Secret => self.secrets.contains_key(&k) || self.bare_secrets.contains_key(&k),
+            Kind::Secret => self.secrets.contains_key(&k) || self.bare_secrets.contains(ns, name),
             Kind::Ingress => self.ingresses.contains_key(&k),
             Kind::HTTPProxy => self.proxies.contains_key(&k),
             Kind::TLSCertificateDelegation => self.delegations.contains_key(&k),
@@ -104,6 +119,11 @@ impl Cache {
 
     /// The revision of what `read` names (0: absent), see [`Revisions`].
     pub fn revision(&self, read: &Read) -> u64 {
+        if let Read::Object(Kind::Secret, ns, name) = read
+            && let Some(bare) = self.bare_secrets.entry(ns, name)
+        {
+            return bare.rev;
+        }
         self.revisions.of(read)
     }
 
@@ -131,12 +151,11 @@ impl Cache {
                 normalize_secret(&mut secret);
                 let changed = if secret.data.as_ref().is_none_or(|d| d.is_empty()) {
                     // No certificate material: only the type is kept (for its error message).
-                    let ty = secret.type_.map(String::into_boxed_str);
                     let was_full = self.secrets.remove(&k).is_some();
-                    let old = self.bare_secrets.insert(k.clone(), ty.clone());
-                    was_full || old != Some(ty)
+                    let new_type = self.bare_secrets.insert(&k.0, &k.1, secret.type_);
+                    was_full || new_type
                 } else {
-                    self.bare_secrets.remove(&k);
+                    self.bare_secrets.remove(&k.0, &k.1);
                     store(&mut self.secrets, k.clone(), secret)
                 };
                 let has_ca = self.secrets.get(&k).is_some_and(|s| secret_has_ca(s));
@@ -183,11 +202,10 @@ impl Cache {
 
     /// Removes an object. Returns whether a rebuild is needed.
     pub fn remove(&mut self, key: &ObjectKey) -> bool {
-        let held = self.holds(key);
+        let held = self.holds(key.kind, &key.namespace, &key.name);
         let rebuild = self.remove_inner(key);
         if held {
-            self.revisions
-                .changed(key.kind, &key.namespace, &key.name, false);
+            self.bump(key.kind, &key.namespace, &key.name);
         }
         rebuild
     }
@@ -199,7 +217,7 @@ impl Cache {
             Kind::Service => self.services.remove(&k).is_some() && self.service_referenced(&k),
             Kind::Secret => match self.secrets.remove(&k) {
                 Some(old) => secret_has_ca(&old) || self.secret_referenced(&k),
-                None => self.bare_secrets.remove(&k).is_some() && self.secret_referenced(&k),
+                None => self.bare_secrets.remove(&k.0, &k.1) && self.secret_referenced(&k),
             },
             Kind::Ingress => {
                 self.refs.set(Kind::Ingress, &k, None);
@@ -240,9 +258,8 @@ impl Cache {
     pub fn withhold_secret_data(&mut self, key: &(String, String)) -> bool {
         match self.secrets.remove(key) {
             Some(secret) => {
-                let ty = secret.type_.map(String::into_boxed_str);
-                self.bare_secrets.insert(key.clone(), ty);
-                self.revisions.changed(Kind::Secret, &key.0, &key.1, true);
+                self.bare_secrets.insert(&key.0, &key.1, secret.type_);
+                self.bump(Kind::Secret, &key.0, &key.1);
                 true
             }
             None => false,
@@ -293,9 +310,7 @@ impl Cache {
         if let Some(s) = self.secrets.get(&key) {
             return Some(SecretEntry::Full(s));
         }
-        self.bare_secrets
-            .get(&key)
-            .map(|ty| SecretEntry::Bare(ty.as_deref()))
+        self.bare_secrets.get(ns, name).map(SecretEntry::Bare)
     }
 
     /// The TLSCertificateDelegations of namespace `ns`.

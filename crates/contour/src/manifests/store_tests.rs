@@ -156,3 +156,55 @@ fn digest_tells_versions_apart() {
     assert_ne!(digest(&service("x", 80)), digest(&service("x", 81)));
     assert_ne!(digest(&service("x", 80)), digest(&service("y", 80)));
 }
+
+#[test]
+fn per_object_entries_stay_small() {
+    // What the store keeps per object: one owners entry (key and owners), and the key again in
+    // its file's list, sharing the key's one allocation. Before: an `ObjectKey` (56 bytes, two
+    // allocations) in both, and a `Vec` of paths (24 bytes, and a path allocated per object).
+    assert!(size_of::<Key>() <= 24, "{}", size_of::<Key>());
+    assert!(size_of::<(Key, Owners)>() <= 48);
+}
+
+#[test]
+fn each_key_is_allocated_once() {
+    let mut store = Store::default();
+    store.apply_file(Path::new(A), file(vec![service("x", 80), service("y", 80)]));
+    store.apply_file(Path::new(B), file(vec![service("x", 90)]));
+    store.flush();
+    let refs: Vec<(String, usize)> = store
+        .owners
+        .keys()
+        .map(|k| (k.name().to_string(), Arc::strong_count(&k.text)))
+        .collect();
+    // The owners entry and the list of every file defining it.
+    assert_eq!(refs, [("x".to_string(), 3), ("y".to_string(), 2)]);
+    store.remove_file(Path::new(B));
+    store.flush();
+    let x = store.owners.keys().next().unwrap();
+    assert_eq!((x.name(), Arc::strong_count(&x.text)), ("x", 2));
+    assert_eq!(store.paths.len(), 1);
+}
+
+#[test]
+fn keys_order_as_object_keys() {
+    // Events come sorted by key: a namespace that is a prefix of another sorts first.
+    let keys = [("a", "zz"), ("ab", "c"), ("b", "")].map(|(namespace, name)| ObjectKey {
+        kind: Kind::Secret,
+        namespace: namespace.into(),
+        name: name.into(),
+    });
+    let mut store_keys: Vec<Key> = keys.iter().rev().map(Key::new).collect();
+    store_keys.sort();
+    let back: Vec<ObjectKey> = store_keys.iter().map(Key::object_key).collect();
+    assert_eq!(back, keys);
+    assert_ne!(
+        Key::new(&keys[0]),
+        Key::new(&ObjectKey {
+            kind: Kind::Secret,
+            namespace: "az".into(),
+            name: "z".into()
+        })
+    );
+    assert_eq!(Key::new(&keys[1]).to_string(), "Secret ab/c");
+}

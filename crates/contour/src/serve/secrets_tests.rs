@@ -64,7 +64,7 @@ impl Fixture {
     /// type alone, in `bare_secrets`).
     fn held_data(&self, name: &str) -> bool {
         let full = self.cache.secrets.get(&key(name));
-        assert!(full.is_some() != self.cache.bare_secrets.contains_key(&key(name)));
+        assert!(full.is_some() != self.cache.bare_secrets.contains("default", name));
         full.is_some_and(|s| s.data.is_some())
     }
 }
@@ -76,8 +76,8 @@ fn unreferenced_secret_is_cached_without_data() {
     // Only the type is kept: no data, no annotations (no copy of the object in them).
     assert!(!f.cache.secrets.contains_key(&key("lonely")));
     assert_eq!(
-        f.cache.bare_secrets[&key("lonely")].as_deref(),
-        Some("kubernetes.io/tls")
+        f.cache.bare_secrets.get("default", "lonely"),
+        Some(Some("kubernetes.io/tls"))
     );
     assert!(f.w.withheld().contains(&key("lonely")));
     assert!(f.w.hold_until().is_none());

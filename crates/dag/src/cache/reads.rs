@@ -30,8 +30,14 @@ pub struct Revisions {
 
 impl Revisions {
     fn bump(&mut self, read: Read) {
+        let rev = self.fresh();
+        self.revs.insert(read, rev);
+    }
+
+    /// A revision no object had before, for an object that keeps its own (a bare Secret).
+    pub(crate) fn fresh(&mut self) -> u64 {
         self.next += 1;
-        self.revs.insert(read, self.next);
+        self.next
     }
 
     /// Records that object `kind ns/name` changed (`present`: whether it now exists).

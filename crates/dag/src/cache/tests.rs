@@ -127,12 +127,12 @@ fn secrets_without_material_are_kept_as_their_type() {
     let key = ("other".to_string(), "cert".to_string());
     assert!(!cache.secrets.contains_key(&key));
     assert_eq!(
-        cache.bare_secrets[&key].as_deref(),
-        Some("helm.sh/release.v1")
+        cache.bare_secrets.get("other", "cert"),
+        Some(Some("helm.sh/release.v1"))
     );
     // Becoming a real certificate Secret, and back, both matter.
     assert!(cache.insert(secret("other", "cert", "{tls.crt: YQ==}")));
-    assert!(!cache.bare_secrets.contains_key(&key));
+    assert!(!cache.bare_secrets.contains("other", "cert"));
     assert!(cache.insert(helm("YQ==")));
     assert!(!cache.secrets.contains_key(&key));
     assert_eq!(cache.counts()["Secret"], 1);
@@ -141,4 +141,54 @@ fn secrets_without_material_are_kept_as_their_type() {
         "apiVersion: v1\nkind: Secret\nmetadata: {name: x, namespace: n}\ntype: Opaque\ndata: {password: YQ==}\n",
     );
     assert!(!cache.insert(other));
+}
+
+#[test]
+fn a_secret_gets_a_new_revision_whenever_the_build_would_see_it_change() {
+    let mut cache = Cache::default();
+    let read = Read::Object(Kind::Secret, "n".into(), "s".into());
+    let typed = |ty: &str| {
+        obj(&format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: s, namespace: n}}\ntype: {ty}\n"
+        ))
+    };
+    let key = ObjectKey {
+        kind: Kind::Secret,
+        namespace: "n".into(),
+        name: "s".into(),
+    };
+    assert_eq!(cache.revision(&read), 0);
+    cache.insert(typed("Opaque"));
+    let bare = cache.revision(&read);
+    assert_ne!(bare, 0);
+    assert_eq!(
+        cache.revisions.of(&read),
+        0,
+        "a bare Secret's revision is in its entry, not in the map"
+    );
+    // Same type, other data it does not keep: unchanged.
+    cache.insert(obj(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: n}\ntype: Opaque\ndata: {password: YQ==}\n",
+    ));
+    assert_eq!(cache.revision(&read), bare);
+    cache.insert(typed("helm.sh/release.v1"));
+    let retyped = cache.revision(&read);
+    assert_ne!(retyped, bare);
+    // With data, then bare again, then withheld: each is a change.
+    cache.insert(secret("n", "s", "{tls.crt: YQ==}"));
+    let full = cache.revision(&read);
+    assert!(![0, bare, retyped].contains(&full));
+    cache.insert(typed("Opaque"));
+    let bare_again = cache.revision(&read);
+    assert!(![0, bare, retyped, full].contains(&bare_again));
+    cache.insert(secret("n", "s", "{tls.crt: YQ==}"));
+    let full_again = cache.revision(&read);
+    assert_ne!(full_again, bare_again);
+    assert!(cache.withhold_secret_data(&("n".to_string(), "s".to_string())));
+    let withheld = cache.revision(&read);
+    assert!(withheld > full_again);
+    // The full Secret's revision went with it: removing the bare one leaves nothing.
+    cache.remove(&key);
+    assert_eq!(cache.revision(&read), 0);
+    assert_eq!(cache.revisions.of(&read), 0);
 }

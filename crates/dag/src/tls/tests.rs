@@ -136,8 +136,8 @@ fn unrelated_secret_types_lose_their_data() {
     let key = ("default".to_string(), "token".to_string());
     assert!(!cache.secrets.contains_key(&key));
     assert_eq!(
-        cache.bare_secrets[&key].as_deref(),
-        Some("kubernetes.io/service-account-token")
+        cache.bare_secrets.get("default", "token"),
+        Some(Some("kubernetes.io/service-account-token"))
     );
     // A reference to it still gets the type error.
     let err = tls_secret_insecure(&cache, "default", "token").unwrap_err();
