@@ -225,10 +225,9 @@ impl SotwStream {
         match self.state_mut(&req.type_url) {
             None => {
                 let state = TypeState::new(requested);
-                let known = type_url::ALL.iter().find(|t| **t == req.type_url);
-                let name =
-                    known.map_or_else(|| Cow::Owned(req.type_url.clone()), |t| Cow::Borrowed(*t));
-                self.types.push((name, state));
+                // One slot: Envoy's streams carry one type (ADS streams grow as needed).
+                self.types.reserve_exact(1);
+                self.types.push((type_url::shared(&req.type_url), state));
             }
             Some(state) if nonce.is_empty() => {
                 // A repeated initial request for a type already known: answered only when it

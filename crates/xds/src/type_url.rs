@@ -13,6 +13,15 @@ pub const SECRET: &str = "type.googleapis.com/envoy.extensions.transport_sockets
 /// Runtime layers (RTDS).
 pub const RUNTIME: &str = "type.googleapis.com/envoy.service.runtime.v3.Runtime";
 
+/// `type_url` without an allocation when it is one of [`ALL`] (per-stream state holds one per
+/// subscribed type, and Envoy opens thousands of streams).
+pub fn shared(type_url: &str) -> std::borrow::Cow<'static, str> {
+    match ALL.iter().find(|t| **t == type_url) {
+        Some(t) => std::borrow::Cow::Borrowed(t),
+        None => std::borrow::Cow::Owned(type_url.to_string()),
+    }
+}
+
 /// Every type URL served, in the order Envoy should receive them on an ADS stream.
 pub const ALL: [&str; 6] = [CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET, RUNTIME];
 
