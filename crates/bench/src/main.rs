@@ -55,6 +55,14 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         secrets: usize,
     },
+    /// Connect N ADS clients (subscribed like the fan-out's) to a running contour and keep them
+    /// until interrupted (for profiling `contour serve` by hand).
+    Clients {
+        #[arg(long)]
+        xds_port: u16,
+        #[arg(long, default_value_t = 200)]
+        n: usize,
+    },
     /// Only write the generated cluster into DIR (for profiling `contour serve` by hand).
     Generate {
         #[arg(long, default_value_t = 1000)]
@@ -79,6 +87,12 @@ async fn main() -> anyhow::Result<()> {
             json,
         } => (proxies, secrets, envoys, changes, json),
         Command::Phases { proxies, secrets } => return phases::phases(proxies, secrets),
+        Command::Clients { xds_port, n } => {
+            let _clients = ads::Clients::start(n, xds_port).await?;
+            eprintln!("{n} ADS clients have the route configuration; Ctrl-C ends them");
+            tokio::signal::ctrl_c().await?;
+            return Ok(());
+        }
         Command::Generate {
             proxies,
             secrets,
