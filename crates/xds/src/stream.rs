@@ -129,7 +129,21 @@ pub(crate) fn respond<P: Protocol>(
     proto: P,
     requests: Requests<P::Request>,
 ) -> http::Response<tonic::body::Body> {
-    let driver = Driver::start(ctx, proto, requests);
+    let frames = frames(Box::new(Driver::start(ctx, proto, requests)));
+    let body = StreamBody::<_>::new(frames);
+    let mut response = http::Response::new(tonic::body::Body::new(body));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/grpc"),
+    );
+    response
+}
+
+/// The response frames a driver produces, ending with the trailers.
+///
+/// The driver is boxed: `unfold` keeps room for its state both beside and inside the future it
+/// runs, so an unboxed driver would take its size twice in every stream (`tests`).
+fn frames<P: Protocol>(driver: Box<Driver<P>>) -> FrameStream {
     let frames = futures::stream::unfold(Some(driver), |driver| async move {
         let mut driver = driver?;
         match driver.next().await {
@@ -140,13 +154,7 @@ pub(crate) fn respond<P: Protocol>(
             }
         }
     });
-    let body = StreamBody::<_>::new(Box::pin(frames) as FrameStream);
-    let mut response = http::Response::new(tonic::body::Body::new(body));
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/grpc"),
-    );
-    response
+    Box::pin(frames)
 }
 
 type FrameStream =
@@ -347,5 +355,33 @@ fn feedback_event(stream_id: u64, node: &str, feedback: Feedback) -> XdsEvent {
             message,
             node,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_body_holds_its_driver_once() {
+        let (_stop, shutdown) = watch::channel(false);
+        let ctx = StreamContext {
+            store: SnapshotStore::new(),
+            shutdown,
+            service: "ads",
+            only_type: None,
+            max_encoding_message_size: usize::MAX,
+        };
+        let requests = Requests::new(tonic::body::Body::empty(), usize::MAX);
+        let driver = Box::new(Driver::start(ctx, SotwStream::new(), requests));
+        let body = frames(driver);
+        let (body, driver) = (
+            std::mem::size_of_val(&*body),
+            std::mem::size_of::<Driver<SotwStream>>(),
+        );
+        assert!(
+            body < 2 * driver,
+            "the body's future ({body} bytes) holds the driver ({driver} bytes) inline"
+        );
     }
 }
