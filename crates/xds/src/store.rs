@@ -29,8 +29,9 @@ const EVENT_CAPACITY: usize = 1024;
 /// (see `wire`) rather than copying them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VersionedResource {
-    /// The `google.protobuf.Any` type URL.
-    pub type_url: String,
+    /// The `google.protobuf.Any` type URL (borrowed for the types contour serves: one copy per
+    /// resource would be 30,000 copies at 10,000 HTTPProxies).
+    pub type_url: std::borrow::Cow<'static, str>,
     /// The encoded resource (the `Any`'s value).
     pub value: bytes::Bytes,
     /// Hex hash of the type URL and bytes.
@@ -41,7 +42,7 @@ impl VersionedResource {
     fn new(resource: Any) -> Self {
         let version = resource_version(&resource);
         Self {
-            type_url: resource.type_url,
+            type_url: type_url::shared(&resource.type_url),
             value: resource.value.into(),
             version,
         }
@@ -50,7 +51,7 @@ impl VersionedResource {
     /// The resource as an `Any` (a copy).
     pub fn resource(&self) -> Any {
         Any {
-            type_url: self.type_url.clone(),
+            type_url: self.type_url.to_string(),
             value: self.value.to_vec(),
         }
     }

@@ -184,3 +184,20 @@ fn event_sinks_see_every_event_when_a_broadcast_receiver_lags() {
         "the broadcast receiver misses events in such a burst"
     );
 }
+
+#[test]
+fn resources_of_served_types_share_their_type_url() {
+    let store = SnapshotStore::new();
+    store.set_type(CLUSTER, resources(CLUSTER, &[("a", "1"), ("b", "2")]));
+    let snap = store.snapshot();
+    for r in snap.get(CLUSTER).resources().values() {
+        assert!(
+            matches!(r.type_url, std::borrow::Cow::Borrowed(_)),
+            "copied"
+        );
+        assert_eq!(r.type_url, CLUSTER);
+    }
+    // Any other type URL is kept as given.
+    let other = VersionedResource::new(any("type.example/x", "1"));
+    assert_eq!(other.type_url, "type.example/x");
+}
