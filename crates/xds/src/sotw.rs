@@ -32,12 +32,42 @@ use crate::type_url;
 #[derive(Debug, Clone, PartialEq)]
 pub struct SotwResponse {
     pub version_info: String,
-    pub resources: Vec<Arc<VersionedResource>>,
-    /// Set when `resources` is the whole type (a wildcard subscription): the response is then
-    /// sent from the type's shared encoding.
-    pub whole: Option<Arc<TypeSnapshot>>,
+    pub resources: Carried,
     pub type_url: String,
     pub nonce: String,
+}
+
+/// The resources a response carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Carried {
+    /// The whole type (a wildcard subscription), sent from the type's shared encoding.
+    All(Arc<TypeSnapshot>),
+    /// The subscribed resources that exist, in name order.
+    Named(Vec<Arc<VersionedResource>>),
+}
+
+impl Carried {
+    /// The resources, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<VersionedResource>> {
+        let (all, named) = match self {
+            Carried::All(typ) => (Some(typ), &[][..]),
+            Carried::Named(named) => (None, &named[..]),
+        };
+        all.into_iter()
+            .flat_map(|typ| typ.resources().values())
+            .chain(named)
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Carried::All(typ) => typ.resources().len(),
+            Carried::Named(named) => named.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl SotwResponse {
@@ -200,18 +230,7 @@ impl SotwStream {
 
     /// Whether the stream has subscribed to `type_url`.
     pub fn is_subscribed(&self, type_url: &str) -> bool {
-        self.state(type_url).is_some()
-    }
-
-    fn state(&self, type_url: &str) -> Option<&TypeState> {
-        self.types
-            .iter()
-            .find(|(t, _)| &**t == type_url)
-            .map(|(_, s)| s)
-    }
-
-    fn state_mut(&mut self, type_url: &str) -> Option<&mut TypeState> {
-        find_mut(&mut self.types, type_url)
+        self.types.iter().any(|(t, _)| t == type_url)
     }
 
     /// Handles one request from the client.
@@ -222,7 +241,7 @@ impl SotwStream {
         let requested = Requested::from(&req.resource_names);
         let nonce = req.response_nonce.as_str();
         let mut feedback = None;
-        match self.state_mut(&req.type_url) {
+        match find_mut(&mut self.types, &req.type_url) {
             None => {
                 let state = TypeState::new(requested);
                 // One slot: Envoy's streams carry one type (ADS streams grow as needed).
@@ -296,14 +315,15 @@ impl SotwStream {
         }
         self.next_nonce += 1;
         let nonce = self.next_nonce.to_string();
-        let whole = matches!(view, View::All { .. }).then(|| Arc::clone(typ));
         let resources = match &view {
-            View::All { .. } => typ.resources().values().map(Arc::clone).collect(),
-            View::Named(named) => named
-                .iter()
-                .filter_map(|(n, _)| typ.get(n))
-                .map(Arc::clone)
-                .collect(),
+            View::All { .. } => Carried::All(Arc::clone(typ)),
+            View::Named(named) => Carried::Named(
+                named
+                    .iter()
+                    .filter_map(|(n, _)| typ.get(n))
+                    .map(Arc::clone)
+                    .collect(),
+            ),
         };
         state.sent = Some(Sent {
             nonce: nonce.clone(),
@@ -314,7 +334,6 @@ impl SotwStream {
         Some(SotwResponse {
             version_info: typ.version().to_string(),
             resources,
-            whole,
             type_url: type_url.to_string(),
             nonce,
         })

@@ -59,15 +59,7 @@ impl Protocol for SotwStream {
         (t, v, n, r.resources.len(), 0)
     }
     fn frames(r: &SotwResponse, max: usize) -> Result<Vec<Bytes>, Status> {
-        let whole = r.whole.as_deref();
-        wire::sotw(
-            &r.version_info,
-            &r.resources,
-            whole,
-            &r.type_url,
-            &r.nonce,
-            max,
-        )
+        wire::sotw(&r.version_info, &r.resources, &r.type_url, &r.nonce, max)
     }
 }
 

@@ -12,7 +12,8 @@ use prost::encoding::{encode_varint, encoded_len_varint};
 use tonic::Status;
 
 use crate::delta::DeltaResource;
-use crate::store::{TypeSnapshot, VersionedResource};
+use crate::sotw::Carried;
+use crate::store::VersionedResource;
 
 /// Resources at least this large are sent as references to the snapshot's bytes; smaller ones
 /// are copied into the surrounding chunk (fewer, larger HTTP/2 data frames).
@@ -107,10 +108,8 @@ impl Framed {
 
     /// A `google.protobuf.Any` field holding `r`.
     fn any(&mut self, field: u32, r: &VersionedResource) {
-        self.open(field, any_len(r));
-        self.opt_string(1, &r.type_url);
+        any_head(&mut self.cur, field, r);
         if !r.value.is_empty() {
-            self.open(2, r.value.len());
             self.shared(&r.value);
         }
     }
@@ -123,6 +122,23 @@ impl Framed {
     }
 }
 
+/// A `google.protobuf.Any` field holding `r`, up to its value: the field's key and length, the
+/// type URL, and the value's key and length when it has one.
+fn any_head(buf: &mut impl BufMut, field: u32, r: &VersionedResource) {
+    let open = |buf: &mut _, field: u32, len: usize| {
+        encode_varint(u64::from(field << 3 | LEN), buf);
+        encode_varint(len as u64, buf);
+    };
+    open(buf, field, any_len(r));
+    if !r.type_url.is_empty() {
+        open(buf, 1, r.type_url.len());
+        buf.put_slice(r.type_url.as_bytes());
+    }
+    if !r.value.is_empty() {
+        open(buf, 2, r.value.len());
+    }
+}
+
 /// Resources as the repeated field 2 of a `DiscoveryResponse`, in one buffer.
 pub(crate) fn resources_block<'a>(
     resources: impl Iterator<Item = &'a Arc<VersionedResource>> + Clone,
@@ -130,33 +146,25 @@ pub(crate) fn resources_block<'a>(
     let len = resources.clone().map(|r| field_len(any_len(r))).sum();
     let mut out = Vec::with_capacity(len);
     for r in resources {
-        encode_varint(u64::from(2 << 3 | LEN), &mut out);
-        encode_varint(any_len(r) as u64, &mut out);
-        if !r.type_url.is_empty() {
-            encode_varint(u64::from(1 << 3 | LEN), &mut out);
-            encode_varint(r.type_url.len() as u64, &mut out);
-            out.put_slice(r.type_url.as_bytes());
-        }
-        if !r.value.is_empty() {
-            encode_varint(u64::from(2 << 3 | LEN), &mut out);
-            encode_varint(r.value.len() as u64, &mut out);
-            out.put_slice(&r.value);
-        }
+        any_head(&mut out, 2, r);
+        out.put_slice(&r.value);
     }
     out
 }
 
 /// A `DiscoveryResponse` (fields 1 version_info, 2 resources, 4 type_url, 5 nonce), framed.
-/// With `whole`, the resources are every resource of that type, sent from its shared encoding.
+/// A whole type is sent from its shared encoding.
 pub(crate) fn sotw(
     version_info: &str,
-    resources: &[Arc<VersionedResource>],
-    whole: Option<&TypeSnapshot>,
+    resources: &Carried,
     type_url: &str,
     nonce: &str,
     max: usize,
 ) -> Result<Vec<Bytes>, Status> {
-    let whole = whole.map(TypeSnapshot::whole);
+    let whole = match resources {
+        Carried::All(typ) => Some(typ.whole()),
+        Carried::Named(_) => None,
+    };
     let resources_len = match &whole {
         Some(block) => block.len(),
         None => resources.iter().map(|r| field_len(any_len(r))).sum(),
@@ -170,7 +178,7 @@ pub(crate) fn sotw(
     match &whole {
         Some(block) => out.block(block),
         None => {
-            for r in resources {
+            for r in resources.iter() {
                 out.any(2, r);
             }
         }

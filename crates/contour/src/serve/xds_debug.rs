@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use contour_xds::{SnapshotStore, XdsEvent};
+use contour_xds::{SnapshotStore, XdsEvent, type_url};
 use serde_json::{Value, json};
 
 /// Latency samples kept per type (the most recent ones).
@@ -60,7 +60,8 @@ struct TypeTotals {
 #[derive(Default)]
 struct Inner {
     streams: BTreeMap<u64, StreamState>,
-    totals: BTreeMap<String, TypeTotals>,
+    /// By type URL (the served ones borrowed: no copy per event).
+    totals: BTreeMap<Cow<'static, str>, TypeTotals>,
     /// The node ID last seen, shared by the streams that name it.
     node: Arc<str>,
     /// When the first response of the process was sent (ms since start).
@@ -116,7 +117,10 @@ impl XdsDebug {
                 ..
             } => {
                 inner.first_response_ms.get_or_insert(since_start);
-                let t = inner.totals.entry(type_url.clone()).or_default();
+                let t = inner
+                    .totals
+                    .entry(contour_xds::type_url::shared(type_url))
+                    .or_default();
                 t.responses += 1;
                 t.resources += *resources as u64;
                 t.removed += *removed as u64;
@@ -154,7 +158,10 @@ impl XdsDebug {
                     ts.acked_version = version.as_str().into();
                 }
                 ts.last_ack_ms = Some(since_start);
-                let t = inner.totals.entry(type_url.clone()).or_default();
+                let t = inner
+                    .totals
+                    .entry(contour_xds::type_url::shared(type_url))
+                    .or_default();
                 t.acks += 1;
                 if let Some(sent) = sent {
                     if t.ack_latency_ms.len() == SAMPLES {
@@ -165,7 +172,11 @@ impl XdsDebug {
                 }
             }
             XdsEvent::Nack { type_url, .. } => {
-                inner.totals.entry(type_url.clone()).or_default().nacks += 1;
+                inner
+                    .totals
+                    .entry(type_url::shared(type_url))
+                    .or_default()
+                    .nacks += 1;
             }
         }
     }
@@ -173,7 +184,7 @@ impl XdsDebug {
     /// `/debug/xds`: current versions, per-stream ACKed versions, totals and ACK latencies.
     pub fn json(&self, store: &SnapshotStore) -> Value {
         let snap = store.snapshot();
-        let versions: BTreeMap<&str, Value> = contour_xds::type_url::ALL
+        let versions: BTreeMap<&str, Value> = type_url::ALL
             .iter()
             .map(|t| {
                 let ts = snap.get(t);
@@ -205,7 +216,7 @@ impl XdsDebug {
             .iter()
             .map(|(t, v)| {
                 (
-                    t.as_str(),
+                    t.as_ref(),
                     json!({
                         "responses": v.responses, "resources": v.resources, "removed": v.removed,
                         "bytes": v.bytes, "acks": v.acks, "nacks": v.nacks,

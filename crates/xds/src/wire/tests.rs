@@ -5,7 +5,7 @@ use prost::Message;
 
 use super::*;
 use crate::delta::{DeltaResource, DeltaResponse};
-use crate::sotw::SotwResponse;
+use crate::sotw::{Carried, SotwResponse};
 use crate::store::Snapshot;
 use crate::testutil::any;
 
@@ -52,15 +52,13 @@ fn sotw_responses_encode_exactly_as_prost_does() {
     ] {
         let resp = SotwResponse {
             version_info: version.into(),
-            resources,
-            whole: None,
+            resources: Carried::Named(resources),
             type_url: "t".into(),
             nonce: nonce.into(),
         };
         let chunks = sotw(
             &resp.version_info,
             &resp.resources,
-            None,
             &resp.type_url,
             &resp.nonce,
             usize::MAX,
@@ -91,12 +89,12 @@ fn a_whole_type_is_encoded_once_for_the_responses_in_flight_and_freed_after() {
     );
     let typ = snap.get("t");
     let all: Vec<_> = typ.resources().values().cloned().collect();
-    let send = |nonce: &str| sotw("v1", &all, Some(typ), "t", nonce, usize::MAX).unwrap();
+    let whole = Carried::All(Arc::clone(typ));
+    let send = |nonce: &str| sotw("v1", &whole, "t", nonce, usize::MAX).unwrap();
     let (first, second) = (send("1"), send("2"));
     let expected = SotwResponse {
         version_info: "v1".into(),
-        resources: all.clone(),
-        whole: None,
+        resources: Carried::Named(all),
         type_url: "t".into(),
         nonce: "1".into(),
     };
@@ -145,7 +143,14 @@ fn delta_responses_encode_exactly_as_prost_does() {
 #[test]
 fn large_resources_are_sent_from_the_snapshot_bytes_without_a_copy() {
     let resources = resources();
-    let chunks = sotw("v", &resources, None, "t", "1", usize::MAX).unwrap();
+    let chunks = sotw(
+        "v",
+        &Carried::Named(resources.clone()),
+        "t",
+        "1",
+        usize::MAX,
+    )
+    .unwrap();
     for r in &resources {
         let shared = chunks.iter().any(|c| c.as_ptr() == r.value.as_ptr());
         assert_eq!(
@@ -159,6 +164,6 @@ fn large_resources_are_sent_from_the_snapshot_bytes_without_a_copy() {
 
 #[test]
 fn oversized_responses_are_refused() {
-    let err = sotw("v", &resources(), None, "t", "1", 100).unwrap_err();
+    let err = sotw("v", &Carried::Named(resources()), "t", "1", 100).unwrap_err();
     assert_eq!(err.code(), tonic::Code::OutOfRange);
 }
