@@ -11,8 +11,11 @@
 //! orphaned proxies, and the Service policies. A change of configuration forgets everything.
 //! Unchanged hosts are the same `Arc` in consecutive DAGs.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt};
 
 use contour_api::v1::HTTPProxy;
 
@@ -29,6 +32,8 @@ struct RootMemo {
     fqdn: String,
     reads: Vec<(Read, u64)>,
     status: CompactStatus,
+    /// The proxies without a virtual host that its tree reached (what orphan detection needs;
+    /// the root itself is left out).
     reached: Vec<ProxyKey>,
     vhost: Option<Arc<VirtualHost>>,
     secure: Option<Arc<SecureVirtualHost>>,
@@ -102,9 +107,8 @@ impl IncrementalBuild {
                 httpproxy::report_duplicates(fqdn, roots, &mut status);
                 continue;
             }
-            let root = roots[0];
-            let key = httpproxy::key_of(root);
-            let Some(memo) = memos.ready.remove(&key) else {
+            let (key, root) = roots[0];
+            let Some((key, memo)) = memos.ready.remove_entry(key) else {
                 // An Ingress serves this host too: merged as the full build merges them.
                 reuse.computed += 1;
                 httpproxy::process_root(
@@ -156,7 +160,7 @@ impl IncrementalBuild {
         &mut self,
         cache: &'a Cache,
         cfg: &BuildConfig,
-        groups: &BTreeMap<String, Vec<&'a HTTPProxy>>,
+        groups: &BTreeMap<Cow<'a, str>, httpproxy::Roots<'a>>,
         shared: &DagBuilder,
     ) -> Memos {
         let mut old = std::mem::take(&mut self.roots);
@@ -167,12 +171,12 @@ impl IncrementalBuild {
             if roots.len() > 1 || shared.has_host(fqdn) {
                 continue;
             }
-            let key = httpproxy::key_of(roots[0]);
-            match old.remove(&key) {
-                Some(m) if m.still_valid(cache, fqdn) => {
+            let (key, root) = roots[0];
+            match old.remove_entry(key) {
+                Some((key, m)) if m.still_valid(cache, fqdn) => {
                     ready.insert(key, m);
                 }
-                _ => todo.push((key, roots[0], fqdn.as_str())),
+                _ => todo.push((key.clone(), root, &**fqdn)),
             }
         }
         let reuse = Reuse {
@@ -216,7 +220,15 @@ fn compute_root(cache: &Cache, cfg: &BuildConfig, root: &HTTPProxy, fqdn: &str) 
             fqdn: fqdn.to_string(),
             reads: Vec::new(),
             status: status.compact(),
-            reached: reached.into_iter().collect(),
+            reached: reached
+                .into_iter()
+                .filter(|k| {
+                    cache
+                        .proxies
+                        .get(k)
+                        .is_none_or(|p| p.spec.virtualhost.is_none())
+                })
+                .collect(),
             vhost,
             secure,
             services,

@@ -173,7 +173,11 @@ pub struct StatusSet {
 
 impl StatusSet {
     fn entry(&mut self, key: &ProxyKey) -> &mut ProxyStatus {
-        self.proxies.entry(key.clone()).or_default()
+        // The key is copied only for a new entry: a build touches most proxies twice.
+        if !self.proxies.contains_key(key) {
+            self.proxies.insert(key.clone(), ProxyStatus::default());
+        }
+        self.proxies.get_mut(key).expect("inserted above")
     }
 
     /// Records that the proxy was looked at (valid unless an error is added).

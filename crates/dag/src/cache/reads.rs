@@ -7,7 +7,8 @@
 //! while a recording is active, so the from-scratch build pays one thread-local check per read.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+
+use foldhash::HashMap;
 
 use crate::object::Kind;
 

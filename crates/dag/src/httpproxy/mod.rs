@@ -16,6 +16,7 @@ mod tls;
 pub mod vhost_policies;
 mod walk;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use contour_api::v1::HTTPProxy;
@@ -33,6 +34,9 @@ pub(crate) fn key_of(p: &HTTPProxy) -> ProxyKey {
     )
 }
 
+/// The roots of one FQDN, each with its cache key.
+pub(crate) type Roots<'a> = Vec<(&'a ProxyKey, &'a HTTPProxy)>;
+
 pub fn process(cache: &Cache, cfg: &BuildConfig, builder: &mut DagBuilder, status: &mut StatusSet) {
     let mut reached: BTreeSet<ProxyKey> = BTreeSet::new();
     for (fqdn, roots) in roots_by_fqdn(cache, status) {
@@ -40,7 +44,7 @@ pub fn process(cache: &Cache, cfg: &BuildConfig, builder: &mut DagBuilder, statu
             report_duplicates(&fqdn, &roots, status);
             continue;
         }
-        process_root(cache, cfg, roots[0], &fqdn, builder, status, &mut reached);
+        process_root(cache, cfg, roots[0].1, &fqdn, builder, status, &mut reached);
     }
     report_orphans(cache, &reached, status);
 }
@@ -167,15 +171,20 @@ fn secure_root(
 pub(crate) fn roots_by_fqdn<'a>(
     cache: &'a Cache,
     status: &mut StatusSet,
-) -> BTreeMap<String, Vec<&'a HTTPProxy>> {
-    let mut by_fqdn: BTreeMap<String, Vec<&HTTPProxy>> = BTreeMap::new();
-    for proxy in cache.proxies.values() {
+) -> BTreeMap<Cow<'a, str>, Roots<'a>> {
+    let mut by_fqdn: BTreeMap<Cow<'a, str>, Roots<'a>> = BTreeMap::new();
+    for (key, proxy) in &cache.proxies {
         let Some(vhost) = &proxy.spec.virtualhost else {
             continue;
         };
-        let fqdn = vhost.fqdn.to_ascii_lowercase();
-        status.touch(&key_of(proxy), proxy.metadata.generation, Some(&fqdn));
-        by_fqdn.entry(fqdn).or_default().push(proxy);
+        // Borrowed unless it has upper-case letters: this runs for every root on every build.
+        let fqdn = if vhost.fqdn.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(vhost.fqdn.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(vhost.fqdn.as_str())
+        };
+        status.touch(key, proxy.metadata.generation, Some(&fqdn));
+        by_fqdn.entry(fqdn).or_default().push((key, &**proxy));
     }
     by_fqdn
 }
@@ -212,10 +221,14 @@ fn root_allowed(proxy: &HTTPProxy, cfg: &BuildConfig, status: &mut StatusSet) ->
     false
 }
 
-pub(crate) fn report_duplicates(fqdn: &str, roots: &[&HTTPProxy], status: &mut StatusSet) {
+pub(crate) fn report_duplicates(
+    fqdn: &str,
+    roots: &[(&ProxyKey, &HTTPProxy)],
+    status: &mut StatusSet,
+) {
     let names: Vec<String> = roots
         .iter()
-        .map(|p| {
+        .map(|(_, p)| {
             let (ns, name) = key_of(p);
             format!("{ns}/{name}")
         })
@@ -224,9 +237,9 @@ pub(crate) fn report_duplicates(fqdn: &str, roots: &[&HTTPProxy], status: &mut S
         "fqdn \"{fqdn}\" is used in multiple HTTPProxies: {}",
         names.join(", ")
     );
-    for p in roots {
+    for (key, _) in roots {
         status.error(
-            &key_of(p),
+            key,
             error_type::VIRTUAL_HOST,
             "DuplicateVhost",
             message.clone(),
