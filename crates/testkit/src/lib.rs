@@ -43,7 +43,7 @@ pub use http::{
 pub use manifests::{
     ManifestDir, endpointslice_doc, endpointslice_ports_doc, endpointslice_yaml, service_yaml,
 };
-pub use observe::{metric_value, proc_status_bytes, series_value};
+pub use observe::{metric_value, proc_cpu_ms, proc_status_bytes, series_value};
 pub use ports::free_port;
 pub use process::{Process, ProcessSpec};
 pub use tls::{TlsRequest, TlsResponse};
