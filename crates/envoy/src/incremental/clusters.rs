@@ -1,0 +1,113 @@
+//! The DAG's distinct clusters for [`super::Translator`], named once per shared cluster: the
+//! incremental DAG build hands an unchanged host on with the same cluster `Arc`s, so at 10,000
+//! hosts a one-route change names one host's clusters instead of hashing every cluster's
+//! policies again.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use contour_dag::{Cluster, Dag};
+
+use crate::names::cluster_name_from_parts;
+
+/// A DAG cluster with its CDS name and its policy key.
+pub(super) struct Named {
+    pub cluster: Arc<Cluster>,
+    pub name: String,
+    policy_key: String,
+}
+
+impl Named {
+    fn new(cluster: &Arc<Cluster>) -> Self {
+        let policy_key = cluster.policy_key();
+        Named {
+            name: cluster_name_from_parts(&cluster.service, &policy_key),
+            cluster: Arc::clone(cluster),
+            policy_key,
+        }
+    }
+
+    /// What makes clusters distinct in [`Dag::clusters`]: service, port and policy.
+    fn key(&self) -> (&str, &str, u16, &str) {
+        let s = &self.cluster.service;
+        (&s.namespace, &s.name, s.port, &self.policy_key)
+    }
+}
+
+/// Named clusters by address. The entries hold their `Arc`s, so an address is not reused while
+/// it is a key; each translation keeps the entries it used.
+#[derive(Default)]
+pub(super) struct Names {
+    current: HashMap<usize, Named>,
+    stale: HashMap<usize, Named>,
+    /// The clusters of the last translation, each once, in the order of first use.
+    order: Vec<usize>,
+}
+
+impl Names {
+    /// Names the clusters of `dag` not named last time.
+    pub fn update(&mut self, dag: &Dag) {
+        let capacity = self.current.len();
+        self.stale = std::mem::replace(&mut self.current, HashMap::with_capacity(capacity));
+        self.order.clear();
+        let mut last = 0;
+        for c in dag.cluster_uses() {
+            let ptr = Arc::as_ptr(c) as usize;
+            // The routes of one host mostly share a cluster.
+            if ptr == last || self.current.contains_key(&ptr) {
+                last = ptr;
+                continue;
+            }
+            last = ptr;
+            let named = self.stale.remove(&ptr).unwrap_or_else(|| Named::new(c));
+            self.current.insert(ptr, named);
+            self.order.push(ptr);
+        }
+        self.stale.clear();
+    }
+
+    /// Each name once, with the cluster [`crate::translate`] gives it: of the clusters of equal
+    /// name (clusters of equal service, port and policy, or a hash collision), the one of the
+    /// least service, port and policy, then the first used. Unordered.
+    pub fn distinct(&self) -> Vec<&Named> {
+        let mut by_name: HashMap<&str, &Named> = HashMap::with_capacity(self.order.len());
+        for named in self.in_order() {
+            by_name
+                .entry(&named.name)
+                .and_modify(|first| {
+                    if named.key() < first.key() {
+                        *first = named;
+                    }
+                })
+                .or_insert(named);
+        }
+        by_name.into_values().collect()
+    }
+
+    /// The TLS clusters of [`Dag::clusters`], in its order: which of equal clusters presents a
+    /// client certificate decides which certificate is served.
+    pub fn tls(&self) -> Vec<&Cluster> {
+        let tls: HashSet<_> = self
+            .in_order()
+            .filter(|n| n.cluster.is_tls())
+            .map(Named::key)
+            .collect();
+        if tls.is_empty() {
+            return Vec::new();
+        }
+        // Every cluster of a TLS cluster's key (a policy key does not tell every protocol
+        // apart), sorted and deduplicated as `Dag::clusters` does.
+        let mut keyed: Vec<&Named> = self.in_order().filter(|n| tls.contains(&n.key())).collect();
+        keyed.sort_by(|a, b| a.key().cmp(&b.key()));
+        keyed.dedup_by(|later, earlier| later.key() == earlier.key());
+        keyed
+            .into_iter()
+            .map(|n| &*n.cluster)
+            .filter(|c| c.is_tls())
+            .collect()
+    }
+
+    fn in_order(&self) -> impl Iterator<Item = &Named> {
+        self.order.iter().map(|ptr| &self.current[ptr])
+    }
+}
