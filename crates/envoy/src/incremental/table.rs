@@ -3,25 +3,28 @@
 
 use std::collections::{HashMap, HashSet};
 
-/// A translation input and what it gave.
+/// A translation input, what it gave, and the translation that last used it.
 pub(super) struct Memo<I, O> {
     input: I,
     output: O,
+    used: u64,
 }
 
-/// Entries by key. Each translation moves the entries it still uses from `stale` to `current`,
-/// so entries of removed objects are dropped, and tells whether anything changed.
+/// Entries by key. Each translation marks the entries it uses, and its end drops the others
+/// (entries of removed objects) and tells whether anything changed. Entries stay in place:
+/// moving 10,000 of them from one map to another each translation cost more than the lookups.
 pub(super) struct Table<I, O> {
-    current: HashMap<String, Memo<I, O>>,
-    stale: HashMap<String, Memo<I, O>>,
+    entries: HashMap<String, Memo<I, O>>,
+    /// The current translation.
+    generation: u64,
     misses: usize,
 }
 
 impl<I, O> Default for Table<I, O> {
     fn default() -> Self {
         Table {
-            current: HashMap::new(),
-            stale: HashMap::new(),
+            entries: HashMap::new(),
+            generation: 0,
             misses: 0,
         }
     }
@@ -31,8 +34,9 @@ impl<I, O> Table<I, O> {
     /// Starts a translation of about `expected` entries (sized up front: growing a table of
     /// 10,000 entries rehashes it a dozen times).
     pub fn begin(&mut self, expected: usize) {
-        let capacity = self.current.len().max(expected);
-        self.stale = std::mem::replace(&mut self.current, HashMap::with_capacity(capacity));
+        self.entries
+            .reserve(expected.saturating_sub(self.entries.len()));
+        self.generation += 1;
         self.misses = 0;
     }
 
@@ -44,18 +48,26 @@ impl<I, O> Table<I, O> {
         same: impl FnOnce(&I) -> bool,
         make: impl FnOnce() -> (I, O),
     ) -> &O {
-        if !self.current.contains_key(key) {
-            let (key, memo) = match self.stale.remove_entry(key) {
-                Some((k, m)) if same(&m.input) => (k, m),
-                _ => {
-                    self.misses += 1;
-                    let (input, output) = make();
-                    (key.to_string(), Memo { input, output })
-                }
-            };
-            self.current.insert(key, memo);
+        let generation = self.generation;
+        let reuse = self
+            .entries
+            .get(key)
+            .is_some_and(|m| m.used == generation || same(&m.input));
+        if !reuse {
+            self.misses += 1;
+            let (input, output) = make();
+            self.entries.insert(
+                key.to_string(),
+                Memo {
+                    input,
+                    output,
+                    used: 0,
+                },
+            );
         }
-        &self.current[key].output
+        let memo = self.entries.get_mut(key).expect("just found or added");
+        memo.used = generation;
+        &memo.output
     }
 
     /// [`Self::get`] for each item in order, except that the outputs of the misses are made
@@ -70,39 +82,43 @@ impl<I, O> Table<I, O> {
         I: Send,
         O: Send,
     {
+        let generation = self.generation;
         let mut todo: Vec<&T> = Vec::new();
         let mut pending: HashSet<&str> = HashSet::new();
         for item in items {
             let k = key(item);
-            if self.current.contains_key(k) || pending.contains(k) {
-                continue;
-            }
-            match self.stale.remove_entry(k) {
-                Some((k, memo)) if same(&memo.input, item) => _ = self.current.insert(k, memo),
+            match self.entries.get_mut(k) {
+                Some(m) if m.used == generation => {}
+                Some(m) if !pending.contains(k) && same(&m.input, item) => m.used = generation,
                 _ => {
-                    pending.insert(k);
-                    todo.push(item);
+                    if pending.insert(k) {
+                        todo.push(item);
+                    }
                 }
             }
         }
         self.misses += todo.len();
         let made = contour_dag::parallel::map(&todo, |item| make(item));
         for (item, (input, output)) in todo.into_iter().zip(made) {
-            self.current
-                .insert(key(item).to_string(), Memo { input, output });
+            let memo = Memo {
+                input,
+                output,
+                used: generation,
+            };
+            self.entries.insert(key(item).to_string(), memo);
         }
     }
 
     /// Ends one translation: forgets what was not used; whether anything was added, changed or
     /// removed since the last one.
     pub fn end(&mut self) -> bool {
-        let dirty = self.misses > 0 || !self.stale.is_empty();
-        self.stale.clear();
-        dirty
+        let (generation, before) = (self.generation, self.entries.len());
+        self.entries.retain(|_, m| m.used == generation);
+        self.misses > 0 || self.entries.len() != before
     }
 
     pub fn output(&self, key: &str) -> Option<&O> {
-        self.current.get(key).map(|m| &m.output)
+        self.entries.get(key).map(|m| &m.output)
     }
 }
 
