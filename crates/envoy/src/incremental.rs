@@ -31,9 +31,11 @@ use crate::{Resources, cluster, route, runtime, secret, stats, to_any};
 
 mod clusters;
 mod table;
+mod uses;
 
 use clusters::{Named, Names};
 use table::Table;
+use uses::Uses;
 
 /// `RouteConfiguration.virtual_hosts` and `Listener.filter_chains`.
 const VIRTUAL_HOSTS_TAG: u32 = 2;
@@ -72,6 +74,7 @@ pub struct Translator {
     http_vhosts: Table<Arc<DagVirtualHost>, Option<EncodedVhost>>,
     https_vhosts: Table<Arc<SecureVirtualHost>, Option<EncodedVhost>>,
     chains: Table<Arc<SecureVirtualHost>, (ChainKey, Vec<u8>)>,
+    cluster_uses: Uses,
     cluster_names: Names,
     // Inputs are shared clusters: an unchanged host's are recognised by pointer.
     clusters: Table<(Arc<contour_dag::Cluster>, Option<ServicePolicy>), Any>,
@@ -124,7 +127,8 @@ impl Translator {
         let listener_key_changed = self.listener_key.as_ref() != Some(&listener_key);
         self.listener_key = Some(listener_key);
         // Named once per shared cluster: a name is a hash of the cluster's policies.
-        self.cluster_names.update(dag);
+        self.cluster_uses.update(dag);
+        self.cluster_names.update(self.cluster_uses.iter());
         let names = std::mem::take(&mut self.cluster_names);
         let named = names.distinct();
         let secrets = secret::referenced_secrets_of(dag, &names.tls());

@@ -6,8 +6,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use contour_dag::{Cluster, Dag};
+use contour_dag::Cluster;
 
+use super::uses::ByAddress;
 use crate::names::cluster_name_from_parts;
 
 /// A DAG cluster with its CDS name and its policy key.
@@ -27,7 +28,7 @@ impl Named {
         }
     }
 
-    /// What makes clusters distinct in [`Dag::clusters`]: service, port and policy.
+    /// What makes clusters distinct in [`contour_dag::Dag::clusters`]: service, port and policy.
     fn key(&self) -> (&str, &str, u16, &str) {
         let s = &self.cluster.service;
         (&s.namespace, &s.name, s.port, &self.policy_key)
@@ -38,20 +39,22 @@ impl Named {
 /// it is a key; each translation keeps the entries it used.
 #[derive(Default)]
 pub(super) struct Names {
-    current: HashMap<usize, Named>,
-    stale: HashMap<usize, Named>,
+    current: ByAddress<Named>,
+    stale: ByAddress<Named>,
     /// The clusters of the last translation, each once, in the order of first use.
     order: Vec<usize>,
 }
 
 impl Names {
-    /// Names the clusters of `dag` not named last time.
-    pub fn update(&mut self, dag: &Dag) {
+    /// Names the clusters not named last time, of `uses` in the order of
+    /// [`contour_dag::Dag::cluster_uses`].
+    pub fn update<'a>(&mut self, uses: impl Iterator<Item = &'a Arc<Cluster>>) {
         let capacity = self.current.len();
-        self.stale = std::mem::replace(&mut self.current, HashMap::with_capacity(capacity));
+        self.stale = std::mem::take(&mut self.current);
+        self.current.reserve(capacity);
         self.order.clear();
         let mut last = 0;
-        for c in dag.cluster_uses() {
+        for c in uses {
             let ptr = Arc::as_ptr(c) as usize;
             // The routes of one host mostly share a cluster.
             if ptr == last || self.current.contains_key(&ptr) {
@@ -84,7 +87,7 @@ impl Names {
         by_name.into_values().collect()
     }
 
-    /// The TLS clusters of [`Dag::clusters`], in its order: which of equal clusters presents a
+    /// The TLS clusters of [`contour_dag::Dag::clusters`], in its order: which of equal clusters presents a
     /// client certificate decides which certificate is served.
     pub fn tls(&self) -> Vec<&Cluster> {
         let tls: HashSet<_> = self

@@ -155,6 +155,22 @@ fn edits() -> Vec<Edit> {
             };
             f.clusters.pop();
         }),
+        ("a mirror", |d, _| {
+            let route = plain_at(d, 7).routes.get_mut("prefix:/").unwrap();
+            let RouteAction::Forward(f) = &mut route.action else {
+                unreachable!()
+            };
+            let mut shadow = contour_dag::Cluster {
+                service: service("default", "kuard", 80),
+                ..Default::default()
+            };
+            // The same name as the forwards' kuard clusters, which come first.
+            shadow.service.port_name = "mirror".into();
+            f.mirror = Some(Box::new(contour_dag::MirrorPolicy {
+                cluster: Arc::new(shadow),
+                percent: 10,
+            }));
+        }),
         ("a new virtual host", |d, _| {
             let svc = service("default", "new", 80);
             plain(d).push(Arc::new(vhost(
