@@ -255,17 +255,16 @@ impl Translator {
 
     fn routes(&self, dag: &Dag) -> BTreeMap<String, Any> {
         let mut out = BTreeMap::new();
-        let http: Vec<&EncodedVhost> = plain_vhosts(dag)
-            .iter()
-            .filter_map(|vh| self.http_vhosts.output(&vh.fqdn)?.as_ref())
-            .collect();
+        // The tables' outputs in the order of their items: the hosts of `dag`.
+        let http: Vec<&EncodedVhost> = self.http_vhosts.outputs().flatten().collect();
         out.insert(
             HTTP_LISTENER_NAME.to_string(),
             route_configuration(HTTP_LISTENER_NAME, http),
         );
         let mut fallback = Vec::new();
-        for svh in secure_vhosts(dag).iter().filter(|s| s.tcp_proxy.is_none()) {
-            let Some(Some(vh)) = self.https_vhosts.output(svh.fqdn()) else {
+        let secure = secure_vhosts(dag).iter().filter(|s| s.tcp_proxy.is_none());
+        for (svh, vh) in secure.zip(self.https_vhosts.outputs()) {
+            let Some(vh) = vh else {
                 continue;
             };
             if svh.fallback_certificate.is_some() {

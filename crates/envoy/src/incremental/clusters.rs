@@ -71,20 +71,24 @@ impl Names {
 
     /// Each name once, with the cluster [`crate::translate`] gives it: of the clusters of equal
     /// name (clusters of equal service, port and policy, or a hash collision), the one of the
-    /// least service, port and policy, then the first used. Unordered.
+    /// least service, port and policy, then the first used. In the order of first use, which
+    /// changes little from one translation to the next.
     pub fn distinct(&self) -> Vec<&Named> {
-        let mut by_name: HashMap<&str, &Named> = HashMap::with_capacity(self.order.len());
-        for named in self.in_order() {
+        let mut by_name: HashMap<&str, usize> = HashMap::with_capacity(self.order.len());
+        let named: Vec<&Named> = self.in_order().collect();
+        for (i, n) in named.iter().enumerate() {
             by_name
-                .entry(&named.name)
+                .entry(&n.name)
                 .and_modify(|first| {
-                    if named.key() < first.key() {
-                        *first = named;
+                    if n.key() < named[*first].key() {
+                        *first = i;
                     }
                 })
-                .or_insert(named);
+                .or_insert(i);
         }
-        by_name.into_values().collect()
+        let mut winners: Vec<usize> = by_name.into_values().collect();
+        winners.sort_unstable();
+        winners.into_iter().map(|i| named[i]).collect()
     }
 
     /// The TLS clusters of [`contour_dag::Dag::clusters`], in its order: which of equal clusters presents a

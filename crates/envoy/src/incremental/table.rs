@@ -1,10 +1,11 @@
 //! The memo table behind [`super::Translator`]: translation inputs and outputs by key, and the
 //! translation of the misses of one run on every core.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-/// A translation input, what it gave, and the translation that last used it.
-pub(super) struct Memo<I, O> {
+/// A key, its translation input, what it gave, and the translation that last used it.
+struct Slot<I, O> {
+    key: String,
     input: I,
     output: O,
     used: u64,
@@ -13,8 +14,16 @@ pub(super) struct Memo<I, O> {
 /// Entries by key. Each translation marks the entries it uses, and its end drops the others
 /// (entries of removed objects) and tells whether anything changed. Entries stay in place:
 /// moving 10,000 of them from one map to another each translation cost more than the lookups.
+///
+/// [`Self::get_many`] first tries, for each item, the entry of the item at the same position
+/// last time: with 10,000 hosts of which one changed, that spares hashing and comparing 9,999
+/// keys.
 pub(super) struct Table<I, O> {
-    entries: HashMap<String, Memo<I, O>>,
+    slots: Vec<Option<Slot<I, O>>>,
+    free: Vec<usize>,
+    index: HashMap<String, usize>,
+    /// The slot of each item of the last [`Self::get_many`], in order.
+    last: Vec<usize>,
     /// The current translation.
     generation: u64,
     misses: usize,
@@ -23,7 +32,10 @@ pub(super) struct Table<I, O> {
 impl<I, O> Default for Table<I, O> {
     fn default() -> Self {
         Table {
-            entries: HashMap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            index: HashMap::new(),
+            last: Vec::new(),
             generation: 0,
             misses: 0,
         }
@@ -34,8 +46,8 @@ impl<I, O> Table<I, O> {
     /// Starts a translation of about `expected` entries (sized up front: growing a table of
     /// 10,000 entries rehashes it a dozen times).
     pub fn begin(&mut self, expected: usize) {
-        self.entries
-            .reserve(expected.saturating_sub(self.entries.len()));
+        self.index
+            .reserve(expected.saturating_sub(self.index.len()));
         self.generation += 1;
         self.misses = 0;
     }
@@ -49,29 +61,25 @@ impl<I, O> Table<I, O> {
         make: impl FnOnce() -> (I, O),
     ) -> &O {
         let generation = self.generation;
-        let reuse = self
-            .entries
-            .get(key)
-            .is_some_and(|m| m.used == generation || same(&m.input));
-        if !reuse {
-            self.misses += 1;
-            let (input, output) = make();
-            self.entries.insert(
-                key.to_string(),
-                Memo {
-                    input,
-                    output,
-                    used: 0,
-                },
-            );
-        }
-        let memo = self.entries.get_mut(key).expect("just found or added");
-        memo.used = generation;
-        &memo.output
+        let found = self.index.get(key).copied();
+        let reuse = found.filter(|at| {
+            let slot = self.slots[*at].as_ref().expect("indexed");
+            slot.used == generation || same(&slot.input)
+        });
+        let at = match reuse {
+            Some(at) => at,
+            None => {
+                self.misses += 1;
+                self.put(key, make())
+            }
+        };
+        let slot = self.slots[at].as_mut().expect("indexed");
+        slot.used = generation;
+        &slot.output
     }
 
     /// [`Self::get`] for each item in order, except that the outputs of the misses are made
-    /// on up to one thread per core.
+    /// on up to one thread per core. `same` must hold only for inputs of the item's key.
     pub fn get_many<T: Sync>(
         &mut self,
         items: &[T],
@@ -83,42 +91,106 @@ impl<I, O> Table<I, O> {
         O: Send,
     {
         let generation = self.generation;
+        let mut order: Vec<usize> = Vec::with_capacity(items.len());
+        // Misses: their positions in `order`, and the distinct items to make.
+        let mut missed: Vec<(usize, usize)> = Vec::new();
         let mut todo: Vec<&T> = Vec::new();
-        let mut pending: HashSet<&str> = HashSet::new();
-        for item in items {
-            let k = key(item);
-            match self.entries.get_mut(k) {
-                Some(m) if m.used == generation => {}
-                Some(m) if !pending.contains(k) && same(&m.input, item) => m.used = generation,
-                _ => {
-                    if pending.insert(k) {
+        let mut pending: HashMap<&str, usize> = HashMap::new();
+        for (i, item) in items.iter().enumerate() {
+            let input = |at: &usize| &self.slots[*at].as_ref().expect("in use").input;
+            // The slot at the same position holds another key unless its input is the same.
+            let at = self.last.get(i).copied().filter(|at| same(input(at), item));
+            let at = at.or_else(|| {
+                let k = key(item);
+                let at = self
+                    .index
+                    .get(k)
+                    .copied()
+                    .filter(|_| !pending.contains_key(k));
+                at.filter(|at| {
+                    let slot = self.slots[*at].as_ref().expect("in use");
+                    slot.used == generation || same(&slot.input, item)
+                })
+            });
+            match at {
+                Some(at) => {
+                    self.slots[at].as_mut().expect("in use").used = generation;
+                    order.push(at);
+                }
+                None => {
+                    let next = todo.len();
+                    let made = *pending.entry(key(item)).or_insert(next);
+                    if made == next {
                         todo.push(item);
                     }
+                    missed.push((order.len(), made));
+                    order.push(usize::MAX);
                 }
             }
         }
         self.misses += todo.len();
         let made = contour_dag::parallel::map(&todo, |item| make(item));
-        for (item, (input, output)) in todo.into_iter().zip(made) {
-            let memo = Memo {
-                input,
-                output,
-                used: generation,
-            };
-            self.entries.insert(key(item).to_string(), memo);
+        let at: Vec<usize> = todo
+            .into_iter()
+            .zip(made)
+            .map(|(item, made)| self.put(key(item), made))
+            .collect();
+        for (position, made) in missed {
+            order[position] = at[made];
         }
+        self.last = order;
+    }
+
+    /// Stores `made` under `key` for this translation; its slot.
+    fn put(&mut self, key: &str, (input, output): (I, O)) -> usize {
+        let slot = Slot {
+            key: key.to_string(),
+            input,
+            output,
+            used: self.generation,
+        };
+        if let Some(&at) = self.index.get(key) {
+            self.slots[at] = Some(slot);
+            return at;
+        }
+        let at = match self.free.pop() {
+            Some(at) => {
+                self.slots[at] = Some(slot);
+                at
+            }
+            None => {
+                self.slots.push(Some(slot));
+                self.slots.len() - 1
+            }
+        };
+        self.index.insert(key.to_string(), at);
+        at
     }
 
     /// Ends one translation: forgets what was not used; whether anything was added, changed or
     /// removed since the last one.
     pub fn end(&mut self) -> bool {
-        let (generation, before) = (self.generation, self.entries.len());
-        self.entries.retain(|_, m| m.used == generation);
-        self.misses > 0 || self.entries.len() != before
+        let mut removed = false;
+        for (at, entry) in self.slots.iter_mut().enumerate() {
+            if let Some(slot) = entry.take_if(|s| s.used != self.generation) {
+                self.index.remove(&slot.key);
+                self.free.push(at);
+                removed = true;
+            }
+        }
+        self.misses > 0 || removed
     }
 
     pub fn output(&self, key: &str) -> Option<&O> {
-        self.entries.get(key).map(|m| &m.output)
+        let at = self.index.get(key)?;
+        self.slots[*at].as_ref().map(|s| &s.output)
+    }
+
+    /// The outputs of the items of the last [`Self::get_many`], in order.
+    pub fn outputs(&self) -> impl Iterator<Item = &O> {
+        self.last
+            .iter()
+            .filter_map(|at| self.slots[*at].as_ref().map(|s| &s.output))
     }
 }
 
@@ -149,5 +221,36 @@ mod tests {
             |(_, v)| (*v, v.to_string()),
         );
         assert!(!t.end(), "nothing changed");
+    }
+
+    /// One run of `get_many` over `(key, value)` items; whether anything changed, and the
+    /// outputs in order.
+    fn run(t: &mut Table<(String, u32), String>, items: &[(&str, u32)]) -> (bool, Vec<String>) {
+        t.begin(items.len());
+        t.get_many(
+            items,
+            |(k, _)| k,
+            |(pk, pv), (k, v)| pk == k && pv == v,
+            |(k, v)| ((k.to_string(), *v), format!("{k}={v}")),
+        );
+        (t.end(), t.outputs().cloned().collect())
+    }
+
+    #[test]
+    fn get_many_follows_inserted_removed_and_repeated_items() {
+        let mut t = Table::default();
+        let first = [("a", 1), ("b", 2), ("c", 3), ("d", 4)];
+        assert_eq!(run(&mut t, &first).1, ["a=1", "b=2", "c=3", "d=4"]);
+        assert!(!run(&mut t, &first).0, "nothing changed");
+        // Shifted positions, a changed value, a repeated key (the first use wins), a removal.
+        let second = [("0", 0), ("a", 1), ("b", 5), ("d", 4), ("b", 2), ("a", 9)];
+        let (dirty, out) = run(&mut t, &second);
+        assert!(dirty);
+        assert_eq!(out, ["0=0", "a=1", "b=5", "d=4", "b=5", "a=1"]);
+        assert_eq!(t.output("c"), None);
+        assert_eq!(run(&mut t, &[("b", 5), ("b", 5)]).1, ["b=5", "b=5"]);
+        let (dirty, out) = run(&mut t, &[("b", 5), ("a", 1)]);
+        assert!(dirty, "a is new again");
+        assert_eq!(out, ["b=5", "a=1"]);
     }
 }
