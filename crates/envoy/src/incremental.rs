@@ -131,7 +131,8 @@ impl Translator {
         self.cluster_names.update(self.cluster_uses.iter());
         let names = std::mem::take(&mut self.cluster_names);
         let named = names.distinct();
-        let secrets = secret::referenced_secrets_of(dag, &names.tls());
+        let served = self.cluster_uses.certificates(dag);
+        let secrets = secret::referenced_secrets_named(dag, served, &names.tls());
         let dirty = self.update(dag, cfg, &named, &secrets);
         let any = |d: bool| all || cfg_changed || d;
         let changes = Changes {

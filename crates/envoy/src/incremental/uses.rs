@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use contour_dag::{Cluster, Dag, RouteAction, SecureVirtualHost, VirtualHost};
+use contour_dag::{Cluster, Dag, RouteAction, Secret, SecureVirtualHost, VirtualHost};
+
+use crate::names::secret_name;
 
 /// The clusters of one host, in the order of [`Dag::cluster_uses`], without consecutive
 /// repeats (which [`Dag::clusters`] skips too).
@@ -15,6 +17,8 @@ struct HostUses {
     forwards: Vec<Arc<Cluster>>,
     tcp: Vec<Arc<Cluster>>,
     mirrors: Vec<Arc<Cluster>>,
+    /// The SDS names of a secure host's serving and fallback certificates.
+    certificates: Vec<String>,
 }
 
 impl HostUses {
@@ -38,6 +42,8 @@ impl HostUses {
         for wc in s.tcp_proxy.iter().flat_map(|t| &t.clusters) {
             push(&mut uses.tcp, &wc.cluster);
         }
+        let served = s.secret.iter().chain(s.fallback_certificate.iter());
+        uses.certificates = served.map(secret_name).collect();
         uses
     }
 }
@@ -134,6 +140,22 @@ impl Uses {
         });
         self.hosts.insert(key, (host, Arc::clone(&uses)));
         uses
+    }
+
+    /// [`crate::secret::served_certificates`] of `dag`, the one of the last
+    /// [`Self::update`], with their names.
+    pub fn certificates<'s, 'd>(
+        &'s self,
+        dag: &'d Dag,
+    ) -> impl Iterator<Item = (&'s str, &'d Secret)> + use<'s, 'd> {
+        let secure = dag.listeners.values().map(|l| &l.secure_virtual_hosts);
+        secure
+            .zip(&self.listeners)
+            .flat_map(|(hosts, (_, uses))| hosts.iter().zip(uses))
+            .flat_map(|(svh, uses)| {
+                let served = svh.secret.iter().chain(svh.fallback_certificate.iter());
+                uses.certificates.iter().map(String::as_str).zip(served)
+            })
     }
 
     /// Every cluster use in the order of [`Dag::cluster_uses`], less some repeats.
