@@ -88,7 +88,9 @@ pub(super) type ByAddress<V> = HashMap<usize, V, BuildHasherDefault<AddressHashe
 /// The cluster uses of each host of the last translation.
 #[derive(Default)]
 pub(super) struct Uses {
-    hosts: ByAddress<(Host, Arc<HostUses>)>,
+    /// Each host's uses and the translation that last used them (entries stay in place).
+    hosts: ByAddress<(Host, Arc<HostUses>, u64)>,
+    generation: u64,
     /// Per listener, in order: the uses of its plain and of its secure hosts.
     listeners: Vec<ListenerUses>,
 }
@@ -99,15 +101,14 @@ type ListenerUses = (Vec<Arc<HostUses>>, Vec<Arc<HostUses>>);
 impl Uses {
     /// Brings the uses up to date with `dag`, walking the routes of new hosts only.
     pub fn update(&mut self, dag: &Dag) {
-        let mut stale = std::mem::take(&mut self.hosts);
-        self.hosts.reserve(stale.len());
+        self.generation += 1;
         self.listeners.clear();
         for l in dag.listeners.values() {
             let plain = l
                 .virtual_hosts
                 .iter()
                 .map(|vh| {
-                    self.host(&mut stale, Arc::as_ptr(vh) as usize, || {
+                    self.host(Arc::as_ptr(vh) as usize, || {
                         (Host::Plain(Arc::clone(vh)), HostUses::of(vh))
                     })
                 })
@@ -116,30 +117,26 @@ impl Uses {
                 .secure_virtual_hosts
                 .iter()
                 .map(|s| {
-                    self.host(&mut stale, Arc::as_ptr(s) as usize, || {
+                    self.host(Arc::as_ptr(s) as usize, || {
                         (Host::Secure(Arc::clone(s)), HostUses::of_secure(s))
                     })
                 })
                 .collect();
             self.listeners.push((plain, secure));
         }
+        let generation = self.generation;
+        self.hosts.retain(|_, (_, _, used)| *used == generation);
     }
 
-    fn host(
-        &mut self,
-        stale: &mut ByAddress<(Host, Arc<HostUses>)>,
-        key: usize,
-        make: impl FnOnce() -> (Host, HostUses),
-    ) -> Arc<HostUses> {
-        if let Some((_, uses)) = self.hosts.get(&key) {
-            return Arc::clone(uses);
-        }
-        let (host, uses) = stale.remove(&key).unwrap_or_else(|| {
+    /// The uses of the host at `key`, made when new; marked used by this translation.
+    fn host(&mut self, key: usize, make: impl FnOnce() -> (Host, HostUses)) -> Arc<HostUses> {
+        let generation = self.generation;
+        let (_, uses, used) = self.hosts.entry(key).or_insert_with(|| {
             let (host, uses) = make();
-            (host, Arc::new(uses))
+            (host, Arc::new(uses), generation)
         });
-        self.hosts.insert(key, (host, Arc::clone(&uses)));
-        uses
+        *used = generation;
+        Arc::clone(uses)
     }
 
     /// [`crate::secret::served_certificates`] of `dag`, the one of the last
