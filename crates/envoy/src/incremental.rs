@@ -6,7 +6,7 @@
 //! sequences of edits), so a one-route change costs one virtual host's translation plus copying
 //! bytes, whatever the cluster's size.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use contour_dag::{
@@ -23,15 +23,19 @@ use crate::listener::{
     secure_filter_chain,
 };
 use crate::names::{
-    FALLBACK_CERT_ROUTE_CONFIG_NAME, HTTP_LISTENER_NAME, HTTPS_LISTENER_NAME, cluster_name,
+    FALLBACK_CERT_ROUTE_CONFIG_NAME, HTTP_LISTENER_NAME, HTTPS_LISTENER_NAME,
     https_route_config_name,
 };
 use crate::splice::encode_with;
 use crate::{Resources, cluster, route, runtime, secret, stats, to_any};
 
+mod clusters;
 mod table;
+mod uses;
 
+use clusters::{Named, Names};
 use table::Table;
+use uses::Uses;
 
 /// `RouteConfiguration.virtual_hosts` and `Listener.filter_chains`.
 const VIRTUAL_HOSTS_TAG: u32 = 2;
@@ -70,7 +74,10 @@ pub struct Translator {
     http_vhosts: Table<Arc<DagVirtualHost>, Option<EncodedVhost>>,
     https_vhosts: Table<Arc<SecureVirtualHost>, Option<EncodedVhost>>,
     chains: Table<Arc<SecureVirtualHost>, (ChainKey, Vec<u8>)>,
-    clusters: Table<(contour_dag::Cluster, Option<ServicePolicy>), Any>,
+    cluster_uses: Uses,
+    cluster_names: Names,
+    // Inputs are shared clusters: an unchanged host's are recognised by pointer.
+    clusters: Table<(Arc<contour_dag::Cluster>, Option<ServicePolicy>), Any>,
     extension_clusters: Table<ExtensionCluster, Any>,
     secrets: Table<contour_dag::Secret, Any>,
 }
@@ -119,21 +126,26 @@ impl Translator {
         let listener_key = listener_key(dag);
         let listener_key_changed = self.listener_key.as_ref() != Some(&listener_key);
         self.listener_key = Some(listener_key);
-        let clusters = dag.clusters();
-        // Named once per translation: a name is a hash of the cluster's policies.
-        let named: Vec<(String, &contour_dag::Cluster)> =
-            clusters.iter().map(|c| (cluster_name(c), *c)).collect();
-        let secrets = secret::referenced_secrets_of(dag, &clusters);
+        // Named once per shared cluster: a name is a hash of the cluster's policies.
+        self.cluster_uses.update(dag);
+        self.cluster_names.update(self.cluster_uses.iter());
+        let names = std::mem::take(&mut self.cluster_names);
+        let named = names.distinct();
+        let served = self.cluster_uses.certificates(dag);
+        let secrets = secret::referenced_secrets_named(dag, served, &names.tls());
         let dirty = self.update(dag, cfg, &named, &secrets);
         let any = |d: bool| all || cfg_changed || d;
-        Changes {
+        let changes = Changes {
             listeners: any(dirty.listeners || listener_key_changed)
                 .then(|| self.listeners(dag, cfg)),
             routes: any(dirty.routes).then(|| self.routes(dag)),
             clusters: any(dirty.clusters).then(|| self.cluster_map(dag, &named)),
             secrets: any(dirty.secrets).then(|| self.secret_map(cfg, &secrets)),
             runtimes: keyed_one(&runtime::runtime_for(dag, cfg)),
-        }
+        };
+        drop((named, secrets));
+        self.cluster_names = names;
+        changes
     }
 
     /// Brings every table up to date with `dag`, translating what changed.
@@ -141,7 +153,7 @@ impl Translator {
         &mut self,
         dag: &Dag,
         cfg: &TranslateConfig,
-        clusters: &[(String, &contour_dag::Cluster)],
+        clusters: &[&Named],
         secrets: &BTreeMap<String, &contour_dag::Secret>,
     ) -> Dirty {
         let secure = secure_vhosts(dag).len();
@@ -177,22 +189,35 @@ impl Translator {
             |prev, s| Arc::ptr_eq(prev, s) || prev.virtual_host == s.virtual_host,
             |s| (Arc::clone(s), encode_vhost(&s.virtual_host)),
         );
+        let services: HashMap<(&str, &str), &ServicePolicy> = dag
+            .services
+            .iter()
+            .map(|((ns, name), p)| ((ns.as_str(), name.as_str()), p))
+            .collect();
         let keyed: Vec<_> = clusters
             .iter()
-            .map(|(name, c)| {
-                let key = (c.service.namespace.clone(), c.service.name.clone());
-                (name, *c, dag.services.get(&key))
+            .map(|n| {
+                let s = &n.cluster.service;
+                (
+                    *n,
+                    services
+                        .get(&(s.namespace.as_str(), s.name.as_str()))
+                        .copied(),
+                )
             })
             .collect();
         self.clusters.get_many(
             &keyed,
-            |(name, _, _)| *name,
-            |(pc, pp), (_, c, policy)| pc == *c && pp.as_ref() == *policy,
-            |(_, c, policy)| {
+            |(n, _)| &n.name,
+            |(pc, pp), (n, policy)| {
+                (Arc::ptr_eq(pc, &n.cluster) || **pc == *n.cluster) && pp.as_ref() == *policy
+            },
+            |(n, policy)| {
+                let c = &n.cluster;
                 let mut out = cluster::cluster(c);
                 cluster::apply_protocol(&mut out, c, cfg);
                 cluster::apply_settings(&mut out, c, *policy, cfg);
-                (((*c).clone(), policy.cloned()), to_any(&out))
+                ((Arc::clone(c), policy.cloned()), to_any(&out))
             },
         );
         for ext in dag.extension_clusters.values() {
@@ -231,17 +256,16 @@ impl Translator {
 
     fn routes(&self, dag: &Dag) -> BTreeMap<String, Any> {
         let mut out = BTreeMap::new();
-        let http: Vec<&EncodedVhost> = plain_vhosts(dag)
-            .iter()
-            .filter_map(|vh| self.http_vhosts.output(&vh.fqdn)?.as_ref())
-            .collect();
+        // The tables' outputs in the order of their items: the hosts of `dag`.
+        let http: Vec<&EncodedVhost> = self.http_vhosts.outputs().flatten().collect();
         out.insert(
             HTTP_LISTENER_NAME.to_string(),
             route_configuration(HTTP_LISTENER_NAME, http),
         );
         let mut fallback = Vec::new();
-        for svh in secure_vhosts(dag).iter().filter(|s| s.tcp_proxy.is_none()) {
-            let Some(Some(vh)) = self.https_vhosts.output(svh.fqdn()) else {
+        let secure = secure_vhosts(dag).iter().filter(|s| s.tcp_proxy.is_none());
+        for (svh, vh) in secure.zip(self.https_vhosts.outputs()) {
+            let Some(vh) = vh else {
                 continue;
             };
             if svh.fallback_certificate.is_some() {
@@ -301,18 +325,14 @@ impl Translator {
         }
     }
 
-    fn cluster_map(
-        &self,
-        dag: &Dag,
-        clusters: &[(String, &contour_dag::Cluster)],
-    ) -> BTreeMap<String, Any> {
+    fn cluster_map(&self, dag: &Dag, clusters: &[&Named]) -> BTreeMap<String, Any> {
         let mut out = BTreeMap::new();
         for name in dag.extension_clusters.keys() {
             if let Some(any) = self.extension_clusters.output(name) {
                 out.insert(name.clone(), any.clone());
             }
         }
-        for (name, _) in clusters {
+        for Named { name, .. } in clusters {
             if !out.contains_key(name)
                 && let Some(any) = self.clusters.output(name)
             {

@@ -33,14 +33,31 @@ pub fn referenced_secrets_of<'a>(
     dag: &'a Dag,
     clusters: &[&'a contour_dag::Cluster],
 ) -> BTreeMap<String, &'a contour_dag::Secret> {
-    let mut out: BTreeMap<String, &contour_dag::Secret> = BTreeMap::new();
-    let svhs = dag
-        .listeners
+    let served: Vec<(String, &contour_dag::Secret)> = served_certificates(dag)
+        .map(|s| (secret_name(s), s))
+        .collect();
+    let served = served.iter().map(|(name, s)| (name.as_str(), *s));
+    referenced_secrets_named(dag, served, clusters)
+}
+
+/// The serving and fallback certificates of every secure virtual host, in order.
+pub fn served_certificates(dag: &Dag) -> impl Iterator<Item = &contour_dag::Secret> {
+    dag.listeners
         .values()
-        .flat_map(|l| l.secure_virtual_hosts.iter());
-    for svh in svhs {
-        for s in svh.secret.iter().chain(svh.fallback_certificate.iter()) {
-            out.entry(secret_name(s)).or_insert(s);
+        .flat_map(|l| l.secure_virtual_hosts.iter())
+        .flat_map(|svh| svh.secret.iter().chain(svh.fallback_certificate.iter()))
+}
+
+/// [`referenced_secrets_of`] with the [`served_certificates`] already named.
+pub fn referenced_secrets_named<'a, 'n>(
+    dag: &'a Dag,
+    served: impl Iterator<Item = (&'n str, &'a contour_dag::Secret)>,
+    clusters: &[&'a contour_dag::Cluster],
+) -> BTreeMap<String, &'a contour_dag::Secret> {
+    let mut out: BTreeMap<String, &contour_dag::Secret> = BTreeMap::new();
+    for (name, s) in served {
+        if !out.contains_key(name) {
+            out.insert(name.to_string(), s);
         }
     }
     for c in clusters {

@@ -111,6 +111,16 @@ fn tls(dag: &mut Dag) -> &mut Vec<Arc<SecureVirtualHost>> {
         .secure_virtual_hosts
 }
 
+/// The `kuard` cluster of plain host `i`'s `/both` route: every host has its own, all of one
+/// name.
+fn kuard_at(dag: &mut Dag, i: usize) -> &mut contour_dag::Cluster {
+    let both = plain_at(dag, i).routes.get_mut("prefix:/both").unwrap();
+    let RouteAction::Forward(f) = &mut both.action else {
+        unreachable!()
+    };
+    Arc::make_mut(&mut f.clusters[1].cluster)
+}
+
 type Edit = (&'static str, fn(&mut Dag, &mut TranslateConfig));
 
 fn edits() -> Vec<Edit> {
@@ -121,6 +131,45 @@ fn edits() -> Vec<Edit> {
             let vh = &mut plain_at(d, 3);
             let r = vh.routes.values_mut().next().unwrap();
             r.action = forward_to(&[(&other, 0)]);
+        }),
+        ("a cluster of a name used first elsewhere", |d, _| {
+            kuard_at(d, 6).service.port_name = "http".into();
+        }),
+        ("the first cluster of a name", |d, _| {
+            // Not part of the name: only the first cluster of the name counts.
+            kuard_at(d, 0).service.port_name = "http".into();
+        }),
+        (
+            "a TLS cluster before an equal one with a client certificate",
+            |d, _| {
+                kuard_at(d, 2).protocol = "tls".into();
+                let later = kuard_at(d, 4);
+                later.protocol = "tls".into();
+                later.client_certificate = Some(Box::new(secret("envoy-client", b"c")));
+            },
+        ),
+        ("the first of equal TLS clusters gone", |d, _| {
+            let both = plain_at(d, 2).routes.get_mut("prefix:/both").unwrap();
+            let RouteAction::Forward(f) = &mut both.action else {
+                unreachable!()
+            };
+            f.clusters.pop();
+        }),
+        ("a mirror", |d, _| {
+            let route = plain_at(d, 7).routes.get_mut("prefix:/").unwrap();
+            let RouteAction::Forward(f) = &mut route.action else {
+                unreachable!()
+            };
+            let mut shadow = contour_dag::Cluster {
+                service: service("default", "kuard", 80),
+                ..Default::default()
+            };
+            // The same name as the forwards' kuard clusters, which come first.
+            shadow.service.port_name = "mirror".into();
+            f.mirror = Some(Box::new(contour_dag::MirrorPolicy {
+                cluster: Arc::new(shadow),
+                percent: 10,
+            }));
         }),
         ("a new virtual host", |d, _| {
             let svc = service("default", "new", 80);
