@@ -220,6 +220,8 @@ fn compute_root(cache: &Cache, cfg: &BuildConfig, root: &HTTPProxy, fqdn: &str) 
             fqdn: fqdn.to_string(),
             reads: Vec::new(),
             status: status.compact(),
+            // Read outside the recording on purpose: every reached proxy (the root too) is
+            // among the recorded reads already, so a change to any of them invalidates the memo.
             reached: reached
                 .into_iter()
                 .filter(|k| {

@@ -143,7 +143,7 @@ impl Translator {
                 .then(|| self.listeners(dag, cfg)),
             routes: any(dirty.routes).then(|| self.routes(dag)),
             clusters: any(dirty.clusters).then(|| self.cluster_map(dag, &named)),
-            secrets: any(dirty.secrets).then(|| self.secret_map(cfg, &secrets)),
+            secrets: any(dirty.secrets).then(|| secret_map(cfg, &secrets)),
             runtimes: keyed_one(&runtime::runtime_for(dag, cfg)),
         };
         drop((named, secrets));
@@ -341,21 +341,21 @@ impl Translator {
         }
         out
     }
+}
 
-    fn secret_map(
-        &self,
-        cfg: &TranslateConfig,
-        secrets: &BTreeMap<String, &contour_dag::Secret>,
-    ) -> BTreeMap<String, Any> {
-        let mut out = BTreeMap::new();
-        for (name, s) in secrets {
-            out.insert(name.clone(), to_any(&secret::tls_secret(name.clone(), s)));
-        }
-        for s in stats::stats_secrets(cfg) {
-            out.insert(s.name.clone(), to_any(&s));
-        }
-        out
+/// The SDS resources: the referenced TLS Secrets, then the stats listener's.
+fn secret_map(
+    cfg: &TranslateConfig,
+    secrets: &BTreeMap<String, &contour_dag::Secret>,
+) -> BTreeMap<String, Any> {
+    let mut out = BTreeMap::new();
+    for (name, s) in secrets {
+        out.insert(name.clone(), to_any(&secret::tls_secret(name.clone(), s)));
     }
+    for s in stats::stats_secrets(cfg) {
+        out.insert(s.name.clone(), to_any(&s));
+    }
+    out
 }
 
 fn plain_vhosts(dag: &Dag) -> &[Arc<DagVirtualHost>] {

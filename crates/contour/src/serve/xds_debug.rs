@@ -36,7 +36,7 @@ impl StreamState {
             Some(at) => at,
             None => {
                 self.types.reserve_exact(1);
-                let shared = contour_xds::type_url::shared(type_url);
+                let shared = type_url::shared(type_url);
                 self.types.push((shared, TypeState::default()));
                 self.types.len() - 1
             }
@@ -117,10 +117,7 @@ impl XdsDebug {
                 ..
             } => {
                 inner.first_response_ms.get_or_insert(since_start);
-                let t = inner
-                    .totals
-                    .entry(contour_xds::type_url::shared(type_url))
-                    .or_default();
+                let t = inner.totals.entry(type_url::shared(type_url)).or_default();
                 t.responses += 1;
                 t.resources += *resources as u64;
                 t.removed += *removed as u64;
@@ -158,10 +155,7 @@ impl XdsDebug {
                     ts.acked_version = version.as_str().into();
                 }
                 ts.last_ack_ms = Some(since_start);
-                let t = inner
-                    .totals
-                    .entry(contour_xds::type_url::shared(type_url))
-                    .or_default();
+                let t = inner.totals.entry(type_url::shared(type_url)).or_default();
                 t.acks += 1;
                 if let Some(sent) = sent {
                     if t.ack_latency_ms.len() == SAMPLES {

@@ -228,10 +228,7 @@ pub(crate) fn report_duplicates(
 ) {
     let names: Vec<String> = roots
         .iter()
-        .map(|(_, p)| {
-            let (ns, name) = key_of(p);
-            format!("{ns}/{name}")
-        })
+        .map(|((ns, name), _)| format!("{ns}/{name}"))
         .collect();
     let message = format!(
         "fqdn \"{fqdn}\" is used in multiple HTTPProxies: {}",
