@@ -184,12 +184,17 @@ impl EchoBackend {
         self.shared.total_connections.load(Ordering::SeqCst)
     }
 
-    /// Stops the server and waits until its port is closed.
+    /// Stops the server and waits (up to 5 s) until its port refuses connections.
+    ///
+    /// Dropping the listener is not enough on its own: a process forked by another test
+    /// thread holds a copy of every descriptor until it execs, so the port may keep
+    /// accepting for a moment after the listener is gone here.
     pub async fn stop(mut self) {
         if let Some(task) = self.task.take() {
             task.abort();
             let _ = task.await;
         }
+        crate::http::wait_for_refused(self.port, Duration::from_secs(5)).await;
     }
 }
 

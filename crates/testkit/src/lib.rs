@@ -38,7 +38,7 @@ pub use grpc::{
 };
 pub use http::{
     REQUEST_TIMEOUT, Request, Response, connect_refused, http_get, wait_for_backend,
-    wait_for_response, wait_for_status,
+    wait_for_refused, wait_for_response, wait_for_status,
 };
 pub use manifests::{
     ManifestDir, endpointslice_doc, endpointslice_ports_doc, endpointslice_yaml, service_yaml,

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use contour_testkit::{
     EchoBackend, ManifestDir, Process, Request, connect_refused, endpointslice_doc,
-    endpointslice_yaml, free_port, http_get, service_yaml, wait_for_backend, wait_for_status,
+    endpointslice_yaml, free_port, http_get, service_yaml, wait_for_backend, wait_for_refused,
+    wait_for_status,
 };
 use serde::Deserialize;
 
@@ -60,7 +61,7 @@ async fn echo_backends_get_distinct_ports() -> anyhow::Result<()> {
     let p = free_port();
     assert_ne!(a.port(), b.port());
     assert!(p != a.port() && p != b.port());
-    assert!(connect_refused(p));
+    assert!(wait_for_refused(p, WAIT).await);
     Ok(())
 }
 
