@@ -26,6 +26,9 @@ pub struct BenchEnv {
 }
 
 /// The `contour` binary next to this benchmark's executable (built by `cargo build --release`).
+/// How often [`BenchEnv::wait_xds`] asks contour.
+const XDS_POLL: Duration = Duration::from_millis(50);
+
 pub fn contour_bin() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let bin = exe.with_file_name("contour");
@@ -134,6 +137,10 @@ impl BenchEnv {
     }
 
     /// Polls `/debug/xds` until `f` returns Some.
+    ///
+    /// Every figure read this way is a timestamp contour recorded itself (`first_build_ms`, the
+    /// ACK times), so the polling interval does not change it; polling every 5 ms took CPU from
+    /// the two cores contour was measured on, hence 50 ms.
     pub async fn wait_xds<T>(
         &self,
         timeout: Duration,
@@ -153,7 +160,7 @@ impl BenchEnv {
                     self.contour.log_tail(30)
                 );
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            tokio::time::sleep(XDS_POLL).await;
         }
     }
 

@@ -91,10 +91,12 @@ pub fn debug_router(ctx: DebugContext) -> Router {
             get(move || {
                 let c = ctx.clone();
                 async move {
-                    let mut v = c.xds.json(&c.store);
-                    v["first_build_ms"] = c.state.first_build_ms().into();
-                    v["build_ms"] = c.state.build_ms().into();
-                    axum::Json(v).into_response()
+                    let extra = serde_json::json!({
+                        "first_build_ms": c.state.first_build_ms(),
+                        "build_ms": c.state.build_ms(),
+                    });
+                    let body = c.xds.render(&c.store, &extra);
+                    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
                 }
             }),
         )

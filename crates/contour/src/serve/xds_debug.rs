@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use contour_xds::{SnapshotStore, XdsEvent, type_url};
-use serde_json::{Value, json};
+use serde::{Serialize, Serializer};
 
 /// Latency samples kept per type (the most recent ones).
 const SAMPLES: usize = 4096;
@@ -45,7 +45,7 @@ impl StreamState {
     }
 }
 
-#[derive(Default)]
+#[derive(Default, Serialize)]
 struct TypeTotals {
     responses: u64,
     resources: u64,
@@ -175,57 +175,164 @@ impl XdsDebug {
         }
     }
 
-    /// `/debug/xds`: current versions, per-stream ACKed versions, totals and ACK latencies.
-    pub fn json(&self, store: &SnapshotStore) -> Value {
+    /// `/debug/xds` as JSON bytes: current versions, per-stream ACKed versions, totals and ACK
+    /// latencies, then `extra`'s fields. Written straight from the state (no `Value` tree: at
+    /// 14,000 streams that tree was ~9 MB for one request).
+    pub fn render(&self, store: &SnapshotStore, extra: &impl Serialize) -> Vec<u8> {
         let snap = store.snapshot();
-        let versions: BTreeMap<&str, Value> = type_url::ALL
+        let current: BTreeMap<&str, Current> = type_url::ALL
             .iter()
             .map(|t| {
                 let ts = snap.get(t);
-                (
-                    *t,
-                    json!({"version": ts.version(), "resources": ts.resources().len()}),
-                )
+                let (version, resources) = (ts.version(), ts.resources().len());
+                (*t, Current { version, resources })
             })
             .collect();
         let Ok(inner) = self.inner.lock() else {
-            return json!({});
+            return b"{}".to_vec();
         };
-        let streams: Vec<Value> = inner
-            .streams
-            .iter()
-            .map(|(id, s)| {
-                let types: BTreeMap<&str, Value> = s
-                    .types
-                    .iter()
-                    .map(|(t, ts)| {
-                        (t.as_ref(), json!({"acked_version": ts.acked_version, "last_ack_ms": ts.last_ack_ms}))
-                    })
-                    .collect();
-                json!({"id": id, "node": &*s.node, "types": types})
-            })
-            .collect();
-        let totals: BTreeMap<&str, Value> = inner
-            .totals
-            .iter()
-            .map(|(t, v)| {
-                (
-                    t.as_ref(),
-                    json!({
-                        "responses": v.responses, "resources": v.resources, "removed": v.removed,
-                        "bytes": v.bytes, "acks": v.acks, "nacks": v.nacks,
-                        "ack_latency_ms": v.ack_latency_ms,
-                    }),
-                )
-            })
-            .collect();
-        json!({
-            "uptime_ms": self.ms_since_start(Instant::now()),
-            "ready": snap.is_ready(),
-            "first_response_ms": inner.first_response_ms,
-            "current": versions,
-            "streams": streams,
-            "totals": totals,
-        })
+        let view = View {
+            uptime_ms: self.ms_since_start(Instant::now()),
+            ready: snap.is_ready(),
+            first_response_ms: inner.first_response_ms,
+            current,
+            streams: Streams(&inner.streams),
+            totals: Totals(&inner.totals),
+            extra,
+        };
+        serde_json::to_vec(&view).unwrap_or_else(|_| b"{}".to_vec())
+    }
+}
+
+#[derive(Serialize)]
+struct Current<'a> {
+    version: &'a str,
+    resources: usize,
+}
+
+#[derive(Serialize)]
+struct View<'a, E: Serialize> {
+    uptime_ms: f64,
+    ready: bool,
+    first_response_ms: Option<f64>,
+    current: BTreeMap<&'a str, Current<'a>>,
+    streams: Streams<'a>,
+    totals: Totals<'a>,
+    #[serde(flatten)]
+    extra: &'a E,
+}
+
+struct Streams<'a>(&'a BTreeMap<u64, StreamState>);
+
+impl Serialize for Streams<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|(id, s)| StreamView {
+            id: *id,
+            node: &s.node,
+            types: Types(&s.types),
+        }))
+    }
+}
+
+#[derive(Serialize)]
+struct StreamView<'a> {
+    id: u64,
+    node: &'a str,
+    types: Types<'a>,
+}
+
+struct Types<'a>(&'a [(Cow<'static, str>, TypeState)]);
+
+impl Serialize for Types<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut sorted: Vec<&(Cow<'static, str>, TypeState)> = self.0.iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        serializer.collect_map(sorted.into_iter().map(|(t, ts)| {
+            let acked = TypeView {
+                acked_version: &ts.acked_version,
+                last_ack_ms: ts.last_ack_ms,
+            };
+            (t.as_ref(), acked)
+        }))
+    }
+}
+
+#[derive(Serialize)]
+struct TypeView<'a> {
+    acked_version: &'a str,
+    last_ack_ms: Option<f64>,
+}
+
+struct Totals<'a>(&'a BTreeMap<Cow<'static, str>, TypeTotals>);
+
+impl Serialize for Totals<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(t, v)| (t.as_ref(), v)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use contour_xds::store::StreamKind;
+    use serde_json::Value;
+
+    use super::*;
+
+    fn sent(stream_id: u64, nonce: &str) -> XdsEvent {
+        XdsEvent::ResponseSent {
+            stream_id,
+            type_url: type_url::ROUTE.into(),
+            version: "v1".into(),
+            nonce: nonce.into(),
+            resources: 1,
+            removed: 0,
+            bytes: 100,
+        }
+    }
+
+    fn ack(stream_id: u64, nonce: &str) -> XdsEvent {
+        XdsEvent::Ack {
+            stream_id,
+            type_url: type_url::ROUTE.into(),
+            version: "v1".into(),
+            nonce: nonce.into(),
+            node: "envoy-1".into(),
+        }
+    }
+
+    #[test]
+    fn renders_streams_totals_and_extra_fields() {
+        let store = SnapshotStore::new();
+        let debug = XdsDebug::spawn(&store, Instant::now());
+        for id in [1, 2] {
+            let (kind, service) = (StreamKind::Sotw, "test");
+            debug.record(&XdsEvent::StreamOpened {
+                stream_id: id,
+                kind,
+                service,
+            });
+        }
+        debug.record(&sent(1, "n1"));
+        debug.record(&ack(1, "n1"));
+        debug.record(&sent(2, "n2"));
+
+        let extra = serde_json::json!({"first_build_ms": 12.5, "build_ms": null});
+        let v: Value = serde_json::from_slice(&debug.render(&store, &extra)).unwrap();
+        assert_eq!(v["first_build_ms"], 12.5);
+        assert!(v["build_ms"].is_null());
+        assert_eq!(v["ready"], false);
+        assert!(v["current"][type_url::ROUTE]["resources"].is_u64());
+        let streams = v["streams"].as_array().unwrap();
+        assert_eq!(streams.len(), 2);
+        assert_eq!(streams[0]["id"], 1);
+        assert_eq!(streams[0]["node"], "envoy-1");
+        assert_eq!(streams[0]["types"][type_url::ROUTE]["acked_version"], "v1");
+        assert!(streams[0]["types"][type_url::ROUTE]["last_ack_ms"].is_f64());
+        assert_eq!(streams[1]["types"][type_url::ROUTE]["acked_version"], "");
+        let totals = &v["totals"][type_url::ROUTE];
+        assert_eq!(totals["responses"], 2);
+        assert_eq!(totals["bytes"], 200);
+        assert_eq!(totals["acks"], 1);
+        assert_eq!(totals["ack_latency_ms"].as_array().unwrap().len(), 1);
     }
 }
