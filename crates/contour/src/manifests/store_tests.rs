@@ -172,11 +172,12 @@ fn each_key_is_allocated_once() {
     store.apply_file(Path::new(A), file(vec![service("x", 80), service("y", 80)]));
     store.apply_file(Path::new(B), file(vec![service("x", 90)]));
     store.flush();
-    let refs: Vec<(String, usize)> = store
+    let mut refs: Vec<(String, usize)> = store
         .owners
         .keys()
         .map(|k| (k.name().to_string(), Arc::strong_count(&k.text)))
         .collect();
+    refs.sort();
     // The owners entry and the list of every file defining it.
     assert_eq!(refs, [("x".to_string(), 3), ("y".to_string(), 2)]);
     store.remove_file(Path::new(B));
