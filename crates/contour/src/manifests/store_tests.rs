@@ -182,7 +182,7 @@ fn each_key_is_allocated_once() {
     assert_eq!(refs, [("x".to_string(), 3), ("y".to_string(), 2)]);
     store.remove_file(Path::new(B));
     store.flush();
-    let x = store.owners.keys().next().unwrap();
+    let x = store.owners.keys().find(|k| k.name() == "x").unwrap();
     assert_eq!((x.name(), Arc::strong_count(&x.text)), ("x", 2));
     assert_eq!(store.paths.len(), 1);
 }
