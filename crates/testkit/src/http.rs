@@ -186,21 +186,19 @@ pub fn connect_refused(port: u16) -> bool {
     }
 }
 
-/// Polls [`connect_refused`] until it holds or `timeout` passes; returns its last answer.
+/// Polls [`connect_refused`] until it holds.
 ///
 /// A listener just closed may still accept for a moment: a process that another thread
 /// is forking holds a copy of every open descriptor until it execs.
-pub async fn wait_for_refused(port: u16, timeout: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if connect_refused(port) {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+///
+/// # Errors
+/// When `timeout` passes first.
+pub async fn wait_for_refused(port: u16, timeout: Duration) -> anyhow::Result<()> {
+    let what = format!("port {port} to refuse connections");
+    poll_until(timeout, &what, || {
+        std::future::ready(connect_refused(port).then_some(()))
+    })
+    .await
 }
 
 /// Polls `request` against `port` until `accept` says yes; returns that response.

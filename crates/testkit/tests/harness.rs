@@ -61,7 +61,7 @@ async fn echo_backends_get_distinct_ports() -> anyhow::Result<()> {
     let p = free_port();
     assert_ne!(a.port(), b.port());
     assert!(p != a.port() && p != b.port());
-    assert!(wait_for_refused(p, WAIT).await);
+    wait_for_refused(p, WAIT).await?;
     Ok(())
 }
 

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use contour_testkit::{
-    Envoy, EnvoyOptions, ManifestDir, Process, Response, connect_refused, free_port, http_get,
-    poll_until,
+    Envoy, EnvoyOptions, ManifestDir, Process, Response, free_port, http_get, poll_until,
+    wait_for_refused,
 };
 
 pub const CONVERGE: Duration = Duration::from_secs(20);
@@ -350,13 +350,9 @@ impl Env {
     /// Polls until nothing listens on Envoy's HTTP port; returns how long that took.
     pub async fn wait_http_refused(&self) -> Duration {
         let start = Instant::now();
-        let port = self.ports.http;
-        let what = format!("the HTTP port {port} to refuse connections");
-        poll_until(CONVERGE, &what, || {
-            std::future::ready(connect_refused(port).then_some(()))
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{e}\ncontour log:\n{}", self.contour.log_tail(40)));
+        wait_for_refused(self.ports.http, CONVERGE)
+            .await
+            .unwrap_or_else(|e| panic!("{e}\ncontour log:\n{}", self.contour.log_tail(40)));
         start.elapsed()
     }
 

@@ -104,39 +104,39 @@ impl Uses {
         self.generation += 1;
         self.listeners.clear();
         for l in dag.listeners.values() {
-            let plain = l
-                .virtual_hosts
-                .iter()
-                .map(|vh| {
-                    self.host(Arc::as_ptr(vh) as usize, || {
-                        (Host::Plain(Arc::clone(vh)), HostUses::of(vh))
-                    })
-                })
-                .collect();
-            let secure = l
-                .secure_virtual_hosts
-                .iter()
-                .map(|s| {
-                    self.host(Arc::as_ptr(s) as usize, || {
-                        (Host::Secure(Arc::clone(s)), HostUses::of_secure(s))
-                    })
-                })
-                .collect();
+            let plain = self.hosts(&l.virtual_hosts, |vh| {
+                (Host::Plain(Arc::clone(vh)), HostUses::of(vh))
+            });
+            let secure = self.hosts(&l.secure_virtual_hosts, |s| {
+                (Host::Secure(Arc::clone(s)), HostUses::of_secure(s))
+            });
             self.listeners.push((plain, secure));
         }
         let generation = self.generation;
         self.hosts.retain(|_, (_, _, used)| *used == generation);
     }
 
-    /// The uses of the host at `key`, made when new; marked used by this translation.
-    fn host(&mut self, key: usize, make: impl FnOnce() -> (Host, HostUses)) -> Arc<HostUses> {
+    /// The uses of each of `hosts` (by address), made for the new ones; marked used by this
+    /// translation.
+    fn hosts<T>(
+        &mut self,
+        hosts: &[Arc<T>],
+        make: impl Fn(&Arc<T>) -> (Host, HostUses),
+    ) -> Vec<Arc<HostUses>> {
         let generation = self.generation;
-        let (_, uses, used) = self.hosts.entry(key).or_insert_with(|| {
-            let (host, uses) = make();
-            (host, Arc::new(uses), generation)
-        });
-        *used = generation;
-        Arc::clone(uses)
+        let mut out = Vec::with_capacity(hosts.len());
+        for h in hosts {
+            let (_, uses, used) = self
+                .hosts
+                .entry(Arc::as_ptr(h) as usize)
+                .or_insert_with(|| {
+                    let (host, uses) = make(h);
+                    (host, Arc::new(uses), generation)
+                });
+            *used = generation;
+            out.push(Arc::clone(uses));
+        }
+        out
     }
 
     /// [`crate::secret::served_certificates`] of `dag`, the one of the last
