@@ -70,18 +70,7 @@ fn incremental_translation_equals_a_full_one_over_edits() {
         let out = build(&cache, &bcfg);
         let incremental = translator.translate(&out.dag, &tcfg);
         assert_eq!(incremental, translate(&out.dag, &tcfg), "{what}");
-        let c = changes_only.changes(&out.dag, &tcfg);
-        for (to, from) in [
-            (&mut served.listeners, c.listeners),
-            (&mut served.routes, c.routes),
-            (&mut served.clusters, c.clusters),
-            (&mut served.secrets, c.secrets),
-            (&mut served.runtimes, Some(c.runtimes)),
-        ] {
-            if let Some(from) = from {
-                *to = from;
-            }
-        }
+        changes_only.changes(&out.dag, &tcfg).apply_to(&mut served);
         assert_eq!(served, incremental, "{what}: changes");
     }
     assert_eq!(

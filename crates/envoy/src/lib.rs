@@ -39,7 +39,7 @@ pub use bootstrap::{
 pub use cluster::clusters;
 pub use config::{Compression, HttpVersion, TimeoutSetting, TlsParams, TranslateConfig};
 pub use endpoint::{cluster_load_assignment, extension_cluster_load_assignment};
-pub use incremental::{Changes, Translator};
+pub use incremental::{Changes, Encoded, Translator};
 pub use listener::listeners;
 pub use pb::to_any;
 pub use route::route_configurations;

@@ -6,14 +6,27 @@
 //! then the fields after. The result is byte-identical to encoding the whole message, which the
 //! tests check: a change re-encodes only the virtual hosts (or filter chains) that changed.
 
+use std::ops::Range;
+
 use prost::Message;
 use prost::bytes::BufMut;
-use prost::encoding::{WireType, encode_key, encode_varint};
+use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
 
 /// The encoding of `shell` (whose repeated message field `tag` is empty) with `items` (each an
 /// encoded element of that field) in that field's place. `head` is `shell` with only the fields
 /// whose tags are below `tag` set: its encoding is the prefix of `shell`'s.
 pub fn encode_with<M: Message>(head: &M, shell: &M, tag: u32, items: &[&[u8]]) -> Vec<u8> {
+    encode_with_ranges(head, shell, tag, items).0
+}
+
+/// [`encode_with`], and where each item's bytes are in the result (in the order of `items`):
+/// the caller can then hold its parts as slices of the whole rather than as copies.
+pub fn encode_with_ranges<M: Message>(
+    head: &M,
+    shell: &M,
+    tag: u32,
+    items: &[&[u8]],
+) -> (Vec<u8>, Vec<Range<usize>>) {
     let head = head.encode_to_vec();
     let shell = shell.encode_to_vec();
     debug_assert!(
@@ -25,16 +38,21 @@ pub fn encode_with<M: Message>(head: &M, shell: &M, tag: u32, items: &[&[u8]]) -
     } else {
         0
     };
-    let items_len: usize = items.iter().map(|i| i.len() + 15).sum();
+    let items_len: usize = items
+        .iter()
+        .map(|i| key_len(tag) + encoded_len_varint(i.len() as u64) + i.len())
+        .sum();
     let mut out = Vec::with_capacity(shell.len() + items_len);
+    let mut ranges = Vec::with_capacity(items.len());
     out.put_slice(&shell[..split]);
     for item in items {
         encode_key(tag, WireType::LengthDelimited, &mut out);
         encode_varint(item.len() as u64, &mut out);
+        ranges.push(out.len()..out.len() + item.len());
         out.put_slice(item);
     }
     out.put_slice(&shell[split..]);
-    out
+    (out, ranges)
 }
 
 #[cfg(test)]
@@ -68,5 +86,10 @@ mod tests {
         let encoded: Vec<Vec<u8>> = vhosts.iter().map(Message::encode_to_vec).collect();
         let items: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
         assert_eq!(encode_with(&head, &shell, 2, &items), whole.encode_to_vec());
+        let (bytes, ranges) = encode_with_ranges(&head, &shell, 2, &items);
+        assert_eq!(bytes.len(), bytes.capacity(), "sized exactly");
+        for (range, item) in ranges.into_iter().zip(&items) {
+            assert_eq!(&bytes[range], *item);
+        }
     }
 }

@@ -29,7 +29,9 @@ mod wire;
 pub use metrics::GrpcMetrics;
 pub use server::{ServerConfig, router, serve, serve_with_config};
 pub use service::XdsService;
-pub use store::{EventSink, Snapshot, SnapshotStore, StreamKind, TypeSnapshot, XdsEvent, XdsStats};
+pub use store::{
+    EventSink, Resource, Snapshot, SnapshotStore, StreamKind, TypeSnapshot, XdsEvent, XdsStats,
+};
 pub use tls::{
     TlsConfigError, TlsFiles, accept_with, load_server_config, server_config_from_files,
 };

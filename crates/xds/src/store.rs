@@ -38,12 +38,36 @@ pub struct VersionedResource {
     pub version: String,
 }
 
-impl VersionedResource {
-    fn new(resource: Any) -> Self {
-        let version = resource_version(&resource);
+/// A resource handed to the store: its type URL and encoded bytes. The bytes are kept as
+/// given, not copied: a producer that holds parts of them (the translator's encoded virtual
+/// hosts and filter chains) shares one allocation with the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    pub type_url: std::borrow::Cow<'static, str>,
+    pub value: Bytes,
+}
+
+impl Resource {
+    pub fn new(type_url: &str, value: Bytes) -> Self {
         Self {
-            type_url: type_url::shared(&resource.type_url),
-            value: resource.value.into(),
+            type_url: type_url::shared(type_url),
+            value,
+        }
+    }
+}
+
+impl From<Any> for Resource {
+    fn from(any: Any) -> Self {
+        Self::new(&any.type_url, any.value.into())
+    }
+}
+
+impl VersionedResource {
+    fn new(resource: Resource) -> Self {
+        let version = version_of(&resource.type_url, &resource.value);
+        Self {
+            type_url: resource.type_url,
+            value: resource.value,
             version,
         }
     }
@@ -56,7 +80,7 @@ impl VersionedResource {
         }
     }
 
-    fn holds(&self, resource: &Any) -> bool {
+    fn holds(&self, resource: &Resource) -> bool {
         self.type_url == resource.type_url && self.value == resource.value
     }
 }
@@ -74,25 +98,17 @@ pub struct TypeSnapshot {
 /// (200 ADS clients getting 10,000 clusters hold one copy, not 200); freed with the last of
 /// them, so a snapshot costs nothing extra once its responses are sent.
 #[derive(Default)]
-struct WholeType(Mutex<Weak<Vec<u8>>>);
+struct WholeType(Mutex<Weak<crate::wire::Block>>);
 
 impl WholeType {
-    fn get(&self, resources: &BTreeMap<String, Arc<VersionedResource>>) -> Bytes {
+    fn get(&self, resources: &BTreeMap<String, Arc<VersionedResource>>) -> Vec<Bytes> {
         let mut cell = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let block = cell.upgrade().unwrap_or_else(|| {
-            let block = Arc::new(crate::wire::resources_block(resources.values()));
+            let block = Arc::new(crate::wire::Block::new(resources.values()));
             *cell = Arc::downgrade(&block);
             block
         });
-        Bytes::from_owner(SharedVec(block))
-    }
-}
-
-struct SharedVec(Arc<Vec<u8>>);
-
-impl AsRef<[u8]> for SharedVec {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
+        crate::wire::Block::chunks(&block)
     }
 }
 
@@ -140,7 +156,7 @@ impl TypeSnapshot {
     }
 
     /// Every resource as the `resources` fields of a response (see [`WholeType`]).
-    pub(crate) fn whole(&self) -> Bytes {
+    pub(crate) fn whole(&self) -> Vec<Bytes> {
         self.whole.get(&self.resources)
     }
 
@@ -319,14 +335,21 @@ impl SnapshotStore {
 
     /// Replaces all resources of one type. Returns whether anything changed; the type's version
     /// and the change notification only move when the content changed.
-    pub fn set_type(&self, type_url: &str, resources: BTreeMap<String, Any>) -> bool {
+    pub fn set_type<R: Into<Resource>>(
+        &self,
+        type_url: &str,
+        resources: BTreeMap<String, R>,
+    ) -> bool {
         self.set_types(BTreeMap::from([(type_url.to_string(), resources)]))
     }
 
     /// Replaces all resources of several types in one snapshot, so a stream never sees some of
     /// them updated and others not (e.g. a new listener before its new cluster). Types not named
     /// are left alone. Returns whether anything changed.
-    pub fn set_types(&self, types: BTreeMap<String, BTreeMap<String, Any>>) -> bool {
+    pub fn set_types<R: Into<Resource>>(
+        &self,
+        types: BTreeMap<String, BTreeMap<String, R>>,
+    ) -> bool {
         let current = self.snapshot();
         let next: Vec<(String, TypeSnapshot)> = types
             .into_iter()
@@ -348,10 +371,10 @@ impl SnapshotStore {
 
     /// Adds or replaces `upserts` and deletes `removals` in one type (EDS incremental updates).
     /// Returns whether anything changed.
-    pub fn update_resources(
+    pub fn update_resources<R: Into<Resource>>(
         &self,
         type_url: &str,
-        upserts: BTreeMap<String, Any>,
+        upserts: BTreeMap<String, R>,
         removals: &[String],
     ) -> bool {
         let upserts = versioned_like(upserts, self.snapshot().get(type_url));
@@ -563,13 +586,14 @@ fn log_event(event: &XdsEvent) {
 
 /// [`versioned`], reusing the entries of `current` whose bytes are unchanged: comparing bytes is
 /// much cheaper than hashing them, and a build mostly republishes what is already served.
-fn versioned_like(
-    resources: BTreeMap<String, Any>,
+fn versioned_like<R: Into<Resource>>(
+    resources: BTreeMap<String, R>,
     current: &TypeSnapshot,
 ) -> BTreeMap<String, Arc<VersionedResource>> {
     resources
         .into_iter()
         .map(|(name, resource)| {
+            let resource = resource.into();
             let entry = match current.resources.get(&name) {
                 Some(cur) if cur.holds(&resource) => Arc::clone(cur),
                 _ => Arc::new(VersionedResource::new(resource)),
@@ -582,16 +606,20 @@ fn versioned_like(
 fn versioned(resources: BTreeMap<String, Any>) -> BTreeMap<String, Arc<VersionedResource>> {
     resources
         .into_iter()
-        .map(|(name, resource)| (name, Arc::new(VersionedResource::new(resource))))
+        .map(|(name, resource)| (name, Arc::new(VersionedResource::new(resource.into()))))
         .collect()
 }
 
 /// The version of one resource: a hash of its type URL and encoded bytes.
 pub fn resource_version(resource: &Any) -> String {
+    version_of(&resource.type_url, &resource.value)
+}
+
+fn version_of(type_url: &str, value: &[u8]) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(resource.type_url.as_bytes());
+    hasher.update(type_url.as_bytes());
     hasher.update([0]);
-    hasher.update(&resource.value);
+    hasher.update(value);
     short_hex(&hasher.finalize())
 }
 

@@ -139,17 +139,66 @@ fn any_head(buf: &mut impl BufMut, field: u32, r: &VersionedResource) {
     }
 }
 
-/// Resources as the repeated field 2 of a `DiscoveryResponse`, in one buffer.
-pub(crate) fn resources_block<'a>(
-    resources: impl Iterator<Item = &'a Arc<VersionedResource>> + Clone,
-) -> Vec<u8> {
-    let len = resources.clone().map(|r| field_len(any_len(r))).sum();
-    let mut out = Vec::with_capacity(len);
-    for r in resources {
-        any_head(&mut out, 2, r);
-        out.put_slice(&r.value);
+/// Resources as the repeated field 2 of a `DiscoveryResponse`: the fields' heads and the small
+/// values copied into one buffer, the large values referred to (a 10 MB listener is not copied
+/// again for the wildcard subscriptions that share this block).
+pub(crate) struct Block {
+    copied: Vec<u8>,
+    spans: Vec<Span>,
+}
+
+enum Span {
+    Copied(std::ops::Range<usize>),
+    Shared(Bytes),
+}
+
+impl Block {
+    pub(crate) fn new<'a>(
+        resources: impl Iterator<Item = &'a Arc<VersionedResource>> + Clone,
+    ) -> Self {
+        let copied_len = resources
+            .clone()
+            .map(|r| field_len(any_len(r)) - large(&r.value).map_or(0, Bytes::len))
+            .sum();
+        let mut copied = Vec::with_capacity(copied_len);
+        let mut spans = Vec::new();
+        let mut start = 0;
+        for r in resources {
+            any_head(&mut copied, 2, r);
+            match large(&r.value) {
+                None => copied.put_slice(&r.value),
+                Some(value) => {
+                    spans.push(Span::Copied(start..copied.len()));
+                    spans.push(Span::Shared(value.clone()));
+                    start = copied.len();
+                }
+            }
+        }
+        spans.push(Span::Copied(start..copied.len()));
+        Block { copied, spans }
     }
-    out
+
+    /// The block's chunks, in order; the copied ones keep `block` alive.
+    pub(crate) fn chunks(block: &Arc<Block>) -> Vec<Bytes> {
+        let copied = Bytes::from_owner(Copied(Arc::clone(block)));
+        let chunks = block.spans.iter().map(|span| match span {
+            Span::Copied(range) => copied.slice(range.clone()),
+            Span::Shared(bytes) => bytes.clone(),
+        });
+        chunks.filter(|c| !c.is_empty()).collect()
+    }
+}
+
+fn large(value: &Bytes) -> Option<&Bytes> {
+    (value.len() >= SHARE_MIN).then_some(value)
+}
+
+struct Copied(Arc<Block>);
+
+impl AsRef<[u8]> for Copied {
+    fn as_ref(&self) -> &[u8] {
+        &self.0.copied
+    }
 }
 
 /// A `DiscoveryResponse` (fields 1 version_info, 2 resources, 4 type_url, 5 nonce), framed.
@@ -165,8 +214,8 @@ pub(crate) fn sotw(
         Carried::All(typ) => Some(typ.whole()),
         Carried::Named(_) => None,
     };
-    let resources_len = match &whole {
-        Some(block) => block.len(),
+    let resources_len: usize = match &whole {
+        Some(chunks) => chunks.iter().map(Bytes::len).sum(),
         None => resources.iter().map(|r| field_len(any_len(r))).sum(),
     };
     let len = str_field_len(version_info)
@@ -176,7 +225,7 @@ pub(crate) fn sotw(
     let mut out = Framed::new(len, max)?;
     out.opt_string(1, version_info);
     match &whole {
-        Some(block) => out.block(block),
+        Some(chunks) => chunks.iter().for_each(|c| out.block(c)),
         None => {
             for r in resources.iter() {
                 out.any(2, r);

@@ -13,7 +13,7 @@ use contour_api::v1::DetailedCondition;
 use contour_dag::{BuildConfig, Cache, IncrementalBuild, Kind, Object, ObjectKey};
 use contour_envoy::{TranslateConfig, Translator};
 use contour_k8s::status::{ConditionsKind, StatusInput};
-use contour_xds::{SnapshotStore, type_url};
+use contour_xds::{Resource, SnapshotStore, type_url};
 use envoy_types::pb::google::protobuf::Any;
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info};
@@ -277,17 +277,22 @@ impl EventLoop {
         let (changes, endpoints) = self.translate(&out.dag);
         let translated = started.elapsed();
         let mut types = BTreeMap::new();
-        let mut put = |t: &str, resources: Option<BTreeMap<String, Any>>| {
+        // The translator's bytes are handed over as they are (no copy: it holds parts of them).
+        let mut put = |t: &str, resources: Option<contour_envoy::Encoded>| {
             if let Some(r) = resources {
-                types.insert(t.to_string(), r);
+                let r = r.into_iter().map(|(n, v)| (n, Resource::new(t, v)));
+                types.insert(t.to_string(), r.collect::<BTreeMap<_, _>>());
             }
         };
         put(type_url::SECRET, changes.secrets);
         put(type_url::RUNTIME, Some(changes.runtimes));
-        put(type_url::ENDPOINT, endpoints);
         put(type_url::CLUSTER, changes.clusters);
         put(type_url::ROUTE, changes.routes);
         put(type_url::LISTENER, changes.listeners);
+        if let Some(r) = endpoints {
+            let r = r.into_iter().map(|(n, any)| (n, Resource::from(any)));
+            types.insert(type_url::ENDPOINT.to_string(), r.collect());
+        }
         // One snapshot for every type: a stream never sees a new listener before its routes.
         let changed = self.store.set_types(types);
         let elapsed = started.elapsed();

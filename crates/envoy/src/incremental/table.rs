@@ -186,11 +186,23 @@ impl<I, O> Table<I, O> {
         self.slots[*at].as_ref().map(|s| &s.output)
     }
 
-    /// The outputs of the items of the last [`Self::get_many`], in order.
-    pub fn outputs(&self) -> impl Iterator<Item = &O> {
+    /// The outputs of the items of the last [`Self::get_many`], in order, with the slot of
+    /// each (for [`Self::output_at_mut`]).
+    pub fn outputs_at(&self) -> impl Iterator<Item = (usize, &O)> {
         self.last
             .iter()
-            .filter_map(|at| self.slots[*at].as_ref().map(|s| &s.output))
+            .filter_map(|at| self.slots[*at].as_ref().map(|s| (*at, &s.output)))
+    }
+
+    /// [`Self::output`] with its slot.
+    pub fn output_at(&self, key: &str) -> Option<(usize, &O)> {
+        let at = *self.index.get(key)?;
+        self.slots[at].as_ref().map(|s| (at, &s.output))
+    }
+
+    /// The output in slot `at` (from [`Self::outputs_at`] or [`Self::output_at`]).
+    pub fn output_at_mut(&mut self, at: usize) -> Option<&mut O> {
+        self.slots.get_mut(at)?.as_mut().map(|s| &mut s.output)
     }
 }
 
@@ -233,7 +245,7 @@ mod tests {
             |(pk, pv), (k, v)| pk == k && pv == v,
             |(k, v)| ((k.to_string(), *v), format!("{k}={v}")),
         );
-        (t.end(), t.outputs().cloned().collect())
+        (t.end(), t.outputs_at().map(|(_, o)| o.clone()).collect())
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The incremental translator gives exactly what a from-scratch translation gives, over a
 //! sequence of edits touching every cached part.
 
+use prost::bytes::Bytes;
 use std::sync::Arc;
 
 use contour_dag::{
@@ -241,16 +242,7 @@ fn edits() -> Vec<Edit> {
 
 /// What a client holds after applying `changes` to `served`.
 pub(crate) fn apply(served: &mut crate::Resources, changes: crate::Changes) {
-    let put = |to: &mut std::collections::BTreeMap<_, _>, from: Option<_>| {
-        if let Some(from) = from {
-            *to = from;
-        }
-    };
-    put(&mut served.listeners, changes.listeners);
-    put(&mut served.routes, changes.routes);
-    put(&mut served.clusters, changes.clusters);
-    put(&mut served.secrets, changes.secrets);
-    served.runtimes = changes.runtimes;
+    changes.apply_to(served);
 }
 
 #[test]
@@ -336,4 +328,61 @@ fn changes_name_only_the_changed_types() {
         .expect("an extension cluster is a cluster change");
     assert!(clusters.contains_key("extension/default/auth"));
     assert_eq!((ext.listeners, ext.routes), (None, None));
+}
+
+/// Whether `part`'s bytes lie inside `whole`'s allocation.
+fn inside(part: &Bytes, whole: &Bytes) -> bool {
+    let (p, w) = (part.as_ptr_range(), whole.as_ptr_range());
+    w.start <= p.start && p.end <= w.end
+}
+
+/// The remembered virtual hosts and filter chains are held inside the resources they were
+/// assembled into (one copy, the one the store serves), also after a change; a resource
+/// assembled again with the same bytes is handed on as the same allocation.
+#[test]
+fn parts_are_held_inside_the_resources_they_were_assembled_into() {
+    let cfg = TranslateConfig::default();
+    let mut t = Translator::new();
+    let mut dag = mixed_dag();
+    let check = |t: &Translator, routes: &crate::Encoded, listeners: &crate::Encoded| {
+        let http = &routes["ingress_http"];
+        let plain: Vec<_> = t
+            .http_vhosts
+            .outputs_at()
+            .filter_map(|(_, v)| v.as_ref())
+            .collect();
+        assert!(!plain.is_empty());
+        assert!(plain.iter().all(|vh| inside(&vh.bytes, http)));
+        for vh in t.https_vhosts.outputs_at().filter_map(|(_, v)| v.as_ref()) {
+            assert!(inside(&vh.bytes, &routes[&format!("https/{}", vh.name)]));
+        }
+        let https = &listeners["ingress_https"];
+        assert!(t.chains.outputs_at().count() > 0);
+        assert!(t.chains.outputs_at().all(|(_, (_, c))| inside(c, https)));
+    };
+    let first = t.changes(&dag, &cfg);
+    let (routes, listeners) = (first.routes.unwrap(), first.listeners.unwrap());
+    check(&t, &routes, &listeners);
+
+    let svc = service("default", "svc1", 80);
+    plain_at(&mut dag, 2)
+        .routes
+        .values_mut()
+        .next()
+        .unwrap()
+        .action = forward_to(&[(&svc, 0)]);
+    let changed = t.changes(&dag, &cfg).routes.unwrap();
+    assert_ne!(changed["ingress_http"], routes["ingress_http"]);
+    check(&t, &changed, &listeners);
+
+    // A certificate change re-assembles the listeners and route configurations; the
+    // unchanged ones are handed on as the allocations already served.
+    tls_at(&mut dag, 2).secret = Some(secret("tls1.example.com-tls", b"renewed"));
+    let cert = t.changes(&dag, &cfg);
+    let (routes, listeners) = (cert.routes.unwrap(), cert.listeners.unwrap());
+    assert_eq!(
+        routes["ingress_http"].as_ptr(),
+        changed["ingress_http"].as_ptr()
+    );
+    check(&t, &routes, &listeners);
 }

@@ -39,7 +39,7 @@ fn versions_are_deterministic_across_stores() {
 #[test]
 fn empty_set_on_unknown_type_is_not_a_change() {
     let store = SnapshotStore::new();
-    assert!(!store.set_type(CLUSTER, BTreeMap::new()));
+    assert!(!store.set_type(CLUSTER, BTreeMap::<String, Any>::new()));
     assert!(store.snapshot().get(CLUSTER).resources().is_empty());
 }
 
@@ -50,7 +50,11 @@ fn update_resources_upserts_and_removes() {
     let before = store.snapshot().get(ENDPOINT).version().to_string();
 
     assert!(!store.update_resources(ENDPOINT, resources(ENDPOINT, &[("a", "1")]), &[]));
-    assert!(!store.update_resources(ENDPOINT, BTreeMap::new(), &["missing".to_string()]));
+    assert!(!store.update_resources(
+        ENDPOINT,
+        BTreeMap::<String, Any>::new(),
+        &["missing".to_string()]
+    ));
     assert_eq!(store.snapshot().get(ENDPOINT).version(), before);
 
     assert!(store.update_resources(
@@ -198,6 +202,6 @@ fn resources_of_served_types_share_their_type_url() {
         assert_eq!(r.type_url, CLUSTER);
     }
     // Any other type URL is kept as given.
-    let other = VersionedResource::new(any("type.example/x", "1"));
+    let other = VersionedResource::new(any("type.example/x", "1").into());
     assert_eq!(other.type_url, "type.example/x");
 }
