@@ -546,10 +546,7 @@ fn place<I>(
 
 /// [`route::route_configuration`] from encoded virtual hosts (each with its table slot),
 /// sorted the same way: its name, its encoding, and where each host (by slot) is in it.
-fn route_configuration(
-    name: &str,
-    mut vhosts: Vec<(usize, &EncodedVhost)>,
-) -> Configuration {
+fn route_configuration(name: &str, mut vhosts: Vec<(usize, &EncodedVhost)>) -> Configuration {
     vhosts.sort_by(|(_, a), (_, b)| a.name.cmp(&b.name).then_with(|| a.domains.cmp(&b.domains)));
     let shell = route::route_configuration(name, Vec::new());
     let head = RouteConfiguration {

@@ -10,9 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use contour_dag::endpoints::ServiceKey;
 use contour_dag::{Dag, EndpointStore, ExtensionCluster, ObjectKey, ServiceCluster};
-use contour_envoy::{cluster_load_assignment, extension_cluster_load_assignment, to_any};
-use envoy_types::pb::google::protobuf::Any;
+use contour_envoy::{cluster_load_assignment, extension_cluster_load_assignment};
+use contour_xds::{Resource, type_url};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use prost::Message;
 
 #[derive(Default)]
 pub struct Eds {
@@ -21,35 +22,35 @@ pub struct Eds {
     /// of the one or two clusters a Service usually has; a B-tree leaf has room for eleven.)
     clusters_by_service: BTreeMap<ServiceKey, Vec<ServiceCluster>>,
     /// The ClusterLoadAssignment of every route cluster, by EDS name.
-    load_assignments: BTreeMap<String, (ServiceCluster, Any)>,
+    load_assignments: BTreeMap<String, (ServiceCluster, Resource)>,
     /// Extension clusters of the last build (by name) using each Service.
     extensions_by_service: BTreeMap<ServiceKey, BTreeSet<String>>,
     /// The ClusterLoadAssignment of every extension cluster, by name (= EDS name).
-    extensions: BTreeMap<String, (ExtensionCluster, Any)>,
+    extensions: BTreeMap<String, (ExtensionCluster, Resource)>,
     /// Whether a build has published EDS yet.
     published: bool,
 }
 
 impl Eds {
     /// Stores a slice; the load assignments to publish again.
-    pub fn upsert(&mut self, slice: EndpointSlice) -> BTreeMap<String, Any> {
+    pub fn upsert(&mut self, slice: EndpointSlice) -> BTreeMap<String, Resource> {
         let touched = self.endpoints.upsert(slice);
         self.recompute(&touched)
     }
 
     /// Removes a slice; the load assignments to publish again.
-    pub fn remove(&mut self, key: &ObjectKey) -> BTreeMap<String, Any> {
+    pub fn remove(&mut self, key: &ObjectKey) -> BTreeMap<String, Resource> {
         let touched = self.endpoints.remove(key);
         self.recompute(&touched)
     }
 
     /// New ClusterLoadAssignments for the clusters of the touched Services.
-    fn recompute(&mut self, touched: &[ServiceKey]) -> BTreeMap<String, Any> {
+    fn recompute(&mut self, touched: &[ServiceKey]) -> BTreeMap<String, Resource> {
         let mut upserts = BTreeMap::new();
         for svc in touched {
             for cluster in self.clusters_by_service.get(svc).into_iter().flatten() {
                 let la = self.endpoints.load_assignment(cluster);
-                let cla = to_any(&cluster_load_assignment(&la));
+                let cla = encode(&cluster_load_assignment(&la));
                 self.load_assignments
                     .insert(la.eds_name.clone(), (cluster.clone(), cla.clone()));
                 upserts.insert(la.eds_name, cla);
@@ -73,7 +74,7 @@ impl Eds {
     /// The ClusterLoadAssignment of every cluster of `dag`: remembered ones for clusters that
     /// are the same as in the last build (endpoint changes kept them current), computed ones
     /// otherwise. `None` when nothing differs from the last build (EDS is already current).
-    pub fn after_build(&mut self, dag: &Dag) -> Option<BTreeMap<String, Any>> {
+    pub fn after_build(&mut self, dag: &Dag) -> Option<BTreeMap<String, Resource>> {
         let routes_same = self.route_clusters(dag);
         let extensions_same = self.extension_clusters(dag);
         let same = routes_same && extensions_same && self.published;
@@ -116,7 +117,7 @@ impl Eds {
                 _ => {
                     computed = true;
                     let la = self.endpoints.load_assignment(svc);
-                    (svc.clone(), to_any(&cluster_load_assignment(&la)))
+                    (svc.clone(), encode(&cluster_load_assignment(&la)))
                 }
             };
             self.load_assignments.insert(name, entry);
@@ -148,9 +149,14 @@ impl Eds {
     }
 }
 
-fn extension_any(endpoints: &EndpointStore, ext: &ExtensionCluster) -> Any {
+fn extension_any(endpoints: &EndpointStore, ext: &ExtensionCluster) -> Resource {
     let la = endpoints.extension_load_assignment(ext);
-    to_any(&extension_cluster_load_assignment(&la))
+    encode(&extension_cluster_load_assignment(&la))
+}
+
+/// A load assignment as the store holds it: the store and this module share its bytes.
+fn encode(cla: &impl Message) -> Resource {
+    Resource::new(type_url::ENDPOINT, cla.encode_to_vec().into())
 }
 
 #[cfg(test)]
@@ -158,7 +164,6 @@ mod tests {
     use super::*;
     use contour_dag::WeightedService;
     use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
-    use prost::Message;
 
     fn slice(name: &str, svc: &str, port: i32, addr: &str) -> EndpointSlice {
         serde_json::from_value(serde_json::json!({
@@ -193,8 +198,8 @@ mod tests {
         dag
     }
 
-    fn decode(any: &Any) -> ClusterLoadAssignment {
-        ClusterLoadAssignment::decode(any.value.as_slice()).unwrap()
+    fn decode(r: &Resource) -> ClusterLoadAssignment {
+        ClusterLoadAssignment::decode(r.value.clone()).unwrap()
     }
 
     #[test]

@@ -14,7 +14,6 @@ use contour_dag::{BuildConfig, Cache, IncrementalBuild, Kind, Object, ObjectKey}
 use contour_envoy::{TranslateConfig, Translator};
 use contour_k8s::status::{ConditionsKind, StatusInput};
 use contour_xds::{Resource, SnapshotStore, type_url};
-use envoy_types::pb::google::protobuf::Any;
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info};
 
@@ -255,7 +254,7 @@ impl EventLoop {
     }
 
     /// Publishes the ClusterLoadAssignments an endpoint change recomputed.
-    fn publish_endpoints(&mut self, upserts: BTreeMap<String, Any>) {
+    fn publish_endpoints(&mut self, upserts: BTreeMap<String, Resource>) {
         if upserts.is_empty() {
             return;
         }
@@ -290,8 +289,7 @@ impl EventLoop {
         put(type_url::ROUTE, changes.routes);
         put(type_url::LISTENER, changes.listeners);
         if let Some(r) = endpoints {
-            let r = r.into_iter().map(|(n, any)| (n, Resource::from(any)));
-            types.insert(type_url::ENDPOINT.to_string(), r.collect());
+            types.insert(type_url::ENDPOINT.to_string(), r);
         }
         // One snapshot for every type: a stream never sees a new listener before its routes.
         let changed = self.store.set_types(types);
@@ -327,7 +325,7 @@ impl EventLoop {
     fn translate(
         &mut self,
         dag: &contour_dag::Dag,
-    ) -> (contour_envoy::Changes, Option<BTreeMap<String, Any>>) {
+    ) -> (contour_envoy::Changes, Option<BTreeMap<String, Resource>>) {
         if self.eds.published() {
             let changes = self.translator.changes(dag, &self.translate_cfg);
             // The translator saw the same clusters (names and content, extension clusters
