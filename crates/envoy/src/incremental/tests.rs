@@ -100,6 +100,12 @@ fn plain_at(dag: &mut Dag, i: usize) -> &mut contour_dag::VirtualHost {
     Arc::make_mut(&mut plain(dag)[i])
 }
 
+/// Sends the first route of the third plain host to another Service.
+fn reroute_third_host(dag: &mut Dag) {
+    let svc = service("default", "svc1", 80);
+    plain_at(dag, 2).routes.values_mut().next().unwrap().action = forward_to(&[(&svc, 0)]);
+}
+
 fn tls_at(dag: &mut Dag, i: usize) -> &mut SecureVirtualHost {
     Arc::make_mut(&mut tls(dag)[i])
 }
@@ -303,13 +309,7 @@ fn changes_name_only_the_changed_types() {
         (None, None, None, None),
         "identical input"
     );
-    let svc = service("default", "svc1", 80);
-    plain_at(&mut dag, 2)
-        .routes
-        .values_mut()
-        .next()
-        .unwrap()
-        .action = forward_to(&[(&svc, 0)]);
+    reroute_third_host(&mut dag);
     let route = t.changes(&dag, &cfg);
     assert!(route.routes.is_some());
     assert_eq!(
@@ -364,13 +364,7 @@ fn parts_are_held_inside_the_resources_they_were_assembled_into() {
     let (routes, listeners) = (first.routes.unwrap(), first.listeners.unwrap());
     check(&t, &routes, &listeners);
 
-    let svc = service("default", "svc1", 80);
-    plain_at(&mut dag, 2)
-        .routes
-        .values_mut()
-        .next()
-        .unwrap()
-        .action = forward_to(&[(&svc, 0)]);
+    reroute_third_host(&mut dag);
     let changed = t.changes(&dag, &cfg).routes.unwrap();
     assert_ne!(changed["ingress_http"], routes["ingress_http"]);
     check(&t, &changed, &listeners);
