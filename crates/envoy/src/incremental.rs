@@ -36,7 +36,7 @@ use crate::names::{
     FALLBACK_CERT_ROUTE_CONFIG_NAME, HTTP_LISTENER_NAME, HTTPS_LISTENER_NAME,
     https_route_config_name,
 };
-use crate::splice::encode_with_ranges;
+use crate::splice::encode_with;
 use crate::{Resources, cluster, route, runtime, secret, stats};
 
 mod clusters;
@@ -357,32 +357,17 @@ impl Translator {
                 vec![(at, vh)],
             ));
         }
-        let mut copies = Vec::new();
-        if !fallback.is_empty() {
-            // Holds copies of hosts that have their own configuration: not re-pointed.
-            copies.push(route_configuration(
-                FALLBACK_CERT_ROUTE_CONFIG_NAME,
-                fallback,
-            ));
-        }
+        // The fallback configuration holds copies of hosts that have their own: not re-pointed.
+        let fallback = (!fallback.is_empty())
+            .then(|| route_configuration(FALLBACK_CERT_ROUTE_CONFIG_NAME, fallback));
         let mut out = BTreeMap::new();
         let mut next = HashMap::new();
         let done = &self.assembled_routes;
-        place(
-            done,
-            &mut next,
-            &mut out,
-            plain,
-            Some(&mut self.http_vhosts),
-        );
-        place(
-            done,
-            &mut next,
-            &mut out,
-            secure,
-            Some(&mut self.https_vhosts),
-        );
-        place::<Arc<DagVirtualHost>>(done, &mut next, &mut out, copies, None);
+        place(done, &mut next, &mut out, plain, &mut self.http_vhosts);
+        place(done, &mut next, &mut out, secure, &mut self.https_vhosts);
+        if let Some((name, bytes, _)) = fallback {
+            out.insert(name.clone(), done.keep(&mut next, &name, bytes));
+        }
         self.assembled_routes = Assembled(next);
         out
     }
@@ -441,7 +426,7 @@ impl Translator {
             ..Default::default()
         };
         let items: Vec<&[u8]> = chains.iter().map(|c| &c.1.1[..]).collect();
-        let (bytes, ranges) = encode_with_ranges(&head, &shell, FILTER_CHAINS_TAG, &items);
+        let (bytes, ranges) = encode_with(&head, &shell, FILTER_CHAINS_TAG, &items);
         let slots = chains.iter().map(|c| c.0);
         let ranges = slots
             .zip(ranges)
@@ -530,13 +515,12 @@ fn place<I>(
     next: &mut HashMap<String, Bytes>,
     out: &mut Encoded,
     configurations: Vec<Configuration>,
-    mut table: Option<&mut Table<I, Option<EncodedVhost>>>,
+    table: &mut Table<I, Option<EncodedVhost>>,
 ) {
     for (name, bytes, ranges) in configurations {
         let whole = done.keep(next, &name, bytes);
         for (at, range) in ranges {
-            let part = table.as_deref_mut().and_then(|t| t.output_at_mut(at));
-            if let Some(Some(vh)) = part {
+            if let Some(Some(vh)) = table.output_at_mut(at) {
                 rebase(&mut vh.bytes, &whole, range);
             }
         }
@@ -554,7 +538,7 @@ fn route_configuration(name: &str, mut vhosts: Vec<(usize, &EncodedVhost)>) -> C
         ..Default::default()
     };
     let items: Vec<&[u8]> = vhosts.iter().map(|(_, v)| &v.bytes[..]).collect();
-    let (bytes, ranges) = encode_with_ranges(&head, &shell, VIRTUAL_HOSTS_TAG, &items);
+    let (bytes, ranges) = encode_with(&head, &shell, VIRTUAL_HOSTS_TAG, &items);
     let slots = vhosts.iter().map(|(at, _)| *at);
     (name.to_string(), bytes, slots.zip(ranges).collect())
 }

@@ -14,14 +14,10 @@ use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, k
 
 /// The encoding of `shell` (whose repeated message field `tag` is empty) with `items` (each an
 /// encoded element of that field) in that field's place. `head` is `shell` with only the fields
-/// whose tags are below `tag` set: its encoding is the prefix of `shell`'s.
-pub fn encode_with<M: Message>(head: &M, shell: &M, tag: u32, items: &[&[u8]]) -> Vec<u8> {
-    encode_with_ranges(head, shell, tag, items).0
-}
-
-/// [`encode_with`], and where each item's bytes are in the result (in the order of `items`):
-/// the caller can then hold its parts as slices of the whole rather than as copies.
-pub fn encode_with_ranges<M: Message>(
+/// whose tags are below `tag` set: its encoding is the prefix of `shell`'s. Also where each
+/// item's bytes are in the result (in the order of `items`), so that the caller can hold its
+/// parts as slices of the whole rather than as copies.
+pub fn encode_with<M: Message>(
     head: &M,
     shell: &M,
     tag: u32,
@@ -85,8 +81,8 @@ mod tests {
         };
         let encoded: Vec<Vec<u8>> = vhosts.iter().map(Message::encode_to_vec).collect();
         let items: Vec<&[u8]> = encoded.iter().map(Vec::as_slice).collect();
-        assert_eq!(encode_with(&head, &shell, 2, &items), whole.encode_to_vec());
-        let (bytes, ranges) = encode_with_ranges(&head, &shell, 2, &items);
+        let (bytes, ranges) = encode_with(&head, &shell, 2, &items);
+        assert_eq!(bytes, whole.encode_to_vec());
         assert_eq!(bytes.len(), bytes.capacity(), "sized exactly");
         for (range, item) in ranges.into_iter().zip(&items) {
             assert_eq!(&bytes[range], *item);

@@ -88,11 +88,10 @@ impl Framed {
     }
 
     fn shared(&mut self, bytes: &Bytes) {
-        if bytes.len() < SHARE_MIN {
-            self.cur.put_slice(bytes);
-            return;
+        match large(bytes) {
+            Some(bytes) => self.block(bytes),
+            None => self.cur.put_slice(bytes),
         }
-        self.block(bytes);
     }
 
     /// Already encoded fields, always shared.
@@ -174,7 +173,9 @@ impl Block {
                 }
             }
         }
-        spans.push(Span::Copied(start..copied.len()));
+        if start < copied.len() {
+            spans.push(Span::Copied(start..copied.len()));
+        }
         Block { copied, spans }
     }
 
@@ -185,7 +186,7 @@ impl Block {
             Span::Copied(range) => copied.slice(range.clone()),
             Span::Shared(bytes) => bytes.clone(),
         });
-        chunks.filter(|c| !c.is_empty()).collect()
+        chunks.collect()
     }
 }
 

@@ -59,7 +59,7 @@ impl Eds {
                 let Some((ext, cla)) = self.extensions.get_mut(name) else {
                     continue;
                 };
-                *cla = extension_any(&self.endpoints, ext);
+                *cla = extension_assignment(&self.endpoints, ext);
                 upserts.insert(name.clone(), cla.clone());
             }
         }
@@ -140,7 +140,7 @@ impl Eds {
                 Some((known, cla)) if known.services == ext.services => (ext.clone(), cla),
                 _ => {
                     computed = true;
-                    (ext.clone(), extension_any(&self.endpoints, ext))
+                    (ext.clone(), extension_assignment(&self.endpoints, ext))
                 }
             };
             self.extensions.insert(name.clone(), entry);
@@ -149,7 +149,7 @@ impl Eds {
     }
 }
 
-fn extension_any(endpoints: &EndpointStore, ext: &ExtensionCluster) -> Resource {
+fn extension_assignment(endpoints: &EndpointStore, ext: &ExtensionCluster) -> Resource {
     let la = endpoints.extension_load_assignment(ext);
     encode(&extension_cluster_load_assignment(&la))
 }

@@ -205,3 +205,16 @@ fn resources_of_served_types_share_their_type_url() {
     let other = VersionedResource::new(any("type.example/x", "1").into());
     assert_eq!(other.type_url, "type.example/x");
 }
+
+/// The store serves the bytes it is handed, not a copy: the translator holds parts of them.
+#[test]
+fn resources_are_kept_as_handed_over() {
+    let store = SnapshotStore::new();
+    let value = Bytes::from(vec![7u8; 4096]);
+    let resources = BTreeMap::from([("l".to_string(), Resource::new(LISTENER, value.clone()))]);
+    assert!(store.set_type(LISTENER, resources.clone()));
+    let served = |s: &SnapshotStore| s.snapshot().get(LISTENER).resources()["l"].value.as_ptr();
+    assert_eq!(served(&store), value.as_ptr());
+    assert!(!store.set_type(LISTENER, resources), "the same bytes again");
+    assert_eq!(served(&store), value.as_ptr());
+}
