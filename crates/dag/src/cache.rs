@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use contour_api::v1::{HTTPProxy, TLSCertificateDelegation};
 use contour_api::v1alpha1::ExtensionService;
-use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::networking::v1::Ingress;
 
 use crate::ingress_class::{self, ClassFilter};
@@ -16,12 +16,16 @@ use crate::object::{Kind, Object, ObjectKey};
 mod bare;
 mod reads;
 mod refs;
+mod secret;
+mod service;
 mod strip;
 
 pub use bare::BareSecrets;
 pub use reads::{Read, Revisions, recording};
 use refs::{Named, RefIndex};
-use strip::{normalize_secret, secret_has_ca, strip};
+pub use secret::CachedSecret;
+pub use service::{CachedService, ServiceMeta, ServiceSpec};
+use strip::{normalize_secret, strip};
 
 /// Objects keyed by `(namespace, name)`. Values are boxed: a B-tree node holds eleven values
 /// inline, and these objects are large (an HTTPProxy is 1.4 kB before any of its heap data), so
@@ -35,9 +39,10 @@ pub type ByName<T> = BTreeMap<(String, String), Box<T>>;
 pub struct Cache {
     pub class_filter: ClassFilter,
     pub namespaces: BTreeMap<String, Namespace>,
-    pub services: ByName<Service>,
+    /// Only the fields the build reads ([`CachedService`]).
+    pub services: ByName<CachedService>,
     /// Secrets holding certificate material (`tls.crt`, `tls.key`, `ca.crt`, `crl.pem`).
-    pub secrets: ByName<Secret>,
+    pub secrets: ByName<CachedSecret>,
     /// Every other Secret (Helm releases, tokens, Opaque Secrets of other keys): only its type,
     /// so that a reference to one still gets the right error, for a few bytes a Secret.
     pub bare_secrets: BareSecrets,
@@ -141,9 +146,7 @@ impl Cache {
             }
             Object::Service(mut svc) => {
                 strip(&mut svc.metadata);
-                // Nothing reads a Service's status (load balancer addresses).
-                svc.status = None;
-                let changed = store(&mut self.services, k.clone(), svc);
+                let changed = store(&mut self.services, k.clone(), CachedService::from(svc));
                 (changed, changed && self.service_referenced(&k))
             }
             Object::Secret(mut secret) => {
@@ -156,9 +159,9 @@ impl Cache {
                     was_full || new_type
                 } else {
                     self.bare_secrets.remove(&k.0, &k.1);
-                    store(&mut self.secrets, k.clone(), secret)
+                    store(&mut self.secrets, k.clone(), CachedSecret::from(secret))
                 };
-                let has_ca = self.secrets.get(&k).is_some_and(|s| secret_has_ca(s));
+                let has_ca = self.secrets.get(&k).is_some_and(|s| s.has_ca());
                 (changed, changed && (has_ca || self.secret_referenced(&k)))
             }
             Object::Ingress(mut ing) => {
@@ -216,7 +219,7 @@ impl Cache {
             Kind::Namespace => self.namespaces.remove(&key.name).is_some(),
             Kind::Service => self.services.remove(&k).is_some() && self.service_referenced(&k),
             Kind::Secret => match self.secrets.remove(&k) {
-                Some(old) => secret_has_ca(&old) || self.secret_referenced(&k),
+                Some(old) => old.has_ca() || self.secret_referenced(&k),
                 None => self.bare_secrets.remove(&k.0, &k.1) && self.secret_referenced(&k),
             },
             Kind::Ingress => {
@@ -282,7 +285,7 @@ impl Cache {
         in_namespace(&self.proxies, ns)
     }
 
-    pub fn service(&self, ns: &str, name: &str) -> Option<&Service> {
+    pub fn service(&self, ns: &str, name: &str) -> Option<&CachedService> {
         reads::note(|| Read::Object(Kind::Service, ns.to_string(), name.to_string()));
         self.services
             .get(&(ns.to_string(), name.to_string()))
@@ -326,7 +329,7 @@ impl Cache {
 /// A cached Secret: with its data, or (without certificate material) its type alone.
 #[derive(Debug, Clone, Copy)]
 pub enum SecretEntry<'a> {
-    Full(&'a Secret),
+    Full(&'a CachedSecret),
     Bare(Option<&'a str>),
 }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::Service;
+use crate::cache::CachedService;
 use tracing::warn;
 
 use crate::builder::BuildConfig;
@@ -151,7 +151,7 @@ pub fn drop_refused_vhost(vhost: &mut VirtualHost, is_refused: impl Fn(&ServiceC
 
 /// `Ok(None)` for ordinary Services, `Ok(Some(name))` for an allowed ExternalName, `Err` with
 /// upstream's message for a refused one.
-pub fn external_name(svc: &Service, enabled: bool) -> Result<Option<String>, String> {
+pub fn external_name(svc: &CachedService, enabled: bool) -> Result<Option<String>, String> {
     let Some(spec) = &svc.spec else {
         return Ok(None);
     };
@@ -211,7 +211,7 @@ pub fn refers_to_envoy_itself(external_name: &str) -> bool {
 }
 
 /// The circuit breaker annotations; unparsable values are ignored, as upstream.
-pub fn circuit_breakers(svc: &Service) -> crate::model::CircuitBreakers {
+pub fn circuit_breakers(svc: &CachedService) -> crate::model::CircuitBreakers {
     let get = |key: &str| -> Option<u32> {
         let v = svc.metadata.annotations.as_ref()?.get(key)?;
         v.trim().parse::<u32>().ok().filter(|n| *n > 0)
@@ -250,13 +250,14 @@ mod tests {
         assert_eq!(refers_to_envoy_itself(name), want, "{name}");
     }
 
-    fn external(name: &str) -> Service {
-        serde_json::from_value(serde_json::json!({
+    fn external(name: &str) -> CachedService {
+        let svc: k8s_openapi::api::core::v1::Service = serde_json::from_value(serde_json::json!({
             "metadata": {"name": "ext", "namespace": "default",
                          "annotations": {MAX_CONNECTIONS: "7", MAX_RETRIES: "junk"}},
             "spec": {"type": "ExternalName", "externalName": name}
         }))
-        .unwrap()
+        .unwrap();
+        svc.into()
     }
 
     #[test]

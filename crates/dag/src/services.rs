@@ -1,6 +1,6 @@
 //! Resolving Service references to a port.
 
-use k8s_openapi::api::core::v1::Service;
+use crate::cache::CachedService;
 
 use crate::builder::BuildConfig;
 use crate::model::{HealthPort, ServiceCluster};
@@ -47,7 +47,7 @@ impl std::fmt::Display for LookupError {
 
 /// Finds the port of `svc` that `port` names and returns the cluster for it.
 pub fn resolve(
-    svc: Option<&Service>,
+    svc: Option<&CachedService>,
     namespace: &str,
     name: &str,
     port: PortRef<'_>,
@@ -83,7 +83,7 @@ pub fn resolve(
 /// Upstream's health port: with a health check policy, a `healthPort` other than the traffic
 /// port must name a port of the same Service; health checks then go there.
 pub fn resolve_health_port(
-    svc: Option<&Service>,
+    svc: Option<&CachedService>,
     cluster: &mut ServiceCluster,
     health_port: Option<i32>,
 ) -> Result<(), LookupError> {
@@ -101,7 +101,7 @@ pub fn resolve_health_port(
 /// Upstream's last step of resolving a Service: an ExternalName Service must be enabled and
 /// must not point at Envoy itself (the message is upstream's, see [`service_policy`]).
 pub fn check_external_name(
-    svc: Option<&Service>,
+    svc: Option<&CachedService>,
     cfg: &BuildConfig,
     cluster: ServiceCluster,
 ) -> Result<ServiceCluster, String> {

@@ -2,8 +2,8 @@
 //! `appProtocol`, the `projectcontour.io/upstream-protocol.*` annotations, `validation`, and
 //! the Envoy client certificate from the configuration file.
 
+use crate::cache::CachedService;
 use contour_api::v1::UpstreamValidation as ApiValidation;
-use k8s_openapi::api::core::v1::Service;
 
 use crate::builder::BuildConfig;
 use crate::cache::Cache;
@@ -16,7 +16,7 @@ const UPSTREAM_PROTOCOL_ANNOTATION: &str = "projectcontour.io/upstream-protocol.
 
 /// Contour's protocol for a Service port: its `appProtocol` when set, otherwise the
 /// `projectcontour.io/upstream-protocol.{h2,h2c,tls}` annotations. "" is HTTP/1.1.
-pub fn service_port_protocol(svc: Option<&Service>, port: u16) -> String {
+pub fn service_port_protocol(svc: Option<&CachedService>, port: u16) -> String {
     let Some(svc) = svc else {
         return String::new();
     };

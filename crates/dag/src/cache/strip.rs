@@ -50,15 +50,6 @@ pub(super) fn normalize_secret(secret: &mut Secret) {
     secret.metadata.annotations = None;
 }
 
-/// A Secret holding a CA bundle may be referenced from places the cache does not track
-/// cheaply (upstream rebuilds for any such Secret).
-pub(super) fn secret_has_ca(secret: &Secret) -> bool {
-    secret
-        .data
-        .as_ref()
-        .is_some_and(|d| d.contains_key(CA_CERT_KEY))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,23 +53,19 @@ pub fn delegation_permitted(cache: &Cache, ns: &str, name: &str, target_ns: &str
     })
 }
 
+/// No data: what a Secret without certificate material offers.
+static NO_DATA: SecretData = SecretData::new();
+
 fn secret_parts<'a>(
     cache: &'a Cache,
     ns: &str,
     name: &str,
-) -> Result<(Option<&'a str>, SecretData), SecretError> {
-    let secret = match cache.secret_entry(ns, name).ok_or(SecretError::NotFound)? {
-        SecretEntry::Full(s) => s,
+) -> Result<(Option<&'a str>, &'a SecretData), SecretError> {
+    match cache.secret_entry(ns, name).ok_or(SecretError::NotFound)? {
+        SecretEntry::Full(s) => Ok((s.type_.as_deref(), &s.data)),
         // A Secret without certificate material is kept as its type alone.
-        SecretEntry::Bare(ty) => return Ok((ty, SecretData::new())),
-    };
-    let data = secret
-        .data
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.0.clone()))
-        .collect();
-    Ok((secret.type_.as_deref(), data))
+        SecretEntry::Bare(ty) => Ok((ty, &NO_DATA)),
+    }
 }
 
 fn permitted(cache: &Cache, ns: &str, name: &str, target_ns: &str) -> Result<(), SecretError> {
@@ -95,12 +91,12 @@ pub fn tls_secret(
 pub fn tls_secret_insecure(cache: &Cache, ns: &str, name: &str) -> Result<Secret, SecretError> {
     let (ty, data) = secret_parts(cache, ns, name)?;
     let (cert_chain, private_key) =
-        validate::validate_tls_secret(ty, &data).map_err(SecretError::Invalid)?;
+        validate::validate_tls_secret(ty, data).map_err(SecretError::Invalid)?;
     Ok(Secret {
         namespace: ns.to_string(),
         name: name.to_string(),
-        cert_chain: cert_chain.into(),
-        private_key: private_key.into(),
+        cert_chain,
+        private_key,
     })
 }
 
@@ -113,14 +109,14 @@ pub fn ca_bundle(
 ) -> Result<Vec<u8>, SecretError> {
     permitted(cache, ns, name, target_ns)?;
     let (ty, data) = secret_parts(cache, ns, name)?;
-    validate::validate_ca_secret(ty, &data).map_err(SecretError::Invalid)
+    validate::validate_ca_secret(ty, data).map_err(SecretError::Invalid)
 }
 
 /// The `crl.pem` of a Secret, for an object in `target_ns`.
 pub fn crl(cache: &Cache, ns: &str, name: &str, target_ns: &str) -> Result<Vec<u8>, SecretError> {
     permitted(cache, ns, name, target_ns)?;
     let (ty, data) = secret_parts(cache, ns, name)?;
-    validate::validate_crl_secret(ty, &data).map_err(SecretError::Invalid)
+    validate::validate_crl_secret(ty, data).map_err(SecretError::Invalid)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use crate::testutil::{cache_with, obj};
 fn data(pairs: &[(&str, &str)]) -> SecretData {
     pairs
         .iter()
-        .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+        .map(|(k, v)| (k.to_string(), v.as_bytes().into()))
         .collect()
 }
 
@@ -18,8 +18,8 @@ fn valid_tls_secret_round_trips() {
     let leaf = ca.leaf("a.example.com", &["a.example.com"]);
     let d = data(&[("tls.crt", &leaf.cert_pem), ("tls.key", &leaf.key_pem)]);
     let (chain, key) = validate_tls_secret(Some("kubernetes.io/tls"), &d).unwrap();
-    assert_eq!(chain, leaf.cert_pem.as_bytes());
-    assert_eq!(key, leaf.key_pem.as_bytes());
+    assert_eq!(&*chain, leaf.cert_pem.as_bytes());
+    assert_eq!(&*key, leaf.key_pem.as_bytes());
 }
 
 #[rstest]
@@ -142,4 +142,24 @@ fn unrelated_secret_types_lose_their_data() {
     // A reference to it still gets the type error.
     let err = tls_secret_insecure(&cache, "default", "token").unwrap_err();
     assert!(err.to_string().contains("secret type is not"), "{err}");
+}
+
+#[test]
+fn a_serving_certificate_shares_the_cached_bytes() {
+    let ca = TestCa::new("ca");
+    let leaf = ca.leaf("a.example.com", &["a.example.com"]);
+    let cache = cache_with([obj(&tls_secret_yaml("default", "cert", &leaf))]);
+    let cached = &cache.secrets[&("default".to_string(), "cert".to_string())].data;
+    // Every virtual host using it holds the cache's bytes, not a copy.
+    for _ in 0..2 {
+        let secret = tls_secret(&cache, "default", "cert", "default").unwrap();
+        assert!(std::sync::Arc::ptr_eq(
+            &secret.cert_chain,
+            &cached["tls.crt"]
+        ));
+        assert!(std::sync::Arc::ptr_eq(
+            &secret.private_key,
+            &cached["tls.key"]
+        ));
+    }
 }

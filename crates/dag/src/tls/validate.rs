@@ -5,7 +5,7 @@
 //! (a rejected SDS update would stop every other certificate update too).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use rustls_pki_types::pem::{self, SectionKind};
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer};
@@ -20,8 +20,12 @@ pub const CRL_KEY: &str = "crl.pem";
 pub const SECRET_TYPE_TLS: &str = "kubernetes.io/tls";
 pub const SECRET_TYPE_OPAQUE: &str = "Opaque";
 
-/// Secret data after merging `stringData` (see [`crate::cache`]).
-pub type SecretData = BTreeMap<String, Vec<u8>>;
+/// Secret data after merging `stringData` (see [`crate::cache`]); values are shared with the
+/// certificates built from them.
+pub type SecretData = BTreeMap<String, Arc<[u8]>>;
+
+/// A serving Secret's PEM chain and key.
+pub type ChainAndKey = (Arc<[u8]>, Arc<[u8]>);
 
 /// Upstream accepts only these Secret types for certificate material.
 pub fn check_type(secret_type: Option<&str>) -> Result<(), String> {
@@ -127,7 +131,7 @@ fn key_matches(cert_der: &[u8], key: &PrivateKeyDer<'_>) -> bool {
 }
 
 /// A serving Secret (`tls.crt` + `tls.key`), with upstream's messages. Returns the PEM chain
-/// and key as stored.
+/// and key as stored, shared with `data`.
 ///
 /// Checking that a key matches its certificate costs a private-key parse (a fraction of a
 /// millisecond for RSA), and every build checks every serving Secret: the outcome is remembered
@@ -135,7 +139,7 @@ fn key_matches(cert_der: &[u8], key: &PrivateKeyDer<'_>) -> bool {
 pub fn validate_tls_secret(
     secret_type: Option<&str>,
     data: &SecretData,
-) -> Result<(Vec<u8>, Vec<u8>), String> {
+) -> Result<ChainAndKey, String> {
     let digest = tls_digest(secret_type, data);
     if let Some(outcome) = remembered(&digest) {
         return outcome.map(|()| tls_parts(data));
@@ -167,8 +171,8 @@ fn tls_digest(secret_type: Option<&str>, data: &SecretData) -> [u8; 32] {
     let mut h = Sha256::new();
     for part in [
         secret_type.map(str::as_bytes),
-        data.get(TLS_CERT_KEY).map(Vec::as_slice),
-        data.get(TLS_KEY_KEY).map(Vec::as_slice),
+        data.get(TLS_CERT_KEY).map(|v| &**v),
+        data.get(TLS_KEY_KEY).map(|v| &**v),
     ] {
         // Presence and length first, so that no two inputs give the same byte stream.
         match part {
@@ -183,15 +187,12 @@ fn tls_digest(secret_type: Option<&str>, data: &SecretData) -> [u8; 32] {
     h.finalize().into()
 }
 
-fn tls_parts(data: &SecretData) -> (Vec<u8>, Vec<u8>) {
-    let get = |k: &str| data.get(k).cloned().unwrap_or_default();
+fn tls_parts(data: &SecretData) -> ChainAndKey {
+    let get = |k: &str| data.get(k).cloned().unwrap_or_else(|| Arc::from(&[][..]));
     (get(TLS_CERT_KEY), get(TLS_KEY_KEY))
 }
 
-fn check_tls_secret(
-    secret_type: Option<&str>,
-    data: &SecretData,
-) -> Result<(Vec<u8>, Vec<u8>), String> {
+fn check_tls_secret(secret_type: Option<&str>, data: &SecretData) -> Result<ChainAndKey, String> {
     check_type(secret_type)?;
     let chain = data
         .get(TLS_CERT_KEY)
@@ -216,7 +217,7 @@ pub fn validate_ca_secret(secret_type: Option<&str>, data: &SecretData) -> Resul
         .filter(|v| !v.is_empty())
         .ok_or_else(|| format!("empty \"{CA_CERT_KEY}\" key"))?;
     validate_ca_bundle(ca).map_err(|e| format!("invalid CA certificate bundle: {e}"))?;
-    Ok(ca.clone())
+    Ok(ca.to_vec())
 }
 
 fn validate_ca_bundle(data: &[u8]) -> Result<(), String> {
@@ -254,5 +255,5 @@ pub fn validate_crl_secret(
     if !found {
         return Err("failed to locate CRL".to_string());
     }
-    Ok(crl.clone())
+    Ok(crl.to_vec())
 }
