@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use contour_api::v1::{HTTPProxy, TLSCertificateDelegation};
+use contour_api::v1::TLSCertificateDelegation;
 use contour_api::v1alpha1::ExtensionService;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::networking::v1::Ingress;
@@ -14,6 +14,7 @@ use crate::ingress_class::{self, ClassFilter};
 use crate::object::{Kind, Object, ObjectKey};
 
 mod bare;
+mod proxy;
 mod reads;
 mod refs;
 mod secret;
@@ -21,6 +22,7 @@ mod service;
 mod strip;
 
 pub use bare::BareSecrets;
+pub use proxy::{CachedProxy, ProxyMeta};
 pub use reads::{Read, Revisions, recording};
 use refs::{Named, RefIndex};
 pub use secret::CachedSecret;
@@ -47,7 +49,8 @@ pub struct Cache {
     /// so that a reference to one still gets the right error, for a few bytes a Secret.
     pub bare_secrets: BareSecrets,
     pub ingresses: ByName<Ingress>,
-    pub proxies: ByName<HTTPProxy>,
+    /// Only the spec and the metadata the build reads ([`CachedProxy`]).
+    pub proxies: ByName<CachedProxy>,
     pub delegations: ByName<TLSCertificateDelegation>,
     pub extension_services: ByName<ExtensionService>,
     /// Secrets the configuration file names (fallback certificate, Envoy client certificate):
@@ -176,16 +179,14 @@ impl Cache {
                     .set(Kind::Ingress, &k, Some(Named::of_ingress(&ing)));
                 both(store(&mut self.ingresses, k, ing))
             }
-            Object::HTTPProxy(mut proxy) => {
-                strip(&mut proxy.metadata);
-                proxy.status = None;
+            Object::HTTPProxy(proxy) => {
                 if !ingress_class::proxy_matches(&self.class_filter, &proxy) {
                     self.refs.set(Kind::HTTPProxy, &k, None);
                     return both(self.proxies.remove(&k).is_some());
                 }
                 self.refs
                     .set(Kind::HTTPProxy, &k, Some(Named::of_proxy(&proxy)));
-                both(store(&mut self.proxies, k, proxy))
+                both(store(&mut self.proxies, k, CachedProxy::from(proxy)))
             }
             Object::TLSCertificateDelegation(mut d) => {
                 strip(&mut d.metadata);
@@ -281,7 +282,7 @@ impl Cache {
     }
 
     /// HTTPProxies in one namespace.
-    pub fn proxies_in<'a>(&'a self, ns: &'a str) -> impl Iterator<Item = &'a HTTPProxy> + 'a {
+    pub fn proxies_in<'a>(&'a self, ns: &'a str) -> impl Iterator<Item = &'a CachedProxy> + 'a {
         in_namespace(&self.proxies, ns)
     }
 
@@ -292,7 +293,7 @@ impl Cache {
             .map(|s| &**s)
     }
 
-    pub fn proxy(&self, ns: &str, name: &str) -> Option<&HTTPProxy> {
+    pub fn proxy(&self, ns: &str, name: &str) -> Option<&CachedProxy> {
         reads::note(|| Read::Object(Kind::HTTPProxy, ns.to_string(), name.to_string()));
         self.proxies
             .get(&(ns.to_string(), name.to_string()))

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt};
 
-use contour_api::v1::HTTPProxy;
+use crate::cache::CachedProxy;
 
 use crate::builder::{BuildConfig, BuildOutput, DagBuilder, listeners};
 use crate::cache::{Cache, Read, recording};
@@ -192,7 +192,7 @@ impl IncrementalBuild {
 }
 
 /// One root's contribution, computed from scratch while recording what it reads.
-fn compute_root(cache: &Cache, cfg: &BuildConfig, root: &HTTPProxy, fqdn: &str) -> RootMemo {
+fn compute_root(cache: &Cache, cfg: &BuildConfig, root: &CachedProxy, fqdn: &str) -> RootMemo {
     let (memo, reads) = recording(|| {
         let mut builder = DagBuilder::new(cfg);
         let mut status = StatusSet::default();

@@ -1,7 +1,7 @@
 //! What an Ingress, HTTPProxy or ExtensionService references (Services, Secrets): the cache indexes it to decide
 //! whether a Service/Secret change matters (see `cache/refs.rs`).
 
-use contour_api::v1::HTTPProxy;
+use contour_api::v1::{HTTPProxy, HTTPProxySpec};
 use contour_api::v1alpha1::ExtensionService;
 use k8s_openapi::api::networking::v1::{Ingress, IngressBackend};
 
@@ -54,8 +54,13 @@ pub fn ingress_secrets(ing: &Ingress) -> Vec<(String, String)> {
 /// Every Secret an HTTPProxy names, as `(namespace, name)`.
 pub fn proxy_secrets(p: &HTTPProxy) -> Vec<(String, String)> {
     let own_ns = p.metadata.namespace.as_deref().unwrap_or_default();
-    proxy_secret_refs(p)
-        .map(|s| owned(split_ref(s, own_ns)))
+    proxy_spec_secrets(own_ns, &p.spec)
+}
+
+/// Every Secret the spec of an HTTPProxy in namespace `ns` names, as `(namespace, name)`.
+pub fn proxy_spec_secrets(ns: &str, spec: &HTTPProxySpec) -> Vec<(String, String)> {
+    spec_secret_refs(spec)
+        .map(|s| owned(split_ref(s, ns)))
         .collect()
 }
 
@@ -94,14 +99,14 @@ pub fn proxy_service_names(p: &HTTPProxy) -> impl Iterator<Item = &str> {
 
 /// Every Secret reference of a proxy: serving certificate, client CA and CRL, and the CA of
 /// upstream validation on route and TCP proxy services.
-fn proxy_secret_refs(p: &HTTPProxy) -> impl Iterator<Item = &str> {
-    let tls = p.spec.virtualhost.as_ref().and_then(|v| v.tls.as_ref());
+fn spec_secret_refs(spec: &HTTPProxySpec) -> impl Iterator<Item = &str> {
+    let tls = spec.virtualhost.as_ref().and_then(|v| v.tls.as_ref());
     let serving = tls.and_then(|t| t.secret_name.as_deref());
     let client = tls.and_then(|t| t.client_validation.as_ref());
     let ca = client.and_then(|c| c.ca_secret.as_deref());
     let crl = client.and_then(|c| c.crl_secret.as_deref());
-    let routes = p.spec.routes.iter().flat_map(|r| r.services.iter());
-    let tcp = p.spec.tcpproxy.iter().flat_map(|t| t.services.iter());
+    let routes = spec.routes.iter().flat_map(|r| r.services.iter());
+    let tcp = spec.tcpproxy.iter().flat_map(|t| t.services.iter());
     let upstream = routes
         .chain(tcp)
         .filter_map(|s| s.validation.as_ref().map(|v| v.ca_secret.as_str()));

@@ -104,7 +104,10 @@ impl Withholding {
             contour_dag::Kind::HTTPProxy => cache
                 .proxies
                 .get(&k)
-                .map(|p| references::proxy_secrets(p))
+                .map(|p| {
+                    let ns = p.metadata.namespace.as_deref().unwrap_or_default();
+                    references::proxy_spec_secrets(ns, &p.spec)
+                })
                 .unwrap_or_default(),
             contour_dag::Kind::ExtensionService => cache
                 .extension_services

@@ -19,7 +19,7 @@ mod walk;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use contour_api::v1::HTTPProxy;
+use crate::cache::CachedProxy;
 
 use crate::builder::{BuildConfig, DagBuilder};
 use crate::cache::Cache;
@@ -27,7 +27,7 @@ use crate::status::{ORPHANED_MESSAGE, ProxyKey, StatusSet, error_type};
 
 pub use conditions::merge_path;
 
-pub(crate) fn key_of(p: &HTTPProxy) -> ProxyKey {
+pub(crate) fn key_of(p: &CachedProxy) -> ProxyKey {
     (
         p.metadata.namespace.clone().unwrap_or_default(),
         p.metadata.name.clone().unwrap_or_default(),
@@ -35,7 +35,7 @@ pub(crate) fn key_of(p: &HTTPProxy) -> ProxyKey {
 }
 
 /// The roots of one FQDN, each with its cache key.
-pub(crate) type Roots<'a> = Vec<(&'a ProxyKey, &'a HTTPProxy)>;
+pub(crate) type Roots<'a> = Vec<(&'a ProxyKey, &'a CachedProxy)>;
 
 pub fn process(cache: &Cache, cfg: &BuildConfig, builder: &mut DagBuilder, status: &mut StatusSet) {
     let mut reached: BTreeSet<ProxyKey> = BTreeSet::new();
@@ -54,7 +54,7 @@ pub fn process(cache: &Cache, cfg: &BuildConfig, builder: &mut DagBuilder, statu
 pub(crate) fn process_root(
     cache: &Cache,
     cfg: &BuildConfig,
-    root: &HTTPProxy,
+    root: &CachedProxy,
     fqdn: &str,
     builder: &mut DagBuilder,
     status: &mut StatusSet,
@@ -114,7 +114,7 @@ pub(crate) fn report_orphans(cache: &Cache, reached: &BTreeSet<ProxyKey>, status
 fn secure_root(
     cache: &Cache,
     cfg: &BuildConfig,
-    root: &HTTPProxy,
+    root: &CachedProxy,
     fqdn: &str,
     builder: &mut DagBuilder,
     status: &mut StatusSet,
@@ -190,7 +190,7 @@ pub(crate) fn roots_by_fqdn<'a>(
 }
 
 /// Upstream's checks on a root before its routes are computed, in upstream's order.
-fn root_allowed(proxy: &HTTPProxy, cfg: &BuildConfig, status: &mut StatusSet) -> bool {
+fn root_allowed(proxy: &CachedProxy, cfg: &BuildConfig, status: &mut StatusSet) -> bool {
     let key = key_of(proxy);
     let fqdn = proxy.spec.virtualhost.as_ref().map(|v| v.fqdn.as_str());
     let (type_, reason, message) = if fqdn.unwrap_or_default().trim().is_empty() {
@@ -223,7 +223,7 @@ fn root_allowed(proxy: &HTTPProxy, cfg: &BuildConfig, status: &mut StatusSet) ->
 
 pub(crate) fn report_duplicates(
     fqdn: &str,
-    roots: &[(&ProxyKey, &HTTPProxy)],
+    roots: &[(&ProxyKey, &CachedProxy)],
     status: &mut StatusSet,
 ) {
     let names: Vec<String> = roots

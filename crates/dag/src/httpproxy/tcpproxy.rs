@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use contour_api::v1::{HTTPProxy, TCPProxy as ApiTcpProxy};
+use contour_api::v1::TCPProxy as ApiTcpProxy;
+
+use crate::cache::CachedProxy;
 
 use super::key_of;
 use super::policies::health::tcp_health_check;
@@ -27,7 +29,11 @@ pub struct TcpWalk<'a> {
 impl TcpWalk<'_> {
     /// The TCP proxy of `proxy`, following includes. `None` when something is wrong; the
     /// error is on the status of the proxy where it was found.
-    pub fn resolve(&mut self, proxy: &HTTPProxy, visited: &mut Vec<ProxyKey>) -> Option<TcpProxy> {
+    pub fn resolve(
+        &mut self,
+        proxy: &CachedProxy,
+        visited: &mut Vec<ProxyKey>,
+    ) -> Option<TcpProxy> {
         let key = key_of(proxy);
         let tcp = proxy.spec.tcpproxy.as_ref()?;
         visited.push(key.clone());

@@ -3,7 +3,9 @@
 //! Everything is checked before anything is added to the DAG: a proxy with any TLS error
 //! serves nothing at all (upstream's rule), so a half-configured host never reaches Envoy.
 
-use contour_api::v1::{DownstreamValidation, HTTPProxy, TLS};
+use contour_api::v1::{DownstreamValidation, TLS};
+
+use crate::cache::CachedProxy;
 
 use crate::builder::BuildConfig;
 use crate::cache::Cache;
@@ -34,7 +36,7 @@ fn blank(s: Option<&str>) -> bool {
 pub fn root_tls(
     cache: &Cache,
     cfg: &BuildConfig,
-    proxy: &HTTPProxy,
+    proxy: &CachedProxy,
     fqdn: &str,
     errors: &mut Vec<TlsError>,
 ) -> Result<RootTls, ()> {
@@ -85,7 +87,7 @@ pub fn root_tls(
 fn terminate(
     cache: &Cache,
     cfg: &BuildConfig,
-    proxy: &HTTPProxy,
+    proxy: &CachedProxy,
     tls: &TLS,
     fqdn: &str,
 ) -> Result<SecureVirtualHost, TlsError> {
@@ -128,7 +130,7 @@ fn terminate(
 fn fallback(
     cache: &Cache,
     cfg: &BuildConfig,
-    proxy: &HTTPProxy,
+    proxy: &CachedProxy,
     tls: &TLS,
     ns: &str,
 ) -> Result<crate::model::Secret, TlsError> {

@@ -6,7 +6,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use contour_api::v1::{HTTPProxy, Include, MatchCondition};
+use contour_api::v1::{Include, MatchCondition};
+
+use crate::cache::CachedProxy;
 
 use super::conditions::{
     include_identity, merge_headers, merge_path, merge_query, validate_headers,
@@ -66,7 +68,7 @@ impl<'a> Walk<'a> {
     }
 
     /// The routes of `proxy` and everything it includes, under the inherited `conds`.
-    pub fn routes(&mut self, proxy: &HTTPProxy, conds: &[MatchCondition]) -> Vec<Route> {
+    pub fn routes(&mut self, proxy: &CachedProxy, conds: &[MatchCondition]) -> Vec<Route> {
         let key = key_of(proxy);
         self.reached.insert(key.clone());
         self.status.touch(
@@ -97,7 +99,7 @@ impl<'a> Walk<'a> {
 
     fn proxy_routes(
         &mut self,
-        proxy: &HTTPProxy,
+        proxy: &CachedProxy,
         key: &ProxyKey,
         conds: &[MatchCondition],
     ) -> Vec<Route> {
