@@ -58,8 +58,7 @@ pub struct Cache {
     pub config_secrets: BTreeSet<(String, String)>,
     /// Services and Secrets named by the cached Ingresses, HTTPProxies and ExtensionServices.
     refs: RefIndex,
-    /// A revision per object the build reads, for the incremental build (but the Secrets in
-    /// `bare_secrets`, which carry their own).
+    /// A revision per object the build reads, for the incremental build.
     revisions: Revisions,
 }
 
@@ -98,14 +97,6 @@ impl Cache {
 
     /// Gives an object that changed a new revision (absent: none).
     fn bump(&mut self, kind: Kind, ns: &str, name: &str) {
-        if kind == Kind::Secret
-            && let Some(bare) = self.bare_secrets.entry_mut(ns, name)
-        {
-            bare.rev = self.revisions.fresh();
-            // Were it held with its data before, its revision was in the map.
-            self.revisions.changed(kind, ns, name, false);
-            return;
-        }
         let present = self.holds(kind, ns, name);
         self.revisions.changed(kind, ns, name, present);
     }
@@ -127,11 +118,6 @@ impl Cache {
 
     /// The revision of what `read` names (0: absent), see [`Revisions`].
     pub fn revision(&self, read: &Read) -> u64 {
-        if let Read::Object(Kind::Secret, ns, name) = read
-            && let Some(bare) = self.bare_secrets.entry(ns, name)
-        {
-            return bare.rev;
-        }
         self.revisions.of(read)
     }
 
@@ -287,14 +273,14 @@ impl Cache {
     }
 
     pub fn service(&self, ns: &str, name: &str) -> Option<&CachedService> {
-        reads::note(|| Read::Object(Kind::Service, ns.to_string(), name.to_string()));
+        reads::note(|| Read::object(Kind::Service, ns, name));
         self.services
             .get(&(ns.to_string(), name.to_string()))
             .map(|s| &**s)
     }
 
     pub fn proxy(&self, ns: &str, name: &str) -> Option<&CachedProxy> {
-        reads::note(|| Read::Object(Kind::HTTPProxy, ns.to_string(), name.to_string()));
+        reads::note(|| Read::object(Kind::HTTPProxy, ns, name));
         self.proxies
             .get(&(ns.to_string(), name.to_string()))
             .map(|p| &**p)
@@ -309,7 +295,7 @@ fn both(changed: bool) -> (bool, bool) {
 impl Cache {
     /// The Secret `ns/name` as the build sees it: with its certificate data, or its type alone.
     pub fn secret_entry(&self, ns: &str, name: &str) -> Option<SecretEntry<'_>> {
-        reads::note(|| Read::Object(Kind::Secret, ns.to_string(), name.to_string()));
+        reads::note(|| Read::object(Kind::Secret, ns, name));
         let key = (ns.to_string(), name.to_string());
         if let Some(s) = self.secrets.get(&key) {
             return Some(SecretEntry::Full(s));
@@ -322,7 +308,7 @@ impl Cache {
         &'a self,
         ns: &'a str,
     ) -> impl Iterator<Item = &'a TLSCertificateDelegation> + 'a {
-        reads::note(|| Read::Delegations(ns.to_string()));
+        reads::note(|| Read::delegations(ns));
         in_namespace(&self.delegations, ns)
     }
 }

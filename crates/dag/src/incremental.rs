@@ -237,7 +237,7 @@ fn compute_root(cache: &Cache, cfg: &BuildConfig, root: &CachedProxy, fqdn: &str
         }
     });
     let (ns, name) = httpproxy::key_of(root);
-    let this = Read::Object(Kind::HTTPProxy, ns, name);
+    let this = Read::object(Kind::HTTPProxy, &ns, &name);
     let reads = reads
         .into_iter()
         .chain(std::iter::once(this))

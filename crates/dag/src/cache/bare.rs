@@ -4,8 +4,7 @@
 //!
 //! Per Secret this is one B-tree entry (its name and [`BareSecret`]) and the name's allocation:
 //! the namespace is held once for all its Secrets, each distinct type once for all Secrets of
-//! that type, and the revision (for the incremental build) is in the entry rather than in
-//! [`super::Revisions`].
+//! that type.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -15,11 +14,9 @@ use std::sync::Arc;
 pub(super) struct BareSecret {
     /// Its type, shared with every other Secret of the same type.
     ty: Option<Arc<str>>,
-    /// Its revision, see [`super::Revisions`] (0 until the cache gives it one).
-    pub rev: u64,
 }
 
-/// Secrets without certificate material by namespace, then name: their type and revision.
+/// Secrets without certificate material by namespace, then name: their type.
 #[derive(Debug, Default, Clone)]
 pub struct BareSecrets {
     by_ns: BTreeMap<Box<str>, BTreeMap<Box<str>, BareSecret>>,
@@ -51,12 +48,8 @@ impl BareSecrets {
         self.by_ns.get(ns)?.get(name)
     }
 
-    pub(super) fn entry_mut(&mut self, ns: &str, name: &str) -> Option<&mut BareSecret> {
-        self.by_ns.get_mut(ns)?.get_mut(name)
-    }
-
     /// Inserts or replaces the Secret `ns/name` with type `ty`; returns whether it is new or its
-    /// type changed. A replaced Secret keeps its revision, a new one has revision 0.
+    /// type changed.
     pub(super) fn insert(&mut self, ns: &str, name: &str, ty: Option<String>) -> bool {
         if let Some(old) = self.entry(ns, name)
             && old.ty.as_deref() == ty.as_deref()
@@ -71,7 +64,7 @@ impl BareSecrets {
         let old = match names.get_mut(name) {
             Some(entry) => Some(std::mem::replace(&mut entry.ty, ty)),
             None => {
-                names.insert(name.into(), BareSecret { ty, rev: 0 });
+                names.insert(name.into(), BareSecret { ty });
                 self.len += 1;
                 None
             }
@@ -155,15 +148,5 @@ mod tests {
         s.remove("ns", "d");
         assert!(s.is_empty());
         assert!(s.types.is_empty() && s.by_ns.is_empty());
-    }
-
-    #[test]
-    fn a_changed_type_keeps_the_revision_until_the_cache_gives_a_new_one() {
-        let mut s = BareSecrets::default();
-        s.insert("ns", "a", Some("Opaque".into()));
-        assert_eq!(s.entry("ns", "a").unwrap().rev, 0);
-        s.entry_mut("ns", "a").unwrap().rev = 7;
-        s.insert("ns", "a", None);
-        assert_eq!(s.entry("ns", "a").unwrap().rev, 7);
     }
 }

@@ -7,22 +7,45 @@
 //! while a recording is active, so the from-scratch build pays one thread-local check per read.
 
 use std::cell::RefCell;
+use std::hash::{BuildHasher, Hash, RandomState};
+use std::sync::LazyLock;
 
 use foldhash::HashMap;
 
 use crate::object::Kind;
 
-/// One thing a build read from the cache.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Read {
-    /// One object (`Service`, `Secret`, `HTTPProxy`), present or not.
-    Object(Kind, String, String),
-    /// Every TLSCertificateDelegation of a namespace.
-    Delegations(String),
+/// One thing a build read from the cache: an object (`Service`, `Secret`, `HTTPProxy`, present or
+/// not) or every TLSCertificateDelegation of a namespace.
+///
+/// Held as a 128-bit keyed digest of what it names rather than the names: every memo keeps a
+/// few of them per host and the revisions one per object, and noting a read allocates nothing.
+/// The two SipHash keys are random per process, so names cannot be chosen to collide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Read(u128);
+
+/// The keys of the digests, drawn once per process.
+static KEYS: LazyLock<[RandomState; 2]> =
+    LazyLock::new(|| [RandomState::new(), RandomState::new()]);
+
+impl Read {
+    /// The object `kind ns/name`.
+    pub fn object(kind: Kind, ns: &str, name: &str) -> Read {
+        Read::digest(&(0u8, kind, ns, name))
+    }
+
+    /// Every TLSCertificateDelegation of namespace `ns`.
+    pub fn delegations(ns: &str) -> Read {
+        Read::digest(&(1u8, ns))
+    }
+
+    fn digest(value: &impl Hash) -> Read {
+        let [a, b] = &*KEYS;
+        Read(u128::from(a.hash_one(value)) << 64 | u128::from(b.hash_one(value)))
+    }
 }
 
 /// Revisions of objects and of the delegations of each namespace, keyed by the read that sees
-/// them (so that checking a recorded read allocates nothing).
+/// them.
 #[derive(Debug, Default, Clone)]
 pub struct Revisions {
     next: u64,
@@ -35,15 +58,14 @@ impl Revisions {
         self.revs.insert(read, rev);
     }
 
-    /// A revision no object had before, for an object that keeps its own (a bare Secret).
-    pub(crate) fn fresh(&mut self) -> u64 {
+    fn fresh(&mut self) -> u64 {
         self.next += 1;
         self.next
     }
 
     /// Records that object `kind ns/name` changed (`present`: whether it now exists).
     pub fn changed(&mut self, kind: Kind, ns: &str, name: &str, present: bool) {
-        let read = Read::Object(kind, ns.to_string(), name.to_string());
+        let read = Read::object(kind, ns, name);
         if present {
             self.bump(read);
         } else {
@@ -51,7 +73,7 @@ impl Revisions {
             self.revs.remove(&read);
         }
         if kind == Kind::TLSCertificateDelegation {
-            self.bump(Read::Delegations(ns.to_string()));
+            self.bump(Read::delegations(ns));
         }
     }
 
@@ -92,7 +114,7 @@ mod tests {
     use super::*;
 
     fn svc(name: &str) -> Read {
-        Read::Object(Kind::Service, "ns".into(), name.into())
+        Read::object(Kind::Service, "ns", name)
     }
 
     #[test]
@@ -106,10 +128,27 @@ mod tests {
         assert_ne!(r.of(&svc("a")), first);
         r.changed(Kind::Service, "ns", "a", false);
         assert_eq!(r.of(&svc("a")), 0);
-        let d = Read::Delegations("ns".into());
+        let d = Read::delegations("ns");
         assert_eq!(r.of(&d), 0);
         r.changed(Kind::TLSCertificateDelegation, "ns", "d", false);
         assert_ne!(r.of(&d), 0, "a removed delegation changes its namespace");
+    }
+
+    #[test]
+    fn reads_of_different_things_differ() {
+        let reads = [
+            Read::object(Kind::Service, "ns", "ab"),
+            Read::object(Kind::Service, "nsa", "b"),
+            Read::object(Kind::Secret, "ns", "ab"),
+            Read::delegations("ns"),
+            Read::delegations("nsab"),
+        ];
+        for (i, a) in reads.iter().enumerate() {
+            for b in &reads[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(reads[0], Read::object(Kind::Service, "ns", "ab"));
     }
 
     #[test]
@@ -120,7 +159,9 @@ mod tests {
             note(|| svc("a"));
             note(|| svc("b"));
         });
-        assert_eq!(reads, vec![svc("a"), svc("b")]);
+        let mut want = vec![svc("a"), svc("b")];
+        want.sort();
+        assert_eq!(reads, want);
         let ((), none) = recording(|| ());
         assert!(none.is_empty());
     }
