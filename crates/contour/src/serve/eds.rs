@@ -7,9 +7,10 @@
 //! locality) and extension clusters (one weighted locality per Service).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use contour_dag::endpoints::ServiceKey;
-use contour_dag::{Dag, EndpointStore, ExtensionCluster, ObjectKey, ServiceCluster};
+use contour_dag::{Cluster, Dag, EndpointStore, ExtensionCluster, ObjectKey};
 use contour_envoy::{cluster_load_assignment, extension_cluster_load_assignment};
 use contour_xds::{Resource, type_url};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -18,11 +19,12 @@ use prost::Message;
 #[derive(Default)]
 pub struct Eds {
     endpoints: EndpointStore,
-    /// Route clusters of the last build, by the Service they point at: sorted, unique. (A Vec
-    /// of the one or two clusters a Service usually has; a B-tree leaf has room for eleven.)
-    clusters_by_service: BTreeMap<ServiceKey, Vec<ServiceCluster>>,
+    /// Route clusters of the last build, by the Service they point at: sorted and unique by
+    /// Service port. (A Vec of the one or two clusters a Service usually has; a B-tree leaf has
+    /// room for eleven.) The clusters are the DAG's own, shared.
+    clusters_by_service: BTreeMap<ServiceKey, Vec<Arc<Cluster>>>,
     /// The ClusterLoadAssignment of every route cluster, by EDS name.
-    load_assignments: BTreeMap<String, (ServiceCluster, Resource)>,
+    load_assignments: BTreeMap<String, (Arc<Cluster>, Resource)>,
     /// Extension clusters of the last build (by name) using each Service.
     extensions_by_service: BTreeMap<ServiceKey, BTreeSet<String>>,
     /// The ClusterLoadAssignment of every extension cluster, by name (= EDS name).
@@ -49,10 +51,10 @@ impl Eds {
         let mut upserts = BTreeMap::new();
         for svc in touched {
             for cluster in self.clusters_by_service.get(svc).into_iter().flatten() {
-                let la = self.endpoints.load_assignment(cluster);
+                let la = self.endpoints.load_assignment(&cluster.service);
                 let cla = encode(&cluster_load_assignment(&la));
                 self.load_assignments
-                    .insert(la.eds_name.clone(), (cluster.clone(), cla.clone()));
+                    .insert(la.eds_name.clone(), (Arc::clone(cluster), cla.clone()));
                 upserts.insert(la.eds_name, cla);
             }
             for name in self.extensions_by_service.get(svc).into_iter().flatten() {
@@ -92,35 +94,36 @@ impl Eds {
     /// Brings the route clusters up to date; whether nothing changed.
     fn route_clusters(&mut self, dag: &Dag) -> bool {
         self.clusters_by_service.clear();
-        for cluster in dag.clusters() {
+        for cluster in dag.shared_clusters() {
             let svc = &cluster.service;
             let known = self
                 .clusters_by_service
                 .entry((svc.namespace.clone(), svc.name.clone()))
                 .or_default();
-            if let Err(at) = known.binary_search(svc) {
+            if let Err(at) = known.binary_search_by(|k| k.service.cmp(svc)) {
                 known.reserve_exact(1);
-                known.insert(at, svc.clone());
+                known.insert(at, Arc::clone(cluster));
             }
         }
         // In the order `recompute` uses, so that two clusters sharing an EDS name (one with a
         // health port, one without) resolve the same way on both paths.
-        let mut winners: BTreeMap<String, &ServiceCluster> = BTreeMap::new();
-        for svc in self.clusters_by_service.values().flatten() {
-            winners.insert(svc.eds_name(), svc);
+        let mut winners: BTreeMap<String, &Arc<Cluster>> = BTreeMap::new();
+        for cluster in self.clusters_by_service.values().flatten() {
+            winners.insert(cluster.service.eds_name(), cluster);
         }
         let mut previous = std::mem::take(&mut self.load_assignments);
         let mut computed = false;
-        for (name, svc) in winners {
-            let entry = match previous.remove(&name) {
-                Some((known, cla)) if known == *svc => (known, cla),
+        for (name, cluster) in winners {
+            let cla = match previous.remove(&name) {
+                Some((known, cla)) if known.service == cluster.service => cla,
                 _ => {
                     computed = true;
-                    let la = self.endpoints.load_assignment(svc);
-                    (svc.clone(), encode(&cluster_load_assignment(&la)))
+                    let la = self.endpoints.load_assignment(&cluster.service);
+                    encode(&cluster_load_assignment(&la))
                 }
             };
-            self.load_assignments.insert(name, entry);
+            self.load_assignments
+                .insert(name, (Arc::clone(cluster), cla));
         }
         !computed && previous.is_empty()
     }
@@ -162,7 +165,7 @@ fn encode(cla: &impl Message) -> Resource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use contour_dag::WeightedService;
+    use contour_dag::{BuildConfig, Cache, Object, ServiceCluster, WeightedService};
     use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
 
     fn slice(name: &str, svc: &str, port: i32, addr: &str) -> EndpointSlice {
@@ -224,5 +227,34 @@ mod tests {
         // Gone from the DAG: gone from EDS.
         let after = eds.after_build(&Dag::default()).expect("changed");
         assert!(after.is_empty());
+    }
+
+    /// The DAG of one HTTPProxy routing to Service `ns/web` port 80 (named `grpc`, as `slice`).
+    fn routed() -> Dag {
+        let mut cache = Cache::default();
+        let proxy = "apiVersion: projectcontour.io/v1\nkind: HTTPProxy\n\
+                     metadata: {name: p, namespace: ns}\n\
+                     spec: {virtualhost: {fqdn: a.example.com}, routes: [{services: [{name: web, port: 80}]}]}\n";
+        let service = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: ns}\n\
+                       spec: {ports: [{name: grpc, port: 80}]}\n";
+        cache.insert(Object::HTTPProxy(serde_norway::from_str(proxy).unwrap()));
+        cache.insert(Object::Service(serde_norway::from_str(service).unwrap()));
+        contour_dag::build(&cache, &BuildConfig::default()).dag
+    }
+
+    #[test]
+    fn route_clusters_are_the_dags_own_and_follow_endpoint_changes() {
+        let mut eds = Eds::default();
+        let dag = routed();
+        let first = eds.after_build(&dag).expect("first build publishes");
+        let name = "ns/web/grpc";
+        assert!(decode(&first[name]).endpoints.is_empty());
+        // Held, not copied: the DAG's cluster itself.
+        let held = &eds.load_assignments[name].0;
+        assert!(dag.shared_clusters().iter().any(|c| Arc::ptr_eq(c, held)));
+        let upserts = eds.upsert(slice("web-a", "web", 8080, "10.0.0.9"));
+        let cla = decode(&upserts[name]);
+        assert_eq!(cla.endpoints[0].lb_endpoints.len(), 1);
+        assert_eq!(eds.after_build(&dag), None, "the same DAG: already current");
     }
 }
