@@ -199,6 +199,10 @@ impl<P: Protocol> Driver<P> {
     async fn next(&mut self) -> Next {
         loop {
             if let Some(bytes) = self.queue.pop_front() {
+                if self.queue.is_empty() {
+                    // An idle stream (almost all of Envoy's 14,000) keeps no room for responses.
+                    self.queue = VecDeque::new();
+                }
                 return Next::Data(bytes);
             }
             if let Err(end) = self.step().await {
@@ -353,6 +357,30 @@ fn feedback_event(stream_id: u64, node: &str, feedback: Feedback) -> XdsEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_drained_queue_keeps_no_room() {
+        let (_stop, shutdown) = watch::channel(false);
+        let ctx = StreamContext {
+            store: SnapshotStore::new(),
+            shutdown,
+            service: "ads",
+            only_type: None,
+            max_encoding_message_size: usize::MAX,
+        };
+        let requests = Requests::new(tonic::body::Body::empty(), usize::MAX);
+        let mut driver = Driver::start(ctx, SotwStream::new(), requests);
+        driver
+            .queue
+            .extend([Bytes::from_static(b"a"), Bytes::from_static(b"b")]);
+        for want in [&b"a"[..], b"b"] {
+            match futures::executor::block_on(driver.next()) {
+                Next::Data(bytes) => assert_eq!(&bytes[..], want),
+                Next::End(status) => panic!("ended: {status:?}"),
+            }
+        }
+        assert_eq!(driver.queue.capacity(), 0);
+    }
 
     #[test]
     fn a_stream_body_holds_its_driver_once() {
