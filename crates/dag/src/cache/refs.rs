@@ -1,13 +1,19 @@
 //! Which Services and Secrets the cached Ingresses, HTTPProxies and ExtensionServices name, kept up to date on every
 //! insert and removal: whether a Service or Secret change matters is then a lookup, not a scan of
 //! every proxy (a cold start inserting S Secrets next to P proxies used to cost S × P).
+//!
+//! Objects are known by their [`Read`] digest rather than by their names: the index only
+//! answers whether something is named, and a digest is 16 bytes where a name pair is two
+//! allocations.
 
 use std::collections::BTreeMap;
 
 use contour_api::v1::HTTPProxy;
 use contour_api::v1alpha1::ExtensionService;
+use foldhash::HashMap;
 use k8s_openapi::api::networking::v1::Ingress;
 
+use super::Read;
 use crate::object::Kind;
 use crate::references;
 
@@ -17,17 +23,25 @@ type NsName = (String, String);
 /// What one Ingress or HTTPProxy names (sorted, without duplicates).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(super) struct Named {
-    services: Vec<NsName>,
-    secrets: Vec<NsName>,
+    services: Vec<Read>,
+    secrets: Vec<Read>,
 }
 
 impl Named {
-    fn new(mut services: Vec<NsName>, mut secrets: Vec<NsName>) -> Self {
-        services.sort();
-        services.dedup();
-        secrets.sort();
-        secrets.dedup();
-        Named { services, secrets }
+    fn new(services: Vec<NsName>, secrets: Vec<NsName>) -> Self {
+        let digests = |kind: Kind, names: Vec<NsName>| {
+            let mut v: Vec<Read> = names
+                .iter()
+                .map(|(ns, name)| Read::object(kind, ns, name))
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        Named {
+            services: digests(Kind::Service, services),
+            secrets: digests(Kind::Secret, secrets),
+        }
     }
 
     pub fn of_proxy(p: &HTTPProxy) -> Self {
@@ -60,18 +74,18 @@ impl Named {
 /// Reference counts of Services and Secrets over every cached Ingress and HTTPProxy.
 #[derive(Debug, Default, Clone)]
 pub(super) struct RefIndex {
-    by_object: BTreeMap<(Kind, NsName), Named>,
-    services: BTreeMap<NsName, usize>,
-    secrets: BTreeMap<NsName, usize>,
+    by_object: HashMap<Read, Named>,
+    services: BTreeMap<Read, usize>,
+    secrets: BTreeMap<Read, usize>,
 }
 
-fn add(counts: &mut BTreeMap<NsName, usize>, keys: &[NsName]) {
+fn add(counts: &mut BTreeMap<Read, usize>, keys: &[Read]) {
     for k in keys {
-        *counts.entry(k.clone()).or_default() += 1;
+        *counts.entry(*k).or_default() += 1;
     }
 }
 
-fn sub(counts: &mut BTreeMap<NsName, usize>, keys: &[NsName]) {
+fn sub(counts: &mut BTreeMap<Read, usize>, keys: &[Read]) {
     for k in keys {
         if let Some(n) = counts.get_mut(k) {
             *n -= 1;
@@ -85,7 +99,7 @@ fn sub(counts: &mut BTreeMap<NsName, usize>, keys: &[NsName]) {
 impl RefIndex {
     /// Records what the object `kind key` now names (`None`: it is gone from the cache).
     pub fn set(&mut self, kind: Kind, key: &NsName, named: Option<Named>) {
-        let id = (kind, key.clone());
+        let id = Read::object(kind, &key.0, &key.1);
         if let Some(old) = self.by_object.get(&id) {
             if Some(old) == named.as_ref() {
                 return;
@@ -102,11 +116,13 @@ impl RefIndex {
     }
 
     pub fn service_named(&self, key: &NsName) -> bool {
-        self.services.contains_key(key)
+        let id = Read::object(Kind::Service, &key.0, &key.1);
+        self.services.contains_key(&id)
     }
 
     pub fn secret_named(&self, key: &NsName) -> bool {
-        self.secrets.contains_key(key)
+        let id = Read::object(Kind::Secret, &key.0, &key.1);
+        self.secrets.contains_key(&id)
     }
 }
 
