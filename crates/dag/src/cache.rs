@@ -30,9 +30,9 @@ pub use service::{CachedService, ServiceMeta, ServiceSpec};
 use strip::{normalize_secret, strip};
 
 /// Objects keyed by `(namespace, name)`. Values are boxed: a B-tree node holds eleven values
-/// inline, and these objects are large (an HTTPProxy is 1.4 kB before any of its heap data), so
-/// inline values would cost up to eleven times the object per small map and about twice per
-/// large one.
+/// inline, and these objects are large (a cached HTTPProxy is still ~150 bytes before any of its
+/// heap data, an Ingress or ExtensionService several hundred), so inline values would cost up
+/// to eleven times the object per small map and about twice per large one.
 pub type ByName<T> = BTreeMap<(String, String), Box<T>>;
 
 /// Everything a build reads. EndpointSlices are not here: they take the EDS-only path
@@ -139,7 +139,7 @@ impl Cache {
                 (changed, changed && self.service_referenced(&k))
             }
             Object::Secret(mut secret) => {
-                strip(&mut secret.metadata);
+                // No metadata is kept (`CachedSecret`): nothing to strip.
                 normalize_secret(&mut secret);
                 let changed = if secret.data.as_ref().is_none_or(|d| d.is_empty()) {
                     // No certificate material: only the type is kept (for its error message).

@@ -358,9 +358,9 @@ fn feedback_event(stream_id: u64, node: &str, feedback: Feedback) -> XdsEvent {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_drained_queue_keeps_no_room() {
-        let (_stop, shutdown) = watch::channel(false);
+    /// A driver of a SotW stream with no requests, and the sender that keeps it from shutting down.
+    fn driver() -> (watch::Sender<bool>, Driver<SotwStream>) {
+        let (stop, shutdown) = watch::channel(false);
         let ctx = StreamContext {
             store: SnapshotStore::new(),
             shutdown,
@@ -369,7 +369,12 @@ mod tests {
             max_encoding_message_size: usize::MAX,
         };
         let requests = Requests::new(tonic::body::Body::empty(), usize::MAX);
-        let mut driver = Driver::start(ctx, SotwStream::new(), requests);
+        (stop, Driver::start(ctx, SotwStream::new(), requests))
+    }
+
+    #[test]
+    fn a_drained_queue_keeps_no_room() {
+        let (_stop, mut driver) = driver();
         driver
             .queue
             .extend([Bytes::from_static(b"a"), Bytes::from_static(b"b")]);
@@ -384,16 +389,8 @@ mod tests {
 
     #[test]
     fn a_stream_body_holds_its_driver_once() {
-        let (_stop, shutdown) = watch::channel(false);
-        let ctx = StreamContext {
-            store: SnapshotStore::new(),
-            shutdown,
-            service: "ads",
-            only_type: None,
-            max_encoding_message_size: usize::MAX,
-        };
-        let requests = Requests::new(tonic::body::Body::empty(), usize::MAX);
-        let driver = Box::new(Driver::start(ctx, SotwStream::new(), requests));
+        let (_stop, driver) = driver();
+        let driver = Box::new(driver);
         let body = frames(driver);
         let (body, driver) = (
             std::mem::size_of_val(&*body),

@@ -28,16 +28,22 @@ pub(super) struct Named {
 }
 
 impl Named {
-    fn new(services: Vec<NsName>, secrets: Vec<NsName>) -> Self {
-        let digests = |kind: Kind, names: Vec<NsName>| {
+    fn new<'a>(
+        services: impl IntoIterator<Item = (&'a str, &'a str)>,
+        secrets: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
+        fn digests<'a>(
+            kind: Kind,
+            names: impl IntoIterator<Item = (&'a str, &'a str)>,
+        ) -> Vec<Read> {
             let mut v: Vec<Read> = names
-                .iter()
+                .into_iter()
                 .map(|(ns, name)| Read::object(kind, ns, name))
                 .collect();
             v.sort();
             v.dedup();
             v
-        };
+        }
         Named {
             services: digests(Kind::Service, services),
             secrets: digests(Kind::Secret, secrets),
@@ -46,29 +52,30 @@ impl Named {
 
     pub fn of_proxy(p: &HTTPProxy) -> Self {
         let ns = p.metadata.namespace.as_deref().unwrap_or_default();
-        let services = references::proxy_service_names(p)
-            .map(|s| (ns.to_string(), s.to_string()))
-            .collect();
-        Named::new(services, references::proxy_secrets(p))
+        let services = references::proxy_service_names(p).map(|s| (ns, s));
+        Named::new(services, pairs(&references::proxy_secrets(p)))
     }
 
     pub fn of_extension(e: &ExtensionService) -> Self {
         let ns = e.metadata.namespace.as_deref().unwrap_or_default();
-        let services = references::extension_service_names(e)
-            .map(|s| (ns.to_string(), s.to_string()))
-            .collect();
-        Named::new(services, references::extension_secrets(e))
+        let services = references::extension_service_names(e).map(|s| (ns, s));
+        Named::new(services, pairs(&references::extension_secrets(e)))
     }
 
     pub fn of_ingress(ing: &Ingress) -> Self {
         let ns = ing.metadata.namespace.as_deref().unwrap_or_default();
-        let services = references::ingress_backends(ing)
-            .into_iter()
+        let backends = references::ingress_backends(ing);
+        let services = backends
+            .iter()
             .filter_map(|b| b.service.as_ref())
-            .map(|s| (ns.to_string(), s.name.clone()))
-            .collect();
-        Named::new(services, references::ingress_secrets(ing))
+            .map(|s| (ns, s.name.as_str()));
+        Named::new(services, pairs(&references::ingress_secrets(ing)))
     }
+}
+
+/// Borrowed `(namespace, name)` pairs.
+fn pairs(names: &[NsName]) -> impl Iterator<Item = (&str, &str)> {
+    names.iter().map(|(ns, name)| (ns.as_str(), name.as_str()))
 }
 
 /// Reference counts of Services and Secrets over every cached Ingress and HTTPProxy.
@@ -137,8 +144,8 @@ mod tests {
     #[test]
     fn counts_follow_replacement_and_removal() {
         let mut idx = RefIndex::default();
-        let a = Named::new(vec![k("n", "svc")], vec![k("n", "tls"), k("n", "tls")]);
-        let b = Named::new(vec![k("n", "svc")], vec![]);
+        let a = Named::new([("n", "svc")], [("n", "tls"), ("n", "tls")]);
+        let b = Named::new([("n", "svc")], []);
         idx.set(Kind::HTTPProxy, &k("n", "p1"), Some(a.clone()));
         idx.set(Kind::Ingress, &k("n", "i1"), Some(b));
         assert!(idx.secret_named(&k("n", "tls")) && idx.service_named(&k("n", "svc")));
