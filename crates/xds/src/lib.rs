@@ -8,15 +8,17 @@
 //!   notification, events and counters);
 //! - [`sotw`] and [`delta`]: the protocol cores, plain state machines without I/O;
 //! - `grpc`: gRPC message framing (requests decoded without a per-stream buffer);
+//! - `request`: requests as decoded, without the node description the cores never read;
 //! - `wire`: responses encoded over the snapshot's shared resource bytes;
 //! - `stream`: drivers that connect a gRPC stream to a state machine (the response body);
-//! - [`service`]: the gRPC services (ADS and the per-type services), thin adapters;
-//! - [`server`]: the gRPC server (`serve`, `router`);
-//! - [`metrics`]: upstream's `grpc_server_*` counters, as a tower layer on the router.
+//! - [`service`]: the gRPC services (ADS and the per-type services) and the request router;
+//! - [`server`]: the gRPC server (`serve`, `serve_with_config`) on hyper's HTTP/2 server;
+//! - [`metrics`]: upstream's `grpc_server_*` counters, counted by the router and the drivers.
 
 pub mod delta;
 mod grpc;
 pub mod metrics;
+mod request;
 pub mod server;
 pub mod service;
 pub mod sotw;
@@ -27,7 +29,7 @@ pub mod type_url;
 mod wire;
 
 pub use metrics::GrpcMetrics;
-pub use server::{ServerConfig, router, serve, serve_with_config};
+pub use server::{ServerConfig, serve, serve_with_config};
 pub use service::XdsService;
 pub use store::{
     EventSink, Resource, Snapshot, SnapshotStore, StreamKind, TypeSnapshot, XdsEvent, XdsStats,
@@ -39,9 +41,6 @@ pub use tls::{
 /// Errors returned by this crate.
 #[derive(Debug, thiserror::Error)]
 pub enum XdsError {
-    /// The gRPC transport failed (bind, accept or serve).
-    #[error("xDS gRPC transport error: {0}")]
-    Transport(#[from] tonic::transport::Error),
     /// An I/O error, e.g. reading the listener's local address.
     #[error("xDS server I/O error: {0}")]
     Io(#[from] std::io::Error),

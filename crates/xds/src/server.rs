@@ -4,24 +4,25 @@
 //! large number of concurrent streams, and a decode limit far above gRPC's 4 MiB default (an EDS
 //! request can name thousands of clusters).
 //!
+//! Connections are served by hyper's HTTP/2 server directly (gRPC is HTTP/2 only), each with
+//! the [`Router`] as its service; see `service` for why there is no gRPC framework in between.
+//!
 //! With `ServerConfig::tls` set, every connection is mTLS ([`crate::tls`]): TLS 1.3, client
 //! certificates required, certificate/key/CA re-read on every handshake.
 
 use std::future::Future;
 use std::time::Duration;
 
+use hyper::server::conn::http2;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
-use tonic::transport::server::Router;
-
-use tower_layer::{Identity, Stack};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_stream::{Stream, StreamExt};
 
 use crate::XdsError;
-use crate::metrics::GrpcMetricsLayer;
-use crate::service::{Ads, Cds, Eds, GrpcService, Lds, Limits, Rds, Rtds, Sds, XdsService};
+use crate::service::{Limits, Router, XdsService};
 use crate::store::SnapshotStore;
 
 /// gRPC server settings.
@@ -61,34 +62,6 @@ impl Default for ServerConfig {
     }
 }
 
-/// A tonic router with every xDS service registered over `service`.
-pub fn router(
-    service: XdsService,
-    config: &ServerConfig,
-) -> Router<Stack<GrpcMetricsLayer, Identity>> {
-    let limits = Limits {
-        max_decoding_message_size: config.max_decoding_message_size,
-        max_encoding_message_size: config.max_encoding_message_size,
-    };
-    macro_rules! svc {
-        ($kind:ident) => {
-            GrpcService::<$kind>::new(service.clone(), limits)
-        };
-    }
-    Server::builder()
-        .http2_keepalive_interval(Some(config.keepalive_time))
-        .http2_keepalive_timeout(Some(config.keepalive_timeout))
-        .max_concurrent_streams(config.max_concurrent_streams)
-        .layer(GrpcMetricsLayer::new(config.metrics.clone()))
-        .add_service(svc!(Ads))
-        .add_service(svc!(Lds))
-        .add_service(svc!(Rds))
-        .add_service(svc!(Cds))
-        .add_service(svc!(Eds))
-        .add_service(svc!(Sds))
-        .add_service(svc!(Rtds))
-}
-
 /// Serves xDS on `listener` with default settings until `shutdown` completes.
 pub async fn serve(
     store: SnapshotStore,
@@ -108,49 +81,125 @@ pub async fn serve_with_config(
 ) -> Result<(), XdsError> {
     let addr = listener.local_addr()?;
     let service = XdsService::new(store);
-    let closer = service.clone();
-    let (stopping_tx, stopping_rx) = oneshot::channel();
-    let signal = async move {
-        shutdown.await;
-        tracing::info!("xDS server shutting down");
-        closer.close_streams();
-        let _ = stopping_tx.send(());
+    let limits = Limits {
+        max_decoding_message_size: config.max_decoding_message_size,
+        max_encoding_message_size: config.max_encoding_message_size,
+    };
+    let server = Server {
+        router: Router::new(service.clone(), limits, config.metrics.clone()),
+        http2: builder(&config),
     };
     tracing::info!(%addr, tls = config.tls.is_some(), "xDS server listening");
-    let grace = async {
-        if stopping_rx.await.is_err() {
-            std::future::pending::<()>().await;
-        }
-        tokio::time::sleep(config.shutdown_grace).await;
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!("xDS server shutting down");
+        service.close_streams();
     };
-    let router = router(service, &config);
     match config.tls.clone() {
         Some(files) => {
             let incoming = crate::tls::accept_tls(listener, files);
-            drive(router.serve_with_incoming_shutdown(incoming, signal), grace).await
+            server.run(incoming, shutdown, config.shutdown_grace).await
         }
         None => {
-            let incoming = TcpListenerStream::new(listener).map(|conn| {
+            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener).map(|conn| {
                 conn.inspect(|stream| {
                     // Small responses (ACK round trips) must not wait for Nagle.
                     let _ = stream.set_nodelay(true);
                 })
             });
-            drive(router.serve_with_incoming_shutdown(incoming, signal), grace).await
+            server.run(incoming, shutdown, config.shutdown_grace).await
         }
     }
 }
 
-/// Runs the server until it ends, or until the drain grace after shutdown runs out.
-async fn drive(
-    serving: impl Future<Output = Result<(), tonic::transport::Error>>,
-    grace: impl Future<Output = ()>,
-) -> Result<(), XdsError> {
-    tokio::select! {
-        res = serving => Ok(res?),
-        _ = grace => {
+/// hyper's HTTP/2 server with upstream's settings (hyper's defaults otherwise, as tonic's).
+fn builder(config: &ServerConfig) -> http2::Builder<TokioExecutor> {
+    let mut builder = http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(config.keepalive_time))
+        .keep_alive_timeout(config.keepalive_timeout)
+        .max_concurrent_streams(config.max_concurrent_streams);
+    builder
+}
+
+struct Server {
+    router: Router,
+    http2: http2::Builder<TokioExecutor>,
+}
+
+impl Server {
+    /// Serves the connections of `incoming` until `shutdown` completes; then stops accepting,
+    /// lets each connection finish its streams (already told to end) and returns when all are
+    /// closed, or after `grace`.
+    async fn run<IO>(
+        self,
+        incoming: impl Stream<Item = std::io::Result<IO>>,
+        shutdown: impl Future<Output = ()>,
+        grace: Duration,
+    ) -> Result<(), XdsError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (stop, stopping) = watch::channel(false);
+        let mut connections = JoinSet::new();
+        {
+            let mut incoming = std::pin::pin!(incoming);
+            let mut shutdown = std::pin::pin!(shutdown);
+            loop {
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                    conn = incoming.next() => match conn {
+                        Some(Ok(io)) => {
+                            connections.spawn(self.connection(io, stopping.clone()));
+                        }
+                        Some(Err(e)) => {
+                            tracing::warn!(error = %e, "xDS accept failed");
+                        }
+                        None => break,
+                    },
+                }
+            }
+        }
+        stop.send_replace(true);
+        let drained = async { while connections.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, drained).await.is_err() {
             tracing::warn!("xDS connections did not drain in time, stopping anyway");
-            Ok(())
+        }
+        Ok(())
+    }
+
+    /// Serves one connection; on shutdown, ends it gracefully (GOAWAY, then the open streams,
+    /// which are ending, are let finish).
+    fn connection<IO>(
+        &self,
+        io: IO,
+        stopping: watch::Receiver<bool>,
+    ) -> impl Future<Output = ()> + Send + 'static
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let conn = self
+            .http2
+            .serve_connection(TokioIo::new(io), self.router.clone());
+        async move {
+            let mut conn = std::pin::pin!(conn);
+            let stopped = async move {
+                let mut stopping = stopping;
+                // An error means the server is gone: stop as well.
+                let _ = stopping.wait_for(|stop| *stop).await;
+            };
+            let result = tokio::select! {
+                r = conn.as_mut() => r,
+                () = stopped => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "xDS connection ended with an error");
+            }
         }
     }
 }

@@ -1,26 +1,32 @@
-//! The gRPC services: thin adapters that hand each stream to a driver (see `stream`).
+//! The gRPC services and their routing: each stream is handed to a driver (see `stream`).
 //!
 //! [`XdsService`] serves the aggregated service (ADS, SotW and delta) and the per-type services
-//! (LDS, RDS, CDS, EDS, SDS, RTDS, each with SotW and delta streams). Each is registered on the
-//! tonic router as its own named tower service ([`GrpcService`]) rather than as tonic's generated
-//! server, so that the message framing is ours (see `grpc`): memory per stream is what its state
-//! needs, not the largest message it ever received. Per-type services reject requests for other
-//! types. `Fetch*` (REST-style polling) is not supported.
+//! (LDS, RDS, CDS, EDS, SDS, RTDS, each with SotW and delta streams), all described by one
+//! table ([`SERVICES`]). [`Router`] is the HTTP/2 connection's service: it reads the method from
+//! the request path and answers with the stream's body, with no framework in between, so that
+//! what a stream costs is its own state (Envoy opens ~14,000 at 10k HTTPProxies): tonic's
+//! router, layers and codec would each add a future, a box or a buffer to every stream. The
+//! message framing is ours for the same reason (see `grpc`). Per-type services reject requests
+//! for other types. `Fetch*` (REST-style polling) is not supported.
 
 use std::convert::Infallible;
 use std::future::{Ready, ready};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
+use http_body::{Body, Frame};
+use hyper::body::Incoming;
 use tokio::sync::watch;
 use tonic::Status;
-use tonic::server::NamedService;
 
 use crate::delta::DeltaStream;
 use crate::grpc::Requests;
+use crate::metrics::{GrpcMetrics, MethodCounters};
 use crate::sotw::SotwStream;
 use crate::store::SnapshotStore;
-use crate::stream::{self, StreamContext};
+use crate::stream::{self, FrameStream, StreamContext};
 use crate::type_url;
 
 /// Message size limits of every stream.
@@ -60,155 +66,216 @@ impl XdsService {
 
     fn context(
         &self,
-        service: &'static str,
-        only_type: Option<&'static str>,
+        spec: &ServiceSpec,
         limits: Limits,
+        counters: Option<Arc<MethodCounters>>,
     ) -> StreamContext {
         StreamContext {
             store: self.store.clone(),
             shutdown: self.shutdown.subscribe(),
-            service,
-            only_type,
+            service: spec.short,
+            only_type: spec.only_type,
             max_encoding_message_size: limits.max_encoding_message_size,
+            counters,
         }
     }
 }
 
-/// One gRPC service of the xDS API: `K` says which.
-#[derive(Clone)]
-pub struct GrpcService<K> {
-    xds: XdsService,
-    limits: Limits,
-    _kind: std::marker::PhantomData<K>,
-}
-
-impl<K> GrpcService<K> {
-    pub(crate) fn new(xds: XdsService, limits: Limits) -> Self {
-        Self {
-            xds,
-            limits,
-            _kind: std::marker::PhantomData,
-        }
-    }
-}
-
-/// What distinguishes the xDS gRPC services: their name, methods and type.
-pub trait ServiceKind: Clone + Send + Sync + 'static {
+/// One gRPC service of the xDS API.
+pub(crate) struct ServiceSpec {
     /// The gRPC service name, e.g. `envoy.service.cluster.v3.ClusterDiscoveryService`.
-    const NAME: &'static str;
+    pub name: &'static str,
     /// The short name used in events and logs, e.g. `cds`.
-    const SHORT: &'static str;
+    pub short: &'static str,
     /// The state-of-the-world method, e.g. `StreamClusters`.
-    const STREAM: &'static str;
+    pub stream: &'static str,
     /// The delta method, e.g. `DeltaClusters`.
-    const DELTA: &'static str;
+    pub delta: &'static str,
+    /// The REST-style method (answered as unimplemented), e.g. `FetchClusters`.
+    pub fetch: Option<&'static str>,
     /// The only type served (per-type services), or `None` for ADS.
-    const ONLY_TYPE: Option<&'static str>;
+    pub only_type: Option<&'static str>,
 }
 
-impl<K: ServiceKind> NamedService for GrpcService<K> {
-    const NAME: &'static str = K::NAME;
-}
-
-type HttpResponse = http::Response<tonic::body::Body>;
-
-impl<K: ServiceKind> tower_service::Service<http::Request<tonic::body::Body>> for GrpcService<K> {
-    type Response = HttpResponse;
-    type Error = Infallible;
-    type Future = Ready<Result<HttpResponse, Infallible>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
-        let method = req.uri().path().rsplit('/').next().unwrap_or_default();
-        let ctx = || self.xds.context(K::SHORT, K::ONLY_TYPE, self.limits);
-        let max = self.limits.max_decoding_message_size;
-        let response = if method == K::STREAM {
-            let requests = Requests::new(req.into_body(), max);
-            stream::respond(ctx(), SotwStream::new(), requests)
-        } else if method == K::DELTA {
-            let requests = Requests::new(req.into_body(), max);
-            stream::respond(ctx(), DeltaStream::new(), requests)
-        } else if method.starts_with("Fetch") {
-            Status::unimplemented("fetch is not supported; use a stream").into_http()
-        } else {
-            Status::unimplemented(format!("unknown method {method}")).into_http()
-        };
-        ready(Ok(response))
-    }
-}
-
-/// Declares one service kind.
-macro_rules! kind {
-    ($kind:ident, $name:literal, $short:literal, $stream:literal, $delta:literal, $only:expr) => {
-        #[doc = concat!("`", $name, "`.")]
-        #[derive(Clone, Copy, Debug)]
-        pub struct $kind;
-        impl ServiceKind for $kind {
-            const NAME: &'static str = $name;
-            const SHORT: &'static str = $short;
-            const STREAM: &'static str = $stream;
-            const DELTA: &'static str = $delta;
-            const ONLY_TYPE: Option<&'static str> = $only;
+/// Declares one service.
+macro_rules! spec {
+    ($name:literal, $short:literal, $stream:literal, $delta:literal, $fetch:expr, $only:expr) => {
+        ServiceSpec {
+            name: $name,
+            short: $short,
+            stream: $stream,
+            delta: $delta,
+            fetch: $fetch,
+            only_type: $only,
         }
     };
 }
 
-kind!(
-    Ads,
-    "envoy.service.discovery.v3.AggregatedDiscoveryService",
-    "ads",
-    "StreamAggregatedResources",
-    "DeltaAggregatedResources",
-    None
-);
-kind!(
-    Lds,
-    "envoy.service.listener.v3.ListenerDiscoveryService",
-    "lds",
-    "StreamListeners",
-    "DeltaListeners",
-    Some(type_url::LISTENER)
-);
-kind!(
-    Rds,
-    "envoy.service.route.v3.RouteDiscoveryService",
-    "rds",
-    "StreamRoutes",
-    "DeltaRoutes",
-    Some(type_url::ROUTE)
-);
-kind!(
-    Cds,
-    "envoy.service.cluster.v3.ClusterDiscoveryService",
-    "cds",
-    "StreamClusters",
-    "DeltaClusters",
-    Some(type_url::CLUSTER)
-);
-kind!(
-    Eds,
-    "envoy.service.endpoint.v3.EndpointDiscoveryService",
-    "eds",
-    "StreamEndpoints",
-    "DeltaEndpoints",
-    Some(type_url::ENDPOINT)
-);
-kind!(
-    Sds,
-    "envoy.service.secret.v3.SecretDiscoveryService",
-    "sds",
-    "StreamSecrets",
-    "DeltaSecrets",
-    Some(type_url::SECRET)
-);
-kind!(
-    Rtds,
-    "envoy.service.runtime.v3.RuntimeDiscoveryService",
-    "rtds",
-    "StreamRuntime",
-    "DeltaRuntime",
-    Some(type_url::RUNTIME)
-);
+/// Every service the xDS server registers.
+pub(crate) const SERVICES: [ServiceSpec; 7] = [
+    spec!(
+        "envoy.service.discovery.v3.AggregatedDiscoveryService",
+        "ads",
+        "StreamAggregatedResources",
+        "DeltaAggregatedResources",
+        None,
+        None
+    ),
+    spec!(
+        "envoy.service.listener.v3.ListenerDiscoveryService",
+        "lds",
+        "StreamListeners",
+        "DeltaListeners",
+        Some("FetchListeners"),
+        Some(type_url::LISTENER)
+    ),
+    spec!(
+        "envoy.service.route.v3.RouteDiscoveryService",
+        "rds",
+        "StreamRoutes",
+        "DeltaRoutes",
+        Some("FetchRoutes"),
+        Some(type_url::ROUTE)
+    ),
+    spec!(
+        "envoy.service.cluster.v3.ClusterDiscoveryService",
+        "cds",
+        "StreamClusters",
+        "DeltaClusters",
+        Some("FetchClusters"),
+        Some(type_url::CLUSTER)
+    ),
+    spec!(
+        "envoy.service.endpoint.v3.EndpointDiscoveryService",
+        "eds",
+        "StreamEndpoints",
+        "DeltaEndpoints",
+        Some("FetchEndpoints"),
+        Some(type_url::ENDPOINT)
+    ),
+    spec!(
+        "envoy.service.secret.v3.SecretDiscoveryService",
+        "sds",
+        "StreamSecrets",
+        "DeltaSecrets",
+        Some("FetchSecrets"),
+        Some(type_url::SECRET)
+    ),
+    spec!(
+        "envoy.service.runtime.v3.RuntimeDiscoveryService",
+        "rtds",
+        "StreamRuntime",
+        "DeltaRuntime",
+        Some("FetchRuntime"),
+        Some(type_url::RUNTIME)
+    ),
+];
+
+/// The service of every HTTP/2 connection: routes a request by its path to a stream. Cheap to
+/// clone (one per connection).
+#[derive(Clone)]
+pub(crate) struct Router {
+    xds: XdsService,
+    limits: Limits,
+    metrics: Option<GrpcMetrics>,
+}
+
+impl Router {
+    pub(crate) fn new(xds: XdsService, limits: Limits, metrics: Option<GrpcMetrics>) -> Self {
+        Self {
+            xds,
+            limits,
+            metrics,
+        }
+    }
+
+    fn route(&self, req: http::Request<Incoming>) -> http::Response<GrpcBody> {
+        let (parts, body) = req.into_parts();
+        let path = parts.uri.path();
+        let Some((service, method)) = path.strip_prefix('/').and_then(|p| p.split_once('/')) else {
+            return status(Status::unimplemented(format!("unknown path {path}")));
+        };
+        let Some(spec) = SERVICES.iter().find(|s| s.name == service) else {
+            return status(Status::unimplemented(format!("unknown service {service}")));
+        };
+        let counters = self
+            .metrics
+            .as_ref()
+            .and_then(|m| m.method(service, method));
+        if let Some(c) = &counters {
+            c.started();
+        }
+        if method == spec.stream || method == spec.delta {
+            let ctx = self.xds.context(spec, self.limits, counters);
+            let body = tonic::body::Body::new(body);
+            let max = self.limits.max_decoding_message_size;
+            let frames = if method == spec.stream {
+                stream::respond(ctx, SotwStream::new(), Requests::new(body, max))
+            } else {
+                stream::respond(ctx, DeltaStream::new(), Requests::new(body, max))
+            };
+            return streaming(frames);
+        }
+        let unsupported = if Some(method) == spec.fetch {
+            Status::unimplemented("fetch is not supported; use a stream")
+        } else {
+            Status::unimplemented(format!("unknown method {method}"))
+        };
+        if let Some(c) = &counters {
+            c.handled(unsupported.code());
+        }
+        status(unsupported)
+    }
+}
+
+impl hyper::service::Service<http::Request<Incoming>> for Router {
+    type Response = http::Response<GrpcBody>;
+    type Error = Infallible;
+    type Future = Ready<Result<Self::Response, Infallible>>;
+
+    fn call(&self, req: http::Request<Incoming>) -> Self::Future {
+        ready(Ok(self.route(req)))
+    }
+}
+
+/// A gRPC response body: a stream's messages and trailers, or nothing (trailers-only).
+#[derive(Default)]
+pub(crate) enum GrpcBody {
+    Stream(FrameStream),
+    #[default]
+    Empty,
+}
+
+impl Body for GrpcBody {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        match self.get_mut() {
+            GrpcBody::Stream(frames) => futures::Stream::poll_next(frames.as_mut(), cx),
+            GrpcBody::Empty => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, GrpcBody::Empty)
+    }
+}
+
+/// A streaming gRPC response.
+fn streaming(frames: FrameStream) -> http::Response<GrpcBody> {
+    let mut response = http::Response::new(GrpcBody::Stream(frames));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/grpc"),
+    );
+    response
+}
+
+/// A trailers-only response carrying `status`.
+fn status(status: Status) -> http::Response<GrpcBody> {
+    status.into_http()
+}

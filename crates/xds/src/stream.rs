@@ -10,20 +10,23 @@ use std::sync::Arc;
 use bytes::Bytes;
 use envoy_types::pb::envoy::service::discovery::v3::{DeltaDiscoveryRequest, DiscoveryRequest};
 use http_body::Frame;
-use http_body_util::StreamBody;
 use prost::Message;
 use tokio::sync::watch;
 use tonic::Status;
 
 use crate::delta::{DeltaResponse, DeltaStream};
 use crate::grpc::{self, Requests};
+use crate::metrics::MethodCounters;
+use crate::request::{DeltaRequest, SotwRequest};
 use crate::sotw::{Feedback, Output, SotwResponse, SotwStream};
 use crate::store::{Snapshot, SnapshotStore, StreamKind, XdsEvent};
 use crate::wire;
 
 /// What a driver needs to know about one protocol flavour.
 pub(crate) trait Protocol: Send + 'static {
-    type Request: Message + Default + Send + 'static;
+    type Request;
+    /// The request as decoded off the wire (see `request`).
+    type Wire: Message + Default + Send + Into<Self::Request> + 'static;
     type Response: Send + 'static;
     const KIND: StreamKind;
 
@@ -39,6 +42,7 @@ pub(crate) trait Protocol: Send + 'static {
 
 impl Protocol for SotwStream {
     type Request = DiscoveryRequest;
+    type Wire = SotwRequest;
     type Response = SotwResponse;
     const KIND: StreamKind = StreamKind::Sotw;
 
@@ -65,6 +69,7 @@ impl Protocol for SotwStream {
 
 impl Protocol for DeltaStream {
     type Request = DeltaDiscoveryRequest;
+    type Wire = DeltaRequest;
     type Response = DeltaResponse;
     const KIND: StreamKind = StreamKind::Delta;
 
@@ -108,9 +113,11 @@ pub(crate) struct StreamContext {
     pub only_type: Option<&'static str>,
     /// Largest response sent, in bytes.
     pub max_encoding_message_size: usize,
+    /// The method's `grpc_server_*` counters, when counted.
+    pub counters: Option<Arc<MethodCounters>>,
 }
 
-/// The gRPC response for one client stream: its body drives the protocol state machine.
+/// The gRPC response body for one client stream: it drives the protocol state machine.
 ///
 /// No task and no channel per stream: the body is polled by the HTTP/2 connection when the
 /// client can take data, and it reads requests and snapshot changes in between. A client that
@@ -119,16 +126,9 @@ pub(crate) struct StreamContext {
 pub(crate) fn respond<P: Protocol>(
     ctx: StreamContext,
     proto: P,
-    requests: Requests<P::Request>,
-) -> http::Response<tonic::body::Body> {
-    let frames = frames(Box::new(Driver::start(ctx, proto, requests)));
-    let body = StreamBody::<_>::new(frames);
-    let mut response = http::Response::new(tonic::body::Body::new(body));
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/grpc"),
-    );
-    response
+    requests: Requests<P::Wire>,
+) -> FrameStream {
+    frames(Box::new(Driver::start(ctx, proto, requests)))
 }
 
 /// The response frames a driver produces, ending with the trailers.
@@ -149,7 +149,7 @@ fn frames<P: Protocol>(driver: Box<Driver<P>>) -> FrameStream {
     Box::pin(frames)
 }
 
-type FrameStream =
+pub(crate) type FrameStream =
     std::pin::Pin<Box<dyn futures::Stream<Item = Result<Frame<Bytes>, Status>> + Send>>;
 
 enum Next {
@@ -168,15 +168,17 @@ struct Driver<P: Protocol> {
     ctx: StreamContext,
     stream_id: u64,
     proto: P,
-    requests: Requests<P::Request>,
+    requests: Requests<P::Wire>,
     snapshots: watch::Receiver<Arc<Snapshot>>,
     queue: VecDeque<Bytes>,
     /// Why the stream ended, for the log; a dropped body means the client went away.
     reason: &'static str,
+    /// Whether the stream ended with a status (else it is dropped: canceled).
+    ended: bool,
 }
 
 impl<P: Protocol> Driver<P> {
-    fn start(ctx: StreamContext, proto: P, requests: Requests<P::Request>) -> Self {
+    fn start(ctx: StreamContext, proto: P, requests: Requests<P::Wire>) -> Self {
         let stream_id = ctx.store.next_stream_id();
         ctx.store.record(XdsEvent::StreamOpened {
             stream_id,
@@ -192,6 +194,7 @@ impl<P: Protocol> Driver<P> {
             snapshots,
             queue: VecDeque::new(),
             reason: "client closed the stream",
+            ended: false,
         }
     }
 
@@ -206,6 +209,7 @@ impl<P: Protocol> Driver<P> {
                 return Next::Data(bytes);
             }
             if let Err(end) = self.step().await {
+                self.handled(end.code());
                 return Next::End(end);
             }
         }
@@ -233,7 +237,12 @@ impl<P: Protocol> Driver<P> {
                 let snap = Arc::clone(&self.snapshots.borrow_and_update());
                 self.proto.on_snapshot(&snap)
             }
-            Step::Request(Some(Ok(req))) => self.on_request(req)?,
+            Step::Request(Some(Ok(req))) => {
+                if let Some(c) = &self.ctx.counters {
+                    c.received();
+                }
+                self.on_request(req.into())?
+            }
         };
         for resp in responses {
             self.queue_response(resp)?;
@@ -244,6 +253,15 @@ impl<P: Protocol> Driver<P> {
     fn end(&mut self, reason: &'static str, status: Status) -> Result<(), Status> {
         self.reason = reason;
         Err(status)
+    }
+
+    /// Counts the stream's end with `code`, once.
+    fn handled(&mut self, code: tonic::Code) {
+        if !std::mem::replace(&mut self.ended, true)
+            && let Some(c) = &self.ctx.counters
+        {
+            c.handled(code);
+        }
     }
 
     fn on_request(&mut self, mut req: P::Request) -> Result<Vec<P::Response>, Status> {
@@ -276,6 +294,9 @@ impl<P: Protocol> Driver<P> {
         let framed = P::frames(&resp, self.ctx.max_encoding_message_size)?;
         let bytes = framed.iter().map(Bytes::len).sum::<usize>() - grpc::HEADER_LEN;
         self.queue.extend(framed);
+        if let Some(c) = &self.ctx.counters {
+            c.sent();
+        }
         self.ctx.store.record(XdsEvent::ResponseSent {
             stream_id: self.stream_id,
             type_url,
@@ -291,6 +312,8 @@ impl<P: Protocol> Driver<P> {
 
 impl<P: Protocol> Drop for Driver<P> {
     fn drop(&mut self) {
+        // Dropped before its status: the client went away, which a Go server counts as canceled.
+        self.handled(tonic::Code::Cancelled);
         tracing::debug!(
             stream_id = self.stream_id,
             service = self.ctx.service,
@@ -367,6 +390,7 @@ mod tests {
             service: "ads",
             only_type: None,
             max_encoding_message_size: usize::MAX,
+            counters: None,
         };
         let requests = Requests::new(tonic::body::Body::empty(), usize::MAX);
         (stop, Driver::start(ctx, SotwStream::new(), requests))
