@@ -200,8 +200,29 @@ impl XdsDebug {
             totals: Totals(&inner.totals),
             extra,
         };
-        serde_json::to_vec(&view).unwrap_or_else(|_| b"{}".to_vec())
+        exact_json(&view).unwrap_or_else(|_| b"{}".to_vec())
     }
+}
+
+/// `value` as JSON in a buffer of exactly its size. At 14,000 streams the view is megabytes;
+/// grown by doubling, the buffer's last copy held the old and the new allocation at once
+/// (three times the output) on every scrape. Counting first costs a second serialisation.
+fn exact_json(value: &impl Serialize) -> serde_json::Result<Vec<u8>> {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value)?;
+    let mut out = Vec::with_capacity(count.0);
+    serde_json::to_writer(&mut out, value)?;
+    Ok(out)
 }
 
 #[derive(Serialize)]
@@ -317,7 +338,13 @@ mod tests {
         debug.record(&sent(2, "n2"));
 
         let extra = serde_json::json!({"first_build_ms": 12.5, "build_ms": null});
-        let v: Value = serde_json::from_slice(&debug.render(&store, &extra)).unwrap();
+        let body = debug.render(&store, &extra);
+        assert_eq!(
+            body.capacity(),
+            body.len(),
+            "rendered into a buffer of its size"
+        );
+        let v: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["first_build_ms"], 12.5);
         assert!(v["build_ms"].is_null());
         assert_eq!(v["ready"], false);
