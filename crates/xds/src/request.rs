@@ -126,6 +126,18 @@ mod tests {
         }
     }
 
+    /// `full` encoded, decoded as the slim `W` and converted back.
+    fn through<W: Message + Default + Into<F>, F: Message>(full: &F) -> F {
+        W::decode(full.encode_to_vec().as_slice()).unwrap().into()
+    }
+
+    fn id_only() -> Option<Node> {
+        Some(Node {
+            id: "envoy-1".into(),
+            ..Default::default()
+        })
+    }
+
     #[test]
     fn a_sotw_request_keeps_every_field_the_cores_read() {
         let full = DiscoveryRequest {
@@ -137,13 +149,9 @@ mod tests {
             error_detail: Some(status()),
             ..Default::default()
         };
-        let slim = SotwRequest::decode(full.encode_to_vec().as_slice()).unwrap();
-        let got = DiscoveryRequest::from(slim);
+        let got: DiscoveryRequest = through::<SotwRequest, _>(&full);
         let want = DiscoveryRequest {
-            node: Some(Node {
-                id: "envoy-1".into(),
-                ..Default::default()
-            }),
+            node: id_only(),
             ..full
         };
         assert_eq!(got, want);
@@ -161,13 +169,9 @@ mod tests {
             error_detail: Some(status()),
             ..Default::default()
         };
-        let slim = DeltaRequest::decode(full.encode_to_vec().as_slice()).unwrap();
-        let got = DeltaDiscoveryRequest::from(slim);
+        let got: DeltaDiscoveryRequest = through::<DeltaRequest, _>(&full);
         let want = DeltaDiscoveryRequest {
-            node: Some(Node {
-                id: "envoy-1".into(),
-                ..Default::default()
-            }),
+            node: id_only(),
             ..full
         };
         assert_eq!(got, want);
