@@ -193,10 +193,10 @@ impl Router {
         let (parts, body) = req.into_parts();
         let path = parts.uri.path();
         let Some((service, method)) = path.strip_prefix('/').and_then(|p| p.split_once('/')) else {
-            return status(Status::unimplemented(format!("unknown path {path}")));
+            return Status::unimplemented(format!("unknown path {path}")).into_http();
         };
         let Some(spec) = SERVICES.iter().find(|s| s.name == service) else {
-            return status(Status::unimplemented(format!("unknown service {service}")));
+            return Status::unimplemented(format!("unknown service {service}")).into_http();
         };
         let counters = self
             .metrics
@@ -224,7 +224,7 @@ impl Router {
         if let Some(c) = &counters {
             c.handled(unsupported.code());
         }
-        status(unsupported)
+        unsupported.into_http()
     }
 }
 
@@ -273,9 +273,4 @@ fn streaming(frames: FrameStream) -> http::Response<GrpcBody> {
         http::HeaderValue::from_static("application/grpc"),
     );
     response
-}
-
-/// A trailers-only response carrying `status`.
-fn status(status: Status) -> http::Response<GrpcBody> {
-    status.into_http()
 }

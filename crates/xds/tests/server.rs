@@ -414,3 +414,42 @@ async fn fetch_is_unimplemented_and_a_dropped_client_closes_its_stream() {
     .await;
     stop(server).await;
 }
+
+/// Calls `path` as a unary gRPC method with an empty DiscoveryRequest.
+async fn call_path(addr: SocketAddr, path: &'static str) -> tonic::Status {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let codec = tonic_prost::ProstCodec::<DiscoveryRequest, DiscoveryResponse>::default();
+    let path = http::uri::PathAndQuery::from_static(path);
+    let request = tonic::Request::new(DiscoveryRequest::default());
+    within(path.as_str(), grpc.unary(request, path.clone(), codec))
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn unknown_services_and_methods_are_unimplemented() {
+    let store = SnapshotStore::new();
+    store.set_ready();
+    let server = start(&store).await;
+    for path in [
+        "/grpc.health.v1.Health/Check",
+        "/envoy.service.discovery.v3.AggregatedDiscoveryService/FetchAggregatedResources",
+        "/envoy.service.cluster.v3.ClusterDiscoveryService/StreamListeners",
+    ] {
+        let status = call_path(server.addr, path).await;
+        assert_eq!(status.code(), tonic::Code::Unimplemented, "{path}");
+    }
+    // The server still serves streams afterwards.
+    let mut client = ClusterDiscoveryServiceClient::connect(format!("http://{}", server.addr))
+        .await
+        .unwrap();
+    let (_tx, mut responses) = open_cds(&mut client, sotw_request("", "", "")).await;
+    next(&mut responses).await;
+    stop(server).await;
+}
