@@ -101,7 +101,8 @@ fn process_one(
                 policy: crate::ingress_annotations::route_policy(
                     ing,
                     path.path.as_deref().unwrap_or_default(),
-                ),
+                )
+                .into(),
                 ..Default::default()
             };
             if host != "*" && builder.has_secure_vhost(host) {

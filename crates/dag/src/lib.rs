@@ -30,6 +30,7 @@ mod model_tls;
 pub mod object;
 pub mod parallel;
 pub mod policy;
+pub mod rare;
 pub mod references;
 pub mod service_policy;
 pub mod services;

@@ -15,6 +15,7 @@ pub use crate::model_tls::{
     UpstreamValidation,
 };
 use crate::policy::{ClusterPolicy, HeadersPolicy, MirrorPolicy, Redirect, RoutePolicy};
+pub use crate::rare::Rare;
 use crate::vhost_policy::{CookieRewrite, RoutePolicies, VhostPolicies};
 
 /// Upstream's listener names.
@@ -239,10 +240,11 @@ pub struct Route {
     pub action: RouteAction,
     /// The object this route came from; shared by the routes of one object.
     pub source: Arc<ObjectRef>,
-    /// Timeouts, retries, header changes, rewrites... (HTTPProxy route policies).
-    pub policy: RoutePolicy,
-    /// IP filter, local rate limit and cookie rewrites of this route.
-    pub policies: RoutePolicies,
+    /// Timeouts, retries, header changes, rewrites... (HTTPProxy route policies); out of line
+    /// because almost every route leaves them unset (see [`Rare`]).
+    pub policy: Rare<RoutePolicy>,
+    /// IP filter, local rate limit and cookie rewrites of this route; out of line likewise.
+    pub policies: Rare<RoutePolicies>,
 }
 
 impl Route {

@@ -29,6 +29,8 @@ pub struct RoutePolicy {
     pub permit_insecure: bool,
 }
 
+crate::rare::shared_default!(RoutePolicy);
+
 /// Envoy retry settings, already normalised as upstream does (`count` → `num_retries`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RetryPolicy {

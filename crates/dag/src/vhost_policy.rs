@@ -30,6 +30,8 @@ pub struct RoutePolicies {
     pub cookie_rewrites: Vec<CookieRewrite>,
 }
 
+crate::rare::shared_default!(RoutePolicies);
+
 impl RoutePolicies {
     pub fn is_empty(&self) -> bool {
         self == &RoutePolicies::default()

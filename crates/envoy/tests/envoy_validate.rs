@@ -104,7 +104,8 @@ fn policy_route(mut r: Route, mut main: WeightedCluster, mirror: WeightedCluster
         ),
         websocket: true,
         permit_insecure: false,
-    };
+    }
+    .into();
     r.action = RouteAction::Forward(Forward {
         clusters: vec![main],
         mirror: Some(Box::new(MirrorPolicy {
@@ -369,7 +370,8 @@ fn add_route_policies(route: &mut Route) {
             }],
         }),
         cookie_rewrites: vec![hostile],
-    };
+    }
+    .into();
 }
 
 /// An HTTPS listener with every kind of secure virtual host: terminated with client

@@ -113,12 +113,13 @@ impl Walk<'_> {
             query_params: merge_query(&conds),
             action,
             source: Arc::clone(source),
-            policy,
+            policy: policy.into(),
             policies: RoutePolicies {
                 local_rate_limit: local_rate_limit.map(Box::new),
                 ip_filter,
                 cookie_rewrites,
-            },
+            }
+            .into(),
         })
     }
 

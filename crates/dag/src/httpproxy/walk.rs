@@ -217,7 +217,8 @@ fn broken_include_route(key: &ProxyKey, conds: &[MatchCondition]) -> Vec<Route> 
         policy: crate::policy::RoutePolicy {
             permit_insecure: true,
             ..Default::default()
-        },
+        }
+        .into(),
         ..Default::default()
     }]
 }

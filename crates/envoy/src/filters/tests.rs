@@ -136,7 +136,7 @@ fn route_policies_only_on_forwarding_routes() {
         ..Default::default()
     };
     let mut fwd = dag_route(PathMatch::Prefix("/".into()), forward_to(&[(&kuard, 0)]));
-    fwd.policies = policies.clone();
+    fwd.policies = policies.clone().into();
     let r = vhost_route(&fwd, "example.com");
     assert_eq!(
         r.typed_per_filter_config.keys().collect::<Vec<_>>(),
@@ -149,7 +149,7 @@ fn route_policies_only_on_forwarding_routes() {
             body: None,
         },
     );
-    direct.policies = policies;
+    direct.policies = policies.into();
     assert!(
         vhost_route(&direct, "example.com")
             .typed_per_filter_config
