@@ -67,6 +67,7 @@ impl<T: Message + Default> Requests<T> {
     }
 
     /// Waits for the next request (see [`Self::poll_next`]).
+    #[cfg(test)]
     pub(crate) async fn next(&mut self) -> Option<Result<T, Status>> {
         std::future::poll_fn(|cx| self.poll_next(cx)).await
     }

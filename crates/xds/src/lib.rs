@@ -26,6 +26,7 @@ pub mod store;
 mod stream;
 pub mod tls;
 pub mod type_url;
+mod wakers;
 mod wire;
 
 pub use metrics::GrpcMetrics;

@@ -13,12 +13,12 @@ use std::convert::Infallible;
 use std::future::{Ready, ready};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame};
 use hyper::body::Incoming;
-use tokio::sync::watch;
 use tonic::Status;
 
 use crate::delta::DeltaStream;
@@ -40,7 +40,8 @@ pub(crate) struct Limits {
 #[derive(Clone)]
 pub struct XdsService {
     store: SnapshotStore,
-    shutdown: Arc<watch::Sender<bool>>,
+    /// Set by [`Self::close_streams`].
+    closed: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for XdsService {
@@ -51,30 +52,29 @@ impl std::fmt::Debug for XdsService {
 
 impl XdsService {
     pub fn new(store: SnapshotStore) -> Self {
-        let (shutdown, _) = watch::channel(false);
         Self {
             store,
-            shutdown: Arc::new(shutdown),
+            closed: Arc::new(AtomicBool::new(false)),
         }
     }
 
     /// Ends every open stream; streams opened afterwards end at once. Used on shutdown, because
     /// xDS streams never finish by themselves and would hold a graceful stop forever.
     pub fn close_streams(&self) {
-        self.shutdown.send_replace(true);
+        self.closed.store(true, Ordering::SeqCst);
+        self.store.wakers().wake_all();
     }
 
     fn context(
         &self,
-        spec: &ServiceSpec,
+        spec: &'static ServiceSpec,
         limits: Limits,
         counters: Option<Arc<MethodCounters>>,
     ) -> StreamContext {
         StreamContext {
             store: self.store.clone(),
-            shutdown: self.shutdown.subscribe(),
-            service: spec.short,
-            only_type: spec.only_type,
+            closed: Arc::clone(&self.closed),
+            spec,
             max_encoding_message_size: limits.max_encoding_message_size,
             counters,
         }

@@ -2,7 +2,8 @@
 //!
 //! The binary replaces a whole type with [`SnapshotStore::set_type`] after each build, or patches
 //! EDS with [`SnapshotStore::update_resources`]. Every change produces a new immutable
-//! [`Snapshot`] that is published on a `tokio::sync::watch` channel; streams wait on it.
+//! [`Snapshot`] that is published on a `tokio::sync::watch` channel (for [`SnapshotStore::subscribe`])
+//! and wakes the xDS streams (see `wakers`).
 //!
 //! Versions are content hashes: a type's version is a hash over its resource names and
 //! per-resource versions, and a resource's version is a hash of its encoded bytes. Identical input
@@ -19,6 +20,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{broadcast, watch};
 
 use crate::type_url;
+use crate::wakers::StreamWakers;
 
 /// How many events a slow `events()` receiver may lag behind before it misses some.
 const EVENT_CAPACITY: usize = 1024;
@@ -298,6 +300,8 @@ struct Inner {
     sinks: std::sync::RwLock<Vec<EventSink>>,
     stats: Mutex<XdsStats>,
     next_stream_id: AtomicU64,
+    /// The open streams' wakers (see `wakers`): woken on each published snapshot.
+    wakers: StreamWakers,
 }
 
 /// The snapshot store. Cheap to clone; all clones share the same state.
@@ -334,6 +338,7 @@ impl SnapshotStore {
                 sinks: std::sync::RwLock::default(),
                 stats: Mutex::new(XdsStats::default()),
                 next_stream_id: AtomicU64::new(1),
+                wakers: StreamWakers::default(),
             }),
         }
     }
@@ -415,6 +420,9 @@ impl SnapshotStore {
             *snap = Arc::new(updated);
             true
         });
+        if changed {
+            self.inner.wakers.published();
+        }
         for (type_url, version, resources) in published {
             tracing::debug!(type_url, version, resources, "xDS snapshot updated");
         }
@@ -433,6 +441,7 @@ impl SnapshotStore {
             true
         });
         if changed {
+            self.inner.wakers.published();
             tracing::info!("xDS snapshot ready, serving resources");
         }
     }
@@ -472,6 +481,11 @@ impl SnapshotStore {
     /// A copy of the counters.
     pub fn stats(&self) -> XdsStats {
         self.lock_stats().clone()
+    }
+
+    /// The streams' wake-up registry: bumped and woken on every published snapshot.
+    pub(crate) fn wakers(&self) -> &StreamWakers {
+        &self.inner.wakers
     }
 
     pub(crate) fn next_stream_id(&self) -> u64 {
