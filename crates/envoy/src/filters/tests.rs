@@ -186,9 +186,18 @@ fn cookie_rewrites_are_filter_context_data() {
         panic!("weighted clusters even for one cluster")
     };
     let lua: LuaPerRoute = decode(&wc.clusters[0].typed_per_filter_config[LUA_FILTER]);
+    // The script is a constant: nothing a user writes reaches code.
+    let script = envoy_types::pb::envoy::config::core::v3::DataSource {
+        specifier: Some(
+            envoy_types::pb::envoy::config::core::v3::data_source::Specifier::InlineString(
+                lua::COOKIE_REWRITE_SCRIPT.to_string(),
+            ),
+        ),
+        ..Default::default()
+    };
     assert_eq!(
         lua.r#override,
-        Some(lua_per_route::Override::Name("cookie_rewrite.lua".into()))
+        Some(lua_per_route::Override::SourceCode(script))
     );
     let context = lua.filter_context.unwrap();
     let Some(value::Kind::StructValue(rules)) = &context.fields["cookie_rewrites"].kind else {
@@ -207,18 +216,9 @@ fn cookie_rewrites_are_filter_context_data() {
         rule.fields["secure"].kind,
         Some(value::Kind::BoolValue(true))
     );
-    // The script is a constant: nothing a user writes reaches code.
-    let filter = lua::lua_filter();
-    let script = &filter.source_codes["cookie_rewrite.lua"];
-    assert_eq!(
-        script.specifier,
-        Some(
-            envoy_types::pb::envoy::config::core::v3::data_source::Specifier::InlineString(
-                lua::COOKIE_REWRITE_SCRIPT.to_string()
-            )
-        )
-    );
     assert!(!lua::COOKIE_REWRITE_SCRIPT.contains("os.exit"));
+    // The listener's filter holds no script: routes without rewrites run none.
+    assert_eq!(lua::lua_filter(), Default::default());
 }
 
 #[test]
