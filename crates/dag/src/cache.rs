@@ -25,7 +25,7 @@ pub use bare::BareSecrets;
 pub use proxy::{CachedProxy, ProxyMeta};
 pub use reads::{Read, Revisions, recording};
 use refs::{Named, RefIndex};
-pub use secret::CachedSecret;
+pub use secret::{CachedSecret, EncodedSecret, SecretEncoder};
 pub use service::{CachedService, ServiceMeta, ServiceSpec};
 use strip::{normalize_secret, strip};
 
@@ -60,6 +60,9 @@ pub struct Cache {
     refs: RefIndex,
     /// A revision per object the build reads, for the incremental build.
     revisions: Revisions,
+    /// Encodes serving certificates on the way in (see [`SecretEncoder`]); without one they
+    /// are encoded by the translator.
+    pub secret_encoder: Option<SecretEncoder>,
 }
 
 fn ns_name(key: &ObjectKey) -> (String, String) {
@@ -148,7 +151,9 @@ impl Cache {
                     was_full || new_type
                 } else {
                     self.bare_secrets.remove(&k.0, &k.1);
-                    store(&mut self.secrets, k.clone(), CachedSecret::from(secret))
+                    let (ns, name) = (k.0.as_str(), k.1.as_str());
+                    let cached = CachedSecret::encoded(secret, (ns, name), self.secret_encoder);
+                    store(&mut self.secrets, k.clone(), cached)
                 };
                 let has_ca = self.secrets.get(&k).is_some_and(|s| s.has_ca());
                 (changed, changed && (has_ca || self.secret_referenced(&k)))

@@ -5,7 +5,7 @@
 //! Only Secrets a valid object references (and is allowed to reference) ever get here, so the
 //! translator can only hand Envoy material the configuration asked for.
 
-use std::sync::Arc;
+use bytes::Bytes;
 
 use crate::model::{VirtualHost, WeightedCluster};
 
@@ -16,9 +16,12 @@ pub struct Secret {
     pub namespace: String,
     pub name: String,
     /// `tls.crt`, PEM, as stored in the Secret.
-    pub cert_chain: Arc<[u8]>,
+    pub cert_chain: Bytes,
     /// `tls.key`, PEM, as stored in the Secret.
-    pub private_key: Arc<[u8]>,
+    pub private_key: Bytes,
+    /// The certificate as served (the SDS resource), when the cache encoded it on the way in:
+    /// `cert_chain` and `private_key` are then slices of these bytes, held once.
+    pub served: Option<Bytes>,
 }
 
 /// A TLS protocol version a virtual host accepts. Ordered: `V1_2 < V1_3`.

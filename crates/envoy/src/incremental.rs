@@ -457,7 +457,12 @@ impl Translator {
 fn secret_map(cfg: &TranslateConfig, secrets: &BTreeMap<String, &contour_dag::Secret>) -> Encoded {
     let mut out = BTreeMap::new();
     for (name, s) in secrets {
-        out.insert(name.clone(), encode(&secret::tls_secret(name.clone(), s)));
+        // Encoded by the cache on the way in (same name, same bytes), or here.
+        let bytes = match &s.served {
+            Some(served) => served.clone(),
+            None => encode(&secret::tls_secret(name.clone(), s)),
+        };
+        out.insert(name.clone(), bytes);
     }
     for s in stats::stats_secrets(cfg) {
         out.insert(s.name.clone(), encode(&s));

@@ -94,9 +94,14 @@ pub fn cluster_name_from_parts(service: &ServiceCluster, policy_buf: &str) -> St
 /// SDS name of a certificate: `hashname(60, ns, name, sha1(cert chain PEM)[..5 bytes] hex)`,
 /// so a renewed certificate gets a new name (Envoy then swaps it atomically).
 pub fn secret_name(secret: &contour_dag::Secret) -> String {
-    let digest = Sha1::digest(&secret.cert_chain);
+    secret_name_of(&secret.namespace, &secret.name, &secret.cert_chain)
+}
+
+/// [`secret_name`] of the certificate `cert_chain` of Secret `namespace/name`.
+pub fn secret_name_of(namespace: &str, name: &str, cert_chain: &[u8]) -> String {
+    let digest = Sha1::digest(cert_chain);
     let suffix = hex::encode(&digest[..5]);
-    hashname(NAME_LIMIT, &[&secret.namespace, &secret.name, &suffix])
+    hashname(NAME_LIMIT, &[namespace, name, &suffix])
 }
 
 /// Name of the fallback-certificate filter chain on `ingress_https`.

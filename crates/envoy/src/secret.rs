@@ -13,7 +13,10 @@ use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
     Secret, TlsCertificate, secret,
 };
 
-use crate::names::secret_name;
+use contour_dag::cache::EncodedSecret;
+use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
+
+use crate::names::{secret_name, secret_name_of};
 
 /// Every referenced certificate as an SDS `Secret`, sorted by name, each once.
 pub fn secrets(dag: &Dag) -> Vec<Secret> {
@@ -79,6 +82,58 @@ pub fn referenced_secrets_named<'a, 'n>(
     out
 }
 
+/// The SDS resource of certificate `cert_chain` and key `private_key` of Secret
+/// `namespace/name`, as the cache keeps it ([`contour_dag::cache::SecretEncoder`]): byte for
+/// byte what prost encodes for [`tls_secret`] under [`secret_name_of`], with where the chain and
+/// the key are inside it, so that the cache holds the material once, in its served form.
+pub fn encode_tls_secret(
+    namespace: &str,
+    name: &str,
+    cert_chain: &[u8],
+    private_key: &[u8],
+) -> EncodedSecret {
+    let sds_name = secret_name_of(namespace, name, cert_chain);
+    // DataSource { inline_bytes = 2 } for each; TlsCertificate { certificate_chain = 1,
+    // private_key = 2 }; Secret { name = 1, tls_certificate = 2 }.
+    let (chain_source, key_source) = (field_len(cert_chain.len()), field_len(private_key.len()));
+    let certificate = field_len(chain_source) + field_len(key_source);
+    let name_len = if sds_name.is_empty() {
+        0
+    } else {
+        field_len(sds_name.len())
+    };
+    let mut out = Vec::with_capacity(name_len + field_len(certificate));
+    if !sds_name.is_empty() {
+        open(&mut out, 1, sds_name.len());
+        out.extend_from_slice(sds_name.as_bytes());
+    }
+    open(&mut out, 2, certificate);
+    open(&mut out, 1, chain_source);
+    open(&mut out, 2, cert_chain.len());
+    let chain_at = out.len()..out.len() + cert_chain.len();
+    out.extend_from_slice(cert_chain);
+    open(&mut out, 2, key_source);
+    open(&mut out, 2, private_key.len());
+    let key_at = out.len()..out.len() + private_key.len();
+    out.extend_from_slice(private_key);
+    EncodedSecret {
+        bytes: out.into(),
+        cert_chain: chain_at,
+        private_key: key_at,
+    }
+}
+
+/// The encoded length of a length-delimited field (tag below 16) holding `len` bytes.
+fn field_len(len: usize) -> usize {
+    1 + encoded_len_varint(len as u64) + len
+}
+
+/// Writes the key and length of length-delimited field `field`.
+fn open(out: &mut Vec<u8>, field: u32, len: usize) {
+    encode_key(field, WireType::LengthDelimited, out);
+    encode_varint(len as u64, out);
+}
+
 /// One certificate: chain and key inline.
 pub fn tls_secret(name: String, s: &contour_dag::Secret) -> Secret {
     let inline = |bytes: &[u8]| DataSource {
@@ -92,5 +147,45 @@ pub fn tls_secret(name: String, s: &contour_dag::Secret) -> Secret {
             private_key: Some(inline(&s.private_key)),
             ..Default::default()
         })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    use super::*;
+
+    #[test]
+    fn the_cache_form_of_a_certificate_is_what_the_translator_would_encode() {
+        let long = "n".repeat(70);
+        for (ns, name, chain, key) in [
+            (
+                "default",
+                "cert",
+                &b"-----BEGIN CERTIFICATE-----\nabc"[..],
+                &b"key"[..],
+            ),
+            (
+                "default",
+                long.as_str(),
+                &[7u8; 300][..],
+                &[9u8; 20_000][..],
+            ),
+            ("ns", "empty", &b""[..], &b""[..]),
+        ] {
+            let encoded = encode_tls_secret(ns, name, chain, key);
+            let secret = contour_dag::Secret {
+                namespace: ns.into(),
+                name: name.into(),
+                cert_chain: chain.to_vec().into(),
+                private_key: key.to_vec().into(),
+                served: None,
+            };
+            let want = tls_secret(secret_name(&secret), &secret).encode_to_vec();
+            assert_eq!(&encoded.bytes[..], &want[..], "{ns}/{name}");
+            assert_eq!(&encoded.bytes[encoded.cert_chain], chain);
+            assert_eq!(&encoded.bytes[encoded.private_key], key);
+        }
     }
 }

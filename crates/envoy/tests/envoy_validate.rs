@@ -291,6 +291,7 @@ fn add_extension_clusters(dag: &mut Dag) {
         name: "envoy-client".into(),
         cert_chain: leaf.cert_pem.into_bytes().into(),
         private_key: leaf.key_pem.into_bytes().into(),
+        served: None,
     });
     h2.lb_strategy = "Random".into();
     let mut h2c = base("ratelimit", "h2c");
@@ -388,6 +389,7 @@ fn https_listener(routed: VirtualHost) -> Listener {
         name: "cert".into(),
         cert_chain: leaf.cert_pem.clone().into_bytes().into(),
         private_key: leaf.key_pem.clone().into_bytes().into(),
+        served: None,
     };
     let mut terminated = SecureVirtualHost::new("secure.example.com");
     terminated.virtual_host = routed.clone();

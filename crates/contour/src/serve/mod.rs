@@ -74,6 +74,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let build_cfg = settings.build.clone();
     let translate_cfg = settings.translate.clone();
     let mut cache = Cache::new(ClassFilter::new(settings.ingress_class_names.clone()));
+    // Serving certificates are kept in their served form: held once, not once per form.
+    cache.secret_encoder = Some(contour_envoy::secret::encode_tls_secret);
     cache.config_secrets = build_cfg
         .fallback_certificate
         .iter()

@@ -10,6 +10,7 @@ use std::fmt;
 
 use crate::cache::{Cache, SecretEntry};
 use crate::model::Secret;
+use bytes::Bytes;
 use validate::SecretData;
 
 /// Why a Secret reference cannot be used.
@@ -56,15 +57,18 @@ pub fn delegation_permitted(cache: &Cache, ns: &str, name: &str, target_ns: &str
 /// No data: what a Secret without certificate material offers.
 static NO_DATA: SecretData = SecretData::new();
 
+/// A Secret's type, data and served form (see [`crate::cache::SecretEncoder`]).
+type SecretParts<'a> = (Option<&'a str>, &'a SecretData, Option<&'a Bytes>);
+
 fn secret_parts<'a>(
     cache: &'a Cache,
     ns: &str,
     name: &str,
-) -> Result<(Option<&'a str>, &'a SecretData), SecretError> {
+) -> Result<SecretParts<'a>, SecretError> {
     match cache.secret_entry(ns, name).ok_or(SecretError::NotFound)? {
-        SecretEntry::Full(s) => Ok((s.type_.as_deref(), &s.data)),
+        SecretEntry::Full(s) => Ok((s.type_.as_deref(), &s.data, s.served.as_ref())),
         // A Secret without certificate material is kept as its type alone.
-        SecretEntry::Bare(ty) => Ok((ty, &NO_DATA)),
+        SecretEntry::Bare(ty) => Ok((ty, &NO_DATA, None)),
     }
 }
 
@@ -89,7 +93,7 @@ pub fn tls_secret(
 
 /// A serving certificate named by the operator (configuration file): no delegation needed.
 pub fn tls_secret_insecure(cache: &Cache, ns: &str, name: &str) -> Result<Secret, SecretError> {
-    let (ty, data) = secret_parts(cache, ns, name)?;
+    let (ty, data, served) = secret_parts(cache, ns, name)?;
     let (cert_chain, private_key) =
         validate::validate_tls_secret(ty, data).map_err(SecretError::Invalid)?;
     Ok(Secret {
@@ -97,6 +101,7 @@ pub fn tls_secret_insecure(cache: &Cache, ns: &str, name: &str) -> Result<Secret
         name: name.to_string(),
         cert_chain,
         private_key,
+        served: served.cloned(),
     })
 }
 
@@ -108,14 +113,14 @@ pub fn ca_bundle(
     target_ns: &str,
 ) -> Result<Vec<u8>, SecretError> {
     permitted(cache, ns, name, target_ns)?;
-    let (ty, data) = secret_parts(cache, ns, name)?;
+    let (ty, data, _) = secret_parts(cache, ns, name)?;
     validate::validate_ca_secret(ty, data).map_err(SecretError::Invalid)
 }
 
 /// The `crl.pem` of a Secret, for an object in `target_ns`.
 pub fn crl(cache: &Cache, ns: &str, name: &str, target_ns: &str) -> Result<Vec<u8>, SecretError> {
     permitted(cache, ns, name, target_ns)?;
-    let (ty, data) = secret_parts(cache, ns, name)?;
+    let (ty, data, _) = secret_parts(cache, ns, name)?;
     validate::validate_crl_secret(ty, data).map_err(SecretError::Invalid)
 }
 

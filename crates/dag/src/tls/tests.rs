@@ -8,7 +8,7 @@ use crate::testutil::{cache_with, obj};
 fn data(pairs: &[(&str, &str)]) -> SecretData {
     pairs
         .iter()
-        .map(|(k, v)| (k.to_string(), v.as_bytes().into()))
+        .map(|(k, v)| (k.to_string(), bytes::Bytes::copy_from_slice(v.as_bytes())))
         .collect()
 }
 
@@ -153,13 +153,43 @@ fn a_serving_certificate_shares_the_cached_bytes() {
     // Every virtual host using it holds the cache's bytes, not a copy.
     for _ in 0..2 {
         let secret = tls_secret(&cache, "default", "cert", "default").unwrap();
-        assert!(std::sync::Arc::ptr_eq(
-            &secret.cert_chain,
-            &cached["tls.crt"]
-        ));
-        assert!(std::sync::Arc::ptr_eq(
-            &secret.private_key,
-            &cached["tls.key"]
-        ));
+        assert_eq!(secret.cert_chain.as_ptr(), cached["tls.crt"].as_ptr());
+        assert_eq!(secret.private_key.as_ptr(), cached["tls.key"].as_ptr());
+        assert_eq!(secret.served, None, "no encoder: the translator encodes");
     }
+}
+
+/// A stand-in for the translator's encoder: a header, the name, then chain and key.
+fn test_encoder(ns: &str, name: &str, chain: &[u8], key: &[u8]) -> crate::cache::EncodedSecret {
+    let mut out = format!("{ns}/{name}:").into_bytes();
+    let start = out.len();
+    out.extend_from_slice(chain);
+    let middle = out.len();
+    out.extend_from_slice(key);
+    let end = out.len();
+    crate::cache::EncodedSecret {
+        bytes: out.into(),
+        cert_chain: start..middle,
+        private_key: middle..end,
+    }
+}
+
+#[test]
+fn with_an_encoder_the_certificate_is_held_once_in_its_served_form() {
+    let ca = TestCa::new("ca");
+    let leaf = ca.leaf("a.example.com", &["a.example.com"]);
+    let mut cache = Cache::default();
+    cache.secret_encoder = Some(test_encoder);
+    cache.insert(obj(&tls_secret_yaml("default", "cert", &leaf)));
+    let secret = tls_secret(&cache, "default", "cert", "default").unwrap();
+    let served = secret.served.clone().expect("encoded on the way in");
+    assert!(served.starts_with(b"default/cert:"));
+    assert_eq!(&secret.cert_chain[..], leaf.cert_pem.as_bytes());
+    assert_eq!(&secret.private_key[..], leaf.key_pem.as_bytes());
+    // Chain and key are slices of the served bytes, not copies.
+    let inside = |part: &bytes::Bytes| {
+        let range = served.as_ptr_range();
+        range.contains(&part.as_ptr()) && part.as_ptr_range().end <= range.end
+    };
+    assert!(inside(&secret.cert_chain) && inside(&secret.private_key));
 }

@@ -5,7 +5,9 @@
 //! (a rejected SDS update would stop every other certificate update too).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{LazyLock, Mutex};
+
+use bytes::Bytes;
 
 use rustls_pki_types::pem::{self, SectionKind};
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer};
@@ -21,11 +23,12 @@ pub const SECRET_TYPE_TLS: &str = "kubernetes.io/tls";
 pub const SECRET_TYPE_OPAQUE: &str = "Opaque";
 
 /// Secret data after merging `stringData` (see [`crate::cache`]); values are shared with the
-/// certificates built from them.
-pub type SecretData = BTreeMap<String, Arc<[u8]>>;
+/// certificates built from them (and, for a serving certificate, with its served form: see
+/// [`crate::cache::SecretEncoder`]).
+pub type SecretData = BTreeMap<String, Bytes>;
 
 /// A serving Secret's PEM chain and key.
-pub type ChainAndKey = (Arc<[u8]>, Arc<[u8]>);
+pub type ChainAndKey = (Bytes, Bytes);
 
 /// Upstream accepts only these Secret types for certificate material.
 pub fn check_type(secret_type: Option<&str>) -> Result<(), String> {
@@ -188,7 +191,7 @@ fn tls_digest(secret_type: Option<&str>, data: &SecretData) -> [u8; 32] {
 }
 
 fn tls_parts(data: &SecretData) -> ChainAndKey {
-    let get = |k: &str| data.get(k).cloned().unwrap_or_else(|| Arc::from(&[][..]));
+    let get = |k: &str| data.get(k).cloned().unwrap_or_default();
     (get(TLS_CERT_KEY), get(TLS_KEY_KEY))
 }
 

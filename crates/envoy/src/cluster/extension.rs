@@ -159,6 +159,7 @@ mod tests {
             name: "client".into(),
             cert_chain: b"c".to_vec().into(),
             private_key: b"k".to_vec().into(),
+            served: None,
         });
         e.idle_connection_timeout = Timeout::Duration(std::time::Duration::from_secs(60));
         let c = extension_cluster(&e, &TranslateConfig::default());

@@ -18,6 +18,7 @@ fn secret(name: &str, cert: &[u8]) -> Secret {
         name: name.into(),
         cert_chain: cert.to_vec().into(),
         private_key: b"key".to_vec().into(),
+        served: None,
     }
 }
 
