@@ -182,30 +182,39 @@ impl<P: Protocol> Driver<P> {
         }
     }
 
-    /// Takes one input that is ready (shutdown, a request, a new snapshot) and queues the
-    /// responses it causes; `Err` ends the stream. Pending when nothing is ready, with this
-    /// task's waker registered for the next snapshot.
+    /// Takes one input that is ready (shutdown, a new snapshot, a request, in that order, so a
+    /// client sending without pause still gets new snapshots) and queues the responses it
+    /// causes; `Err` ends the stream. Pending when nothing is ready, with this task's waker
+    /// registered for the next snapshot.
     fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
-        if self.ctx.closed.load(Ordering::SeqCst) {
-            return Poll::Ready(self.end("server shutting down", Status::ok("")));
+        if let Some(step) = self.closed_or_new_snapshot() {
+            return Poll::Ready(step);
         }
         if let Poll::Ready(msg) = self.requests.poll_next(cx) {
             return Poll::Ready(self.on_message(msg));
         }
-        let wakers = self.ctx.store.wakers();
-        wakers.register(&mut self.slot, cx.waker());
-        // Read after registering: a change published since is seen here or wakes the task.
-        if self.ctx.closed.load(Ordering::SeqCst) {
-            return Poll::Ready(self.end("server shutting down", Status::ok("")));
+        self.ctx.store.wakers().register(&mut self.slot, cx.waker());
+        // Checked again after registering: a change published since is seen here, or its
+        // wake-up reaches the registered waker.
+        match self.closed_or_new_snapshot() {
+            Some(step) => Poll::Ready(step),
+            None => Poll::Pending,
         }
-        let generation = wakers.generation();
+    }
+
+    /// Ends the stream if the service closed it, or answers a snapshot not yet seen.
+    fn closed_or_new_snapshot(&mut self) -> Option<Result<(), Status>> {
+        if self.ctx.closed.load(Ordering::SeqCst) {
+            return Some(self.end("server shutting down", Status::ok("")));
+        }
+        let generation = self.ctx.store.wakers().generation();
         if generation == self.seen {
-            return Poll::Pending;
+            return None;
         }
         self.seen = generation;
         let snap = self.ctx.store.snapshot();
         let responses = self.proto.on_snapshot(&snap);
-        Poll::Ready(self.queue_all(responses))
+        Some(self.queue_all(responses))
     }
 
     fn on_message(&mut self, msg: Option<Result<P::Wire, Status>>) -> Result<(), Status> {
@@ -484,6 +493,42 @@ mod tests {
         let trailers = frame.into_trailers().expect("trailers");
         assert_eq!(trailers["grpc-status"], "0");
         assert!(matches!(poll(&mut driver, &count), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn a_new_snapshot_is_answered_before_more_requests() {
+        use envoy_types::pb::google::protobuf::Any;
+        let store = SnapshotStore::new();
+        store.set_ready();
+        let request = DiscoveryRequest {
+            type_url: crate::type_url::CLUSTER.into(),
+            ..Default::default()
+        }
+        .encode_to_vec();
+        let mut framed = vec![0];
+        framed.extend_from_slice(&(request.len() as u32).to_be_bytes());
+        framed.extend_from_slice(&request);
+        let framed = Bytes::from(framed);
+        let frames = (0..3).map(move |_| Ok::<_, Status>(Frame::data(framed.clone())));
+        let requests = futures::stream::iter(frames).chain(futures::stream::pending());
+        let body = tonic::body::Body::new(http_body_util::StreamBody::new(requests));
+        let mut driver = driver(&store);
+        driver.requests = Requests::new(body, usize::MAX);
+        let cluster = Any {
+            type_url: crate::type_url::CLUSTER.into(),
+            value: vec![1],
+        };
+        store.set_type(
+            crate::type_url::CLUSTER,
+            [("c".to_string(), cluster)].into(),
+        );
+        let first = poll(&mut driver, &counter());
+        assert!(matches!(first, Poll::Ready(Some(Ok(_)))), "a response");
+        assert_eq!(
+            driver.seen,
+            store.wakers().generation(),
+            "the published snapshot was taken before the waiting requests"
+        );
     }
 
     #[test]
