@@ -10,7 +10,7 @@ use bytes::Bytes;
 use crate::model::{VirtualHost, WeightedCluster};
 
 /// A validated `kubernetes.io/tls` (or Opaque) Secret: PEM certificate chain and private key,
-/// shared (`Arc`) by every copy of the secret (hosts, the translator's memo).
+/// shared (`Bytes`) by every copy of the secret (hosts, the translator's memo).
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Secret {
     pub namespace: String,

@@ -31,7 +31,8 @@ pub struct Rare<T: SharedDefault>(Option<Box<T>>);
 
 impl<T: SharedDefault> Rare<T> {
     /// Whether the part was never set (a set part equal to the default still counts as set).
-    pub fn is_unset(&self) -> bool {
+    #[cfg(test)]
+    fn is_unset(&self) -> bool {
         self.0.is_none()
     }
 }

@@ -97,16 +97,10 @@ pub fn encode_tls_secret(
     // private_key = 2 }; Secret { name = 1, tls_certificate = 2 }.
     let (chain_source, key_source) = (field_len(cert_chain.len()), field_len(private_key.len()));
     let certificate = field_len(chain_source) + field_len(key_source);
-    let name_len = if sds_name.is_empty() {
-        0
-    } else {
-        field_len(sds_name.len())
-    };
-    let mut out = Vec::with_capacity(name_len + field_len(certificate));
-    if !sds_name.is_empty() {
-        open(&mut out, 1, sds_name.len());
-        out.extend_from_slice(sds_name.as_bytes());
-    }
+    // The name is never empty (namespace, name and a hash), so prost always writes it.
+    let mut out = Vec::with_capacity(field_len(sds_name.len()) + field_len(certificate));
+    open(&mut out, 1, sds_name.len());
+    out.extend_from_slice(sds_name.as_bytes());
     open(&mut out, 2, certificate);
     open(&mut out, 1, chain_source);
     open(&mut out, 2, cert_chain.len());

@@ -151,10 +151,9 @@ struct Driver<P: Protocol> {
     queue: VecDeque<Bytes>,
     /// Why the stream ended, for the log; a dropped body means the client went away.
     reason: &'static str,
-    /// Whether the stream ended with a status (else it is dropped: canceled).
+    /// Whether the stream ended with a status, sent as the trailers: the body is over (a body
+    /// dropped before that was canceled).
     ended: bool,
-    /// Whether the trailers were sent: the body is over.
-    done: bool,
 }
 
 impl<P: Protocol> Driver<P> {
@@ -178,7 +177,6 @@ impl<P: Protocol> Driver<P> {
             queue: VecDeque::new(),
             reason: "client closed the stream",
             ended: false,
-            done: false,
         }
     }
 
@@ -307,7 +305,7 @@ impl<P: Protocol> futures::Stream for Driver<P> {
     /// The next response frame; the trailers with the stream's status; then the end.
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if this.done {
+        if this.ended {
             return Poll::Ready(None);
         }
         loop {
@@ -320,7 +318,6 @@ impl<P: Protocol> futures::Stream for Driver<P> {
             }
             if let Err(status) = ready!(this.poll_step(cx)) {
                 this.handled(status.code());
-                this.done = true;
                 return Poll::Ready(Some(Ok(Frame::trailers(grpc::trailers(&status)))));
             }
         }
