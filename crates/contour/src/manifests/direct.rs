@@ -38,9 +38,12 @@ pub(super) const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-config
 /// Parses one YAML document (a chunk holding one document); `None` when the general road must
 /// read it.
 pub(super) fn parse(text: &str) -> Option<Doc> {
-    serde_norway::Deserializer::from_str(text)
-        .deserialize_map(Root)
-        .ok()
+    parse_from(serde_norway::Deserializer::from_str(text))
+}
+
+/// The same from any self-describing deserializer of the document (the fast reader's).
+pub(super) fn parse_from<'de, D: Deserializer<'de>>(document: D) -> Option<Doc> {
+    document.deserialize_map(Root).ok()
 }
 
 /// The top-level mapping: entries are read as `Value`s until `apiVersion` and `kind` name a

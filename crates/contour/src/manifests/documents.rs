@@ -8,6 +8,8 @@
 use serde_json::Value;
 
 use super::direct::{self, Doc};
+use super::fast_yaml;
+use super::fast_yaml_de::NodeDe;
 
 /// One document of a file, parsed or not.
 #[derive(Debug)]
@@ -147,10 +149,15 @@ fn has_content(text: &str) -> bool {
     })
 }
 
-/// A document: built-in kinds straight into their type ([`direct`]); anything else, and
-/// anything [`direct`] does not take, as a `Value` (the general road, with its errors).
+/// A document: read by the fast reader when it is of its shape, else by serde_norway; then
+/// built-in kinds straight into their type ([`direct`]); anything else, and anything
+/// [`direct`] does not take, as a `Value` (the general road, with its errors).
 fn parse_yaml_chunk(text: &str, first_line: usize) -> Result<Doc, SyntaxError> {
-    if let Some(doc) = direct::parse(text) {
+    let direct = match fast_yaml::parse(text) {
+        Some(node) => direct::parse_from(NodeDe(node)),
+        None => direct::parse(text),
+    };
+    if let Some(doc) = direct {
         return Ok(doc);
     }
     parse_yaml_value(text, first_line).map(Doc::Value)
