@@ -26,14 +26,7 @@ fn single_quoted(text: &str) -> Option<(Node<'_>, &str)> {
             i = q + 2;
             continue;
         }
-        let value = match owned {
-            Some(mut s) => {
-                s.push_str(&body[i..q]);
-                Cow::Owned(s)
-            }
-            None => Cow::Borrowed(&body[..q]),
-        };
-        return Some((Node::Scalar(value, Scalar::Str), &body[q + 1..]));
+        return Some(closed(body, owned, i, q));
     }
 }
 
@@ -44,14 +37,7 @@ fn double_quoted(text: &str) -> Option<(Node<'_>, &str)> {
     loop {
         let stop = body[i..].find(['"', '\\'])? + i;
         if body.as_bytes()[stop] == b'"' {
-            let value = match owned {
-                Some(mut s) => {
-                    s.push_str(&body[i..stop]);
-                    Cow::Owned(s)
-                }
-                None => Cow::Borrowed(&body[..stop]),
-            };
-            return Some((Node::Scalar(value, Scalar::Str), &body[stop + 1..]));
+            return Some(closed(body, owned, i, stop));
         }
         let escaped = match body.as_bytes().get(stop + 1)? {
             b'\\' => '\\',
@@ -66,6 +52,19 @@ fn double_quoted(text: &str) -> Option<(Node<'_>, &str)> {
         s.push(escaped);
         i = stop + 2;
     }
+}
+
+/// The quoted scalar whose closing quote is at `end` of `body`, and what follows it: `body`
+/// itself up to there, or the text unescaped so far (`owned`) and the rest from `from`.
+fn closed(body: &str, owned: Option<String>, from: usize, end: usize) -> (Node<'_>, &str) {
+    let value = match owned {
+        Some(mut s) => {
+            s.push_str(&body[from..end]);
+            Cow::Owned(s)
+        }
+        None => Cow::Borrowed(&body[..end]),
+    };
+    (Node::Scalar(value, Scalar::Str), &body[end + 1..])
 }
 
 /// A flow collection on one line.
