@@ -5,7 +5,7 @@
 //! literal blocks (`|`). This reader takes exactly that subset, line by line, into a small
 //! tree ([`Node`]) that deserializes as serde_norway would ([`super::fast_yaml_de`]); on
 //! anything outside it (anchors, tags, folded or multi-line scalars, escapes it does not know,
-//! tabs in indentation, a plain scalar that might be a float or a hexadecimal number, a
+//! tabs, a plain scalar that might be a float or a hexadecimal number, a
 //! duplicate key, a syntax error...) it gives up and the caller reads the document with
 //! serde_norway, which then gives the same objects and the same error messages as always.
 //! It never guesses: a document is either read here with the meaning YAML gives it, or not at
@@ -40,7 +40,7 @@ pub(super) fn parse(text: &str) -> Option<Node<'_>> {
     if !acceptable_bytes(text) {
         return None;
     }
-    let lines = Lines::new(text)?;
+    let lines = lines(text)?;
     let mut reader = Reader {
         lines,
         at: 0,
@@ -84,51 +84,30 @@ struct Line<'a> {
     blank: bool,
 }
 
-struct Lines<'a>(Vec<Line<'a>>);
-
-impl<'a> Lines<'a> {
-    /// Splits the document into lines; a leading `---` marker line is dropped. `None` on a tab
-    /// directive, an inline document marker or a `...` marker.
-    fn new(text: &'a str) -> Option<Self> {
-        let mut lines = Vec::with_capacity(text.len() / 24);
-        for (i, raw) in text.split('\n').enumerate() {
-            if i == 0 && raw.starts_with("---") {
-                if raw[3..].trim_end_matches(' ').is_empty() {
-                    lines.push(blank_line());
-                    continue;
-                }
-                return None;
-            }
-            if raw.starts_with("---") || raw.starts_with("...") || raw.starts_with('%') {
-                return None;
-            }
-            let content = raw.trim_start_matches(' ');
-            let indent = raw.len() - content.len();
-            let blank = content.is_empty() || content.starts_with('#');
-            lines.push(Line {
-                indent,
-                content,
-                blank,
-            });
+/// Splits the document into lines; a leading `---` marker line counts as blank. `None` on a
+/// directive, an inline document marker or a `...` marker.
+fn lines(text: &str) -> Option<Vec<Line<'_>>> {
+    let mut lines = Vec::with_capacity(text.len() / 24);
+    for (i, raw) in text.split('\n').enumerate() {
+        let marker = i == 0 && raw.starts_with("---");
+        if marker && !raw[3..].trim_end_matches(' ').is_empty() {
+            return None;
         }
-        Some(Lines(lines))
+        if !marker && (raw.starts_with("---") || raw.starts_with("...") || raw.starts_with('%')) {
+            return None;
+        }
+        let content = if marker {
+            ""
+        } else {
+            raw.trim_start_matches(' ')
+        };
+        lines.push(Line {
+            indent: if marker { 0 } else { raw.len() - content.len() },
+            content,
+            blank: content.is_empty() || content.starts_with('#'),
+        });
     }
-
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    fn get(&self, i: usize) -> Option<&Line<'a>> {
-        self.0.get(i)
-    }
-}
-
-fn blank_line() -> Line<'static> {
-    Line {
-        indent: 0,
-        content: "",
-        blank: true,
-    }
+    Some(lines)
 }
 
 /// Collections nested deeper than this are left to serde_norway (which has its own limit):
@@ -136,7 +115,7 @@ fn blank_line() -> Line<'static> {
 pub(super) const MAX_DEPTH: usize = 64;
 
 struct Reader<'a> {
-    lines: Lines<'a>,
+    lines: Vec<Line<'a>>,
     at: usize,
     /// Collections open around the one being read.
     depth: usize,
@@ -184,11 +163,8 @@ impl<'a> Reader<'a> {
                 },
             };
             let (key, rest) = split_key(content)?;
-            if entries.iter().any(|(k, _)| k == &key) {
-                return None;
-            }
             let value = self.value(indent, rest, true)?;
-            entries.push((key, value));
+            push_entry(&mut entries, key, value)?;
         }
         Some(Node::Map(entries))
     }
@@ -237,8 +213,7 @@ impl<'a> Reader<'a> {
             if is_seq_entry(line.content) {
                 return self.sequence(line.indent);
             }
-            // A scalar alone on the next line would be the value: not read here.
-            split_key(line.content)?;
+            // A scalar alone on the next line (the value) is refused as a mapping's entry.
             return self.mapping(line.indent, None);
         }
         if in_map && line.indent == indent && is_seq_entry(line.content) {
@@ -319,7 +294,7 @@ impl<'a> Reader<'a> {
         // Empty lines not yet written: they are line breaks if content follows.
         let mut breaks = 0usize;
         let mut started = false;
-        for line in &self.lines.0[start..end] {
+        for line in &self.lines[start..end] {
             if line.content.is_empty() {
                 // Spaces beyond the block's indentation on an empty line would be content.
                 if line.indent > block_indent {
@@ -353,6 +328,19 @@ enum Chomp {
     Strip,
     Clip,
     Keep,
+}
+
+/// Adds a mapping's entry; `None` for a duplicate key (left to serde_norway).
+pub(super) fn push_entry<'a>(
+    entries: &mut Vec<(Node<'a>, Node<'a>)>,
+    key: Node<'a>,
+    value: Node<'a>,
+) -> Option<()> {
+    if entries.iter().any(|(k, _)| k == &key) {
+        return None;
+    }
+    entries.push((key, value));
+    Some(())
 }
 
 /// `-` followed by a space or the end of the line.
@@ -481,7 +469,7 @@ fn might_be_number(text: &str) -> bool {
         && unsigned.starts_with('0')
         && unsigned[1..].bytes().all(|b| b.is_ascii_digit());
     leading_zero
-        || unsigned.starts_with(['.'])
+        || unsigned.starts_with('.')
         || ["0x", "0o", "0b"].iter().any(|p| unsigned.starts_with(p))
         || text.starts_with('+')
         || unsigned.parse::<f64>().is_ok()

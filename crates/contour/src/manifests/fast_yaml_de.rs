@@ -6,7 +6,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::value::{MapDeserializer, SeqDeserializer};
+use serde::de::{self, Deserializer, IntoDeserializer, Visitor};
 
 use super::fast_yaml::{Node, Scalar};
 
@@ -53,11 +54,8 @@ impl<'de> Deserializer<'de> for NodeDe<'de> {
                 Scalar::Negative(n) => visitor.visit_i64(n),
                 Scalar::Str => Self::visit_text(text, visitor),
             },
-            Node::Seq(items) => visitor.visit_seq(Items(items.into_iter())),
-            Node::Map(entries) => visitor.visit_map(Entries {
-                entries: entries.into_iter(),
-                value: None,
-            }),
+            Node::Seq(items) => visitor.visit_seq(SeqDeserializer::new(items.into_iter())),
+            Node::Map(entries) => visitor.visit_map(MapDeserializer::new(entries.into_iter())),
         }
     }
 
@@ -93,72 +91,21 @@ impl<'de> Deserializer<'de> for NodeDe<'de> {
         visitor.visit_newtype_struct(self)
     }
 
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _variants: &'static [&'static str],
-        _visitor: V,
-    ) -> Result<V::Value, Error> {
-        Err(de::Error::custom("enums are decoded on the general road"))
-    }
-
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         visitor.visit_unit()
     }
 
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char bytes byte_buf
-        unit unit_struct seq tuple tuple_struct map struct
+        unit unit_struct seq tuple tuple_struct map struct enum
     }
 }
 
-struct Items<'a>(std::vec::IntoIter<Node<'a>>);
+/// Nodes inside collections deserialize through serde's own sequence and map accessors.
+impl<'de> IntoDeserializer<'de, Error> for Node<'de> {
+    type Deserializer = NodeDe<'de>;
 
-impl<'de> SeqAccess<'de> for Items<'de> {
-    type Error = Error;
-
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, Error> {
-        self.0
-            .next()
-            .map(|node| seed.deserialize(NodeDe(node)))
-            .transpose()
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.0.len())
-    }
-}
-
-struct Entries<'a> {
-    entries: std::vec::IntoIter<(Node<'a>, Node<'a>)>,
-    value: Option<Node<'a>>,
-}
-
-impl<'de> MapAccess<'de> for Entries<'de> {
-    type Error = Error;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, Error> {
-        let Some((key, value)) = self.entries.next() else {
-            return Ok(None);
-        };
-        self.value = Some(value);
-        seed.deserialize(NodeDe(key)).map(Some)
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        match self.value.take() {
-            Some(value) => seed.deserialize(NodeDe(value)),
-            None => Err(de::Error::custom("value asked before its key")),
-        }
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.entries.len())
+    fn into_deserializer(self) -> NodeDe<'de> {
+        NodeDe(self)
     }
 }

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use super::fast_yaml::{MAX_DEPTH, Node, Scalar, plain_start, resolve};
+use super::fast_yaml::{MAX_DEPTH, Node, Scalar, plain_start, push_entry, resolve};
 
 /// A one-line quoted scalar at the start of `text`, and what follows it.
 pub(super) fn quoted(text: &str) -> Option<(Node<'_>, &str)> {
@@ -138,10 +138,7 @@ impl<'a> Flow<'a> {
                     }
                     self.at += 2;
                     let value = self.node()?;
-                    if entries.iter().any(|(k, _)| k == &key) {
-                        return None;
-                    }
-                    entries.push((key, value));
+                    push_entry(&mut entries, key, value)?;
                     if self.eat(b'}') {
                         return Some(Node::Map(entries));
                     }
