@@ -1,5 +1,6 @@
 //! Prometheus metrics with upstream Contour's names.
 
+use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -10,6 +11,9 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use contour_dag::StatusSet;
+
+mod proxy_counts;
+use proxy_counts::ProxyCounts;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct BuildInfoLabels {
@@ -59,6 +63,8 @@ pub struct Metrics {
     pub httpproxy_invalid: Family<NamespaceVhostLabels, Gauge>,
     pub eds_update_total: Counter,
     pub xds_nack_total: Family<TypeLabel, Counter>,
+    /// What the HTTPProxy gauges show now (a build that changes none of them sets none).
+    proxy_counts: Mutex<ProxyCounts<String>>,
 }
 
 impl Metrics {
@@ -94,6 +100,7 @@ impl Metrics {
             httpproxy_invalid: Family::default(),
             eds_update_total: Counter::default(),
             xds_nack_total: Family::default(),
+            proxy_counts: Mutex::default(),
             registry,
         };
         m.register()
@@ -156,33 +163,49 @@ impl Metrics {
         self
     }
 
-    /// Sets the HTTPProxy gauges from a build's statuses.
-    pub fn record_statuses(&self, status: &StatusSet, roots: impl Fn(&str, &str) -> bool) {
+    /// Sets the HTTPProxy gauges from a build's statuses; `roots` gives the namespace of each
+    /// root HTTPProxy. Nothing is set when the counts are those shown.
+    pub fn record_statuses<'a>(&self, status: &'a StatusSet, roots: impl Iterator<Item = &'a str>) {
+        let counts = ProxyCounts::of(status, roots);
+        let Ok(mut shown) = self.proxy_counts.lock() else {
+            return;
+        };
+        if counts.same_as(&shown) {
+            return;
+        }
+        *shown = counts.to_owned();
+        let counts = &*shown;
         self.httpproxy.clear();
         self.httpproxy_root.clear();
         self.httpproxy_orphaned.clear();
         self.httpproxy_valid.clear();
         self.httpproxy_invalid.clear();
-        for ((ns, name), st) in &status.proxies {
-            let ns_label = NamespaceLabel {
-                namespace: ns.clone(),
-            };
-            self.httpproxy.get_or_create(&ns_label).inc();
-            if roots(ns, name) {
-                self.httpproxy_root.get_or_create(&ns_label).inc();
+        let by_ns = [
+            (&self.httpproxy, &counts.all),
+            (&self.httpproxy_root, &counts.roots),
+            (&self.httpproxy_orphaned, &counts.orphaned),
+        ];
+        for (family, counts) in by_ns {
+            for (ns, n) in counts {
+                let label = NamespaceLabel {
+                    namespace: ns.clone(),
+                };
+                family.get_or_create(&label).set(*n);
             }
-            if st.is_orphaned() {
-                self.httpproxy_orphaned.get_or_create(&ns_label).inc();
-                continue;
-            }
-            let labels = NamespaceVhostLabels {
-                namespace: ns.clone(),
-                vhost: st.vhost.clone().unwrap_or_default(),
-            };
-            if st.is_valid() {
-                self.httpproxy_valid.get_or_create(&labels).inc();
-            } else {
-                self.httpproxy_invalid.get_or_create(&labels).inc();
+        }
+        let by_vhost = [
+            (&self.httpproxy_valid, &counts.valid),
+            (&self.httpproxy_invalid, &counts.invalid),
+        ];
+        for (family, counts) in by_vhost {
+            for (ns, vhosts) in counts {
+                for (vhost, n) in vhosts {
+                    let labels = NamespaceVhostLabels {
+                        namespace: ns.clone(),
+                        vhost: vhost.clone(),
+                    };
+                    family.get_or_create(&labels).set(*n);
+                }
             }
         }
     }

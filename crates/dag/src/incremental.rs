@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use foldhash::{HashMap, HashMapExt};
+use foldhash::HashMap;
 
 use crate::cache::CachedProxy;
 
@@ -39,6 +39,8 @@ struct RootMemo {
     secure: Option<Arc<SecureVirtualHost>>,
     /// The [`Dag::services`] entries of the Services its hosts forward to.
     services: Vec<(ServiceKey, ServicePolicy)>,
+    /// The last build that used it (memos of roots gone or changed are dropped after a build).
+    used_by: u64,
 }
 
 type ServiceKey = (String, String);
@@ -47,12 +49,6 @@ impl RootMemo {
     fn still_valid(&self, cache: &Cache, fqdn: &str) -> bool {
         self.fqdn == fqdn && self.reads.iter().all(|(r, rev)| cache.revision(r) == *rev)
     }
-}
-
-/// The memos of one build, by root, before they are merged.
-struct Memos {
-    ready: HashMap<ProxyKey, RootMemo>,
-    reuse: Reuse,
 }
 
 /// How much of the last build was reused.
@@ -69,6 +65,8 @@ pub struct Reuse {
 pub struct IncrementalBuild {
     cfg: Option<BuildConfig>,
     roots: HashMap<ProxyKey, RootMemo>,
+    /// Builds made (a memo records the last that used it).
+    builds: u64,
     last: Reuse,
 }
 
@@ -96,8 +94,8 @@ impl IncrementalBuild {
         ingress::process(cache, cfg, &mut shared);
         let extension_clusters = extension::process(cache, cfg, &mut status);
         let groups = httpproxy::roots_by_fqdn(cache, &mut status);
-        let mut memos = self.memos_for(cache, cfg, &groups, &shared);
-        let mut reuse = memos.reuse;
+        let mut reuse = self.update_memos(cache, cfg, &groups, &shared);
+        let this_build = self.builds;
         let mut services: BTreeMap<ServiceKey, ServicePolicy> = BTreeMap::new();
         let mut reached: BTreeSet<ProxyKey> = BTreeSet::new();
         let (mut vhosts, mut secure) = (Vec::new(), Vec::new());
@@ -108,7 +106,8 @@ impl IncrementalBuild {
                 continue;
             }
             let (key, root) = roots[0];
-            let Some((key, memo)) = memos.ready.remove_entry(key) else {
+            let memo = self.roots.get(key).filter(|m| m.used_by == this_build);
+            let Some(memo) = memo else {
                 // An Ingress serves this host too: merged as the full build merges them.
                 reuse.computed += 1;
                 httpproxy::process_root(
@@ -127,8 +126,8 @@ impl IncrementalBuild {
             vhosts.extend(memo.vhost.clone());
             secure.extend(memo.secure.clone());
             services.extend(memo.services.iter().cloned());
-            self.roots.insert(key, memo);
         }
+        self.roots.retain(|_, m| m.used_by == this_build);
         httpproxy::report_orphans(cache, &reached, &mut status);
         let (plain, tls) = shared.into_hosts();
         let plain: Vec<_> = plain
@@ -153,41 +152,49 @@ impl IncrementalBuild {
         BuildOutput { dag, status }
     }
 
-    /// The contribution of every root that stands alone on its host: the last build's when its
-    /// reads are unchanged, else computed again (on every core: the first build computes them
-    /// all). Roots with a duplicate FQDN or a host shared with an Ingress get none.
-    fn memos_for<'a>(
+    /// Brings the memo of every root that stands alone on its host up to date for a new build:
+    /// the last build's when its reads are unchanged, else computed again (on every core: the
+    /// first build computes them all). Roots with a duplicate FQDN or a host shared with an
+    /// Ingress get none. A memo is for this build when its `used_by` is [`Self::builds`].
+    fn update_memos<'a>(
         &mut self,
         cache: &'a Cache,
         cfg: &BuildConfig,
         groups: &BTreeMap<Cow<'a, str>, httpproxy::Roots<'a>>,
         shared: &DagBuilder,
-    ) -> Memos {
-        let mut old = std::mem::take(&mut self.roots);
-        self.roots.reserve(old.len());
-        let mut ready = HashMap::with_capacity(old.len());
+    ) -> Reuse {
+        self.builds += 1;
+        let this_build = self.builds;
+        let mut reused = 0;
         let mut todo = Vec::new();
         for (fqdn, roots) in groups {
             if roots.len() > 1 || shared.has_host(fqdn) {
                 continue;
             }
             let (key, root) = roots[0];
-            match old.remove_entry(key) {
-                Some((key, m)) if m.still_valid(cache, fqdn) => {
-                    ready.insert(key, m);
+            match self.roots.get_mut(key) {
+                Some(m) if m.still_valid(cache, fqdn) => {
+                    m.used_by = this_build;
+                    reused += 1;
                 }
-                _ => todo.push((key.clone(), root, &**fqdn)),
+                _ => todo.push((key, root, &**fqdn)),
             }
         }
-        let reuse = Reuse {
-            reused: ready.len(),
-            computed: todo.len(),
-        };
         let computed = parallel::map(&todo, |(_, root, fqdn)| {
             compute_root(cache, cfg, root, fqdn)
         });
-        ready.extend(todo.into_iter().map(|(key, ..)| key).zip(computed));
-        Memos { ready, reuse }
+        self.roots.reserve(computed.len());
+        for ((key, ..), memo) in todo.iter().zip(computed) {
+            let memo = RootMemo {
+                used_by: this_build,
+                ..memo
+            };
+            self.roots.insert((*key).clone(), memo);
+        }
+        Reuse {
+            reused,
+            computed: todo.len(),
+        }
     }
 }
 
@@ -234,6 +241,7 @@ fn compute_root(cache: &Cache, cfg: &BuildConfig, root: &CachedProxy, fqdn: &str
             vhost,
             secure,
             services,
+            used_by: 0,
         }
     });
     let (ns, name) = httpproxy::key_of(root);

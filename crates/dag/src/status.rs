@@ -166,7 +166,9 @@ pub struct CompactStatus {
 /// Statuses of one build.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StatusSet {
-    pub proxies: BTreeMap<ProxyKey, ProxyStatus>,
+    /// By key, in no particular order ([`Self::sorted_proxies`] for the key order): a build
+    /// touches every proxy and a hash lookup is cheaper than a search by two strings.
+    pub proxies: foldhash::HashMap<ProxyKey, ProxyStatus>,
     /// Every cached ExtensionService, by `(namespace, name)`.
     pub extensions: BTreeMap<(String, String), ExtensionStatus>,
 }
@@ -178,6 +180,18 @@ impl StatusSet {
             self.proxies.insert(key.clone(), ProxyStatus::default());
         }
         self.proxies.get_mut(key).expect("inserted above")
+    }
+
+    /// The proxies' statuses in key order.
+    pub fn sorted_proxies(&self) -> Vec<(&ProxyKey, &ProxyStatus)> {
+        let mut all: Vec<_> = self.proxies.iter().collect();
+        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        all
+    }
+
+    /// Room for `n` proxies (a build touches every cached proxy).
+    pub fn reserve(&mut self, n: usize) {
+        self.proxies.reserve(n);
     }
 
     /// Records that the proxy was looked at (valid unless an error is added).
@@ -227,8 +241,10 @@ impl StatusSet {
     /// The same statuses in a form that costs what it holds: a set kept for long (a memo of the
     /// incremental build) mostly has one or two proxies, and a B-tree leaf holds eleven.
     pub fn compact(self) -> CompactStatus {
+        let mut proxies: Vec<_> = self.proxies.into_iter().collect();
+        proxies.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         CompactStatus {
-            proxies: self.proxies.into_iter().collect(),
+            proxies: proxies.into(),
             extensions: self.extensions.into_iter().collect(),
         }
     }

@@ -364,11 +364,9 @@ impl EventLoop {
             };
             m.dag_cache_object.get_or_create(&label).set(n as i64);
         }
-        m.record_statuses(&out.status, |ns, name| {
-            self.cache
-                .proxy(ns, name)
-                .is_some_and(|p| p.spec.virtualhost.is_some())
-        });
+        let roots = self.cache.proxies.iter();
+        let roots = roots.filter(|(_, p)| p.spec.virtualhost.is_some());
+        m.record_statuses(&out.status, roots.map(|((ns, _), _)| ns.as_str()));
     }
 }
 

@@ -104,7 +104,7 @@ impl SharedState {
         let Some(out) = guard.as_ref() else {
             return Value::Array(list);
         };
-        list.extend(out.status.proxies.iter().map(|((ns, name), st)| {
+        list.extend(out.status.sorted_proxies().into_iter().map(|((ns, name), st)| {
             json!({"kind": "HTTPProxy", "namespace": ns, "name": name, "status": st.to_api()})
         }));
         list.extend(out.status.extensions.iter().map(|((ns, name), st)| {

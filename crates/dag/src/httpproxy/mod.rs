@@ -173,6 +173,7 @@ pub(crate) fn roots_by_fqdn<'a>(
     status: &mut StatusSet,
 ) -> BTreeMap<Cow<'a, str>, Roots<'a>> {
     let mut by_fqdn: BTreeMap<Cow<'a, str>, Roots<'a>> = BTreeMap::new();
+    status.reserve(cache.proxies.len());
     for (key, proxy) in &cache.proxies {
         let Some(vhost) = &proxy.spec.virtualhost else {
             continue;
