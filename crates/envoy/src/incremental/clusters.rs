@@ -4,8 +4,9 @@
 //! policies again.
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use contour_dag::Cluster;
 

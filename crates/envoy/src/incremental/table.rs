@@ -1,7 +1,7 @@
 //! The memo table behind [`super::Translator`]: translation inputs and outputs by key, and the
 //! translation of the misses of one run on every core.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 /// A translation input, what it gave, and the translation that last used it (the key is the
 /// index's).

@@ -369,6 +369,12 @@ fn parts_are_held_inside_the_resources_they_were_assembled_into() {
     let changed = t.changes(&dag, &cfg).routes.unwrap();
     assert_ne!(changed["ingress_http"], routes["ingress_http"]);
     check(&t, &changed, &listeners);
+    // The secure hosts did not change: their configurations are the allocations served.
+    let https: Vec<&String> = changed.keys().filter(|n| n.starts_with("https/")).collect();
+    assert!(!https.is_empty());
+    for name in https {
+        assert_eq!(changed[name].as_ptr(), routes[name].as_ptr(), "{name}");
+    }
 
     // A certificate change re-assembles the listeners and route configurations; the
     // unchanged ones are handed on as the allocations already served.
