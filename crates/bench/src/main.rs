@@ -4,6 +4,7 @@
 
 mod ads;
 mod env;
+mod loopback;
 mod phases;
 mod probes;
 mod report;
@@ -63,6 +64,14 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         n: usize,
     },
+    /// Push BYTES to N loopback connections with no protocol and print the time until every
+    /// reader has them (the fan-out floor of this machine).
+    Loopback {
+        #[arg(long, default_value_t = 201)]
+        n: usize,
+        #[arg(long, default_value_t = 6_400_000)]
+        bytes: usize,
+    },
     /// Only write the generated cluster into DIR (for profiling `contour serve` by hand).
     Generate {
         #[arg(long, default_value_t = 1000)]
@@ -91,6 +100,13 @@ async fn main() -> anyhow::Result<()> {
             let _clients = ads::Clients::start(n, xds_port).await?;
             eprintln!("{n} ADS clients have the route configuration; Ctrl-C ends them");
             tokio::signal::ctrl_c().await?;
+            return Ok(());
+        }
+        Command::Loopback { n, bytes } => {
+            for readers in [loopback::Readers::Drop, loopback::Readers::Collect] {
+                let p50 = loopback::median_floor(n, bytes, readers).await?;
+                println!("{n} readers, {bytes} bytes each, {readers:?}: p50 {p50:.1} ms");
+            }
             return Ok(());
         }
         Command::Generate {
@@ -369,6 +385,20 @@ async fn fanout(env: &BenchEnv, n: usize, r: &mut Report) -> anyhow::Result<()> 
     // Contour's CPU time for one change (build + pushing to every client): unlike the wall time,
     // it does not depend on what else the two cores are running.
     r.set("fanout_contour_cpu_ms", percentile(&cpu, 50.0));
+    fanout_floor(n + 1, r).await
+}
+
+/// The same bytes pushed to as many loopback readers (the clients and Envoy) with no protocol:
+/// the machine's floor under the fan-out, readers dropping the bytes and collecting them.
+async fn fanout_floor(readers: usize, r: &mut Report) -> anyhow::Result<()> {
+    let bytes = r.figures["route_change_xds"]["RouteConfiguration"]["bytes_per_change"]
+        .as_f64()
+        .unwrap_or(0.0) as usize;
+    let drop = loopback::median_floor(readers, bytes, loopback::Readers::Drop).await?;
+    let collect = loopback::median_floor(readers, bytes, loopback::Readers::Collect).await?;
+    r.set("fanout_floor_bytes", bytes as f64);
+    r.set("fanout_floor_ms", drop);
+    r.set("fanout_floor_collect_ms", collect);
     Ok(())
 }
 
