@@ -152,6 +152,11 @@ fn incremental_phases(
         let out = builder.build(&cache, &bcfg);
         let build = t.took();
         let reuse = builder.last_reuse();
+        let (handed, converted) = status_handover(&out.status);
+        println!(
+            "  statuses for the Kubernetes status writer: handed over as built {handed}; \
+             every one in upstream's shape (before 2026-11-23) {converted}"
+        );
         let t = Clock::start();
         let changes = translator.changes(&out.dag, &tcfg);
         let translate = t.took();
@@ -173,4 +178,22 @@ fn incremental_phases(
         );
     }
     Ok(())
+}
+
+/// What the event loop hands the status writer each build at this scale (the build's statuses,
+/// copied), beside what it did before: converting every status to upstream's shape.
+fn status_handover(status: &contour_dag::StatusSet) -> (Took, Took) {
+    let t = Clock::start();
+    let handed = status.proxies.clone();
+    let handed_took = t.took();
+    drop(handed);
+    let t = Clock::start();
+    let converted: std::collections::BTreeMap<_, _> = status
+        .proxies
+        .iter()
+        .map(|(k, st)| (k.clone(), st.to_api()))
+        .collect();
+    let converted_took = t.took();
+    drop(converted);
+    (handed_took, converted_took)
 }

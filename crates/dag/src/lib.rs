@@ -49,5 +49,5 @@ pub use ingress_class::ClassFilter;
 pub use model::*;
 pub use object::{Kind, Object, ObjectKey, SourceEvent};
 pub use policy::*;
-pub use status::{ExtensionStatus, ProxyStatus, StatusSet};
+pub use status::{ExtensionStatus, ProxyKey, ProxyStatus, ProxyStatuses, StatusSet};
 pub use vhost_policy::*;

@@ -80,6 +80,9 @@ fn valid_condition(
 /// `(namespace, name)` of an HTTPProxy.
 pub type ProxyKey = (String, String);
 
+/// Every HTTPProxy's status by key, in no particular order.
+pub type ProxyStatuses = foldhash::HashMap<ProxyKey, ProxyStatus>;
+
 /// What one build found out about one HTTPProxy.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProxyStatus {
@@ -168,7 +171,7 @@ pub struct CompactStatus {
 pub struct StatusSet {
     /// By key, in no particular order ([`Self::sorted_proxies`] for the key order): a build
     /// touches every proxy and a hash lookup is cheaper than a search by two strings.
-    pub proxies: foldhash::HashMap<ProxyKey, ProxyStatus>,
+    pub proxies: ProxyStatuses,
     /// Every cached ExtensionService, by `(namespace, name)`.
     pub extensions: BTreeMap<(String, String), ExtensionStatus>,
 }

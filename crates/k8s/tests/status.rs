@@ -22,11 +22,7 @@ fn input(generation: i64, error: Option<&str>) -> StatusInput {
         set.error(&key, "VirtualHostError", "Bad", msg);
     }
     StatusInput {
-        proxies: set
-            .proxies
-            .iter()
-            .map(|(k, s)| (k.clone(), s.to_api()))
-            .collect::<BTreeMap<_, _>>(),
+        proxies: set.proxies,
         ingresses: BTreeSet::from([("default".to_string(), "ing".to_string())]),
         ..Default::default()
     }
@@ -228,4 +224,76 @@ async fn contour_configuration_gets_a_valid_condition() {
     tokio::task::yield_now().await;
     assert_eq!(f.server.status_writes_by("w"), 1);
     assert_eq!(metrics.total.get_or_create(&label).get(), 1);
+}
+
+/// At scale a build changes one status among thousands: only that one is written. New
+/// load-balancer addresses change every proxy's status: all are written again.
+#[tokio::test]
+async fn only_changed_proxies_are_written_and_new_addresses_rewrite_them_all() {
+    let f = Fixture::new();
+    let names = ["a", "b", "c"];
+    for n in names {
+        f.server
+            .apply(proxy("default", n, &format!("{n}.example.com"), "echo"))
+            .unwrap();
+    }
+    let statuses = |b_generation: i64| {
+        let mut set = StatusSet::default();
+        for n in names {
+            let generation = if n == "b" { b_generation } else { 1 };
+            let fqdn = format!("{n}.example.com");
+            set.touch(&("default".into(), n.into()), Some(generation), Some(&fqdn));
+        }
+        Arc::new(StatusInput {
+            proxies: set.proxies,
+            ..Default::default()
+        })
+    };
+    let (_leader_tx, leader) = watch::channel(true);
+    let (input_tx, input_rx) = watch::channel(statuses(1));
+    let (lb_tx, lb) = watch::channel(parse_addresses("192.0.2.10"));
+    let _w = StatusWriter {
+        client: f.client("w").await,
+        metrics: StatusMetrics::default(),
+        leader,
+        input: input_rx,
+        lb,
+    }
+    .spawn();
+    input_tx.send_replace(statuses(1));
+    let proxy_status = |n: &str| {
+        f.server
+            .get("projectcontour.io/v1", "HTTPProxy", "default", n)
+            .map(|p| p["status"].clone())
+    };
+    let server = &f.server;
+    let writes_reach = |want: usize| {
+        poll_until(
+            Duration::from_secs(10),
+            "status writes",
+            move || async move { (server.status_writes_by("w") >= want).then_some(()) },
+        )
+    };
+    writes_reach(3).await.unwrap();
+
+    input_tx.send_replace(statuses(2));
+    poll_until(Duration::from_secs(10), "b's new generation", || async {
+        proxy_status("b").filter(|s| s["conditions"][0]["observedGeneration"] == 2)
+    })
+    .await
+    .unwrap();
+    assert_eq!(f.server.status_writes_by("w"), 4, "only b is written again");
+
+    lb_tx.send_replace(parse_addresses("192.0.2.20"));
+    writes_reach(7).await.unwrap();
+    for n in names {
+        let st = proxy_status(n).unwrap();
+        assert_eq!(st["loadBalancer"]["ingress"][0]["ip"], "192.0.2.20", "{n}");
+    }
+    assert_eq!(
+        proxy_status("b").unwrap()["conditions"][0]["observedGeneration"],
+        2
+    );
+    tokio::task::yield_now().await;
+    assert_eq!(f.server.status_writes_by("w"), 7);
 }

@@ -109,12 +109,8 @@ impl EventLoop {
     fn publish_status(&self, out: &contour_dag::BuildOutput) {
         let Some(tx) = &self.status else { return };
         let input = StatusInput {
-            proxies: out
-                .status
-                .proxies
-                .iter()
-                .map(|(k, st)| (k.clone(), st.to_api()))
-                .collect(),
+            // As built: the writer converts only the statuses it writes.
+            proxies: out.status.proxies.clone(),
             ingresses: self.cache.ingresses.keys().cloned().collect(),
             conditions: self.conditions(out),
         };
