@@ -227,7 +227,7 @@ async fn contour_configuration_gets_a_valid_condition() {
 }
 
 /// At scale a build changes one status among thousands: only that one is written. New
-/// load-balancer addresses change every proxy's status: all are written again.
+/// load-balancer addresses change every proxy's and Ingress's status: all are written again.
 #[tokio::test]
 async fn only_changed_proxies_are_written_and_new_addresses_rewrite_them_all() {
     let f = Fixture::new();
@@ -237,6 +237,7 @@ async fn only_changed_proxies_are_written_and_new_addresses_rewrite_them_all() {
             .apply(proxy("default", n, &format!("{n}.example.com"), "echo"))
             .unwrap();
     }
+    f.server.apply(ingress()).unwrap();
     let statuses = |b_generation: i64| {
         let mut set = StatusSet::default();
         for n in names {
@@ -246,6 +247,7 @@ async fn only_changed_proxies_are_written_and_new_addresses_rewrite_them_all() {
         }
         Arc::new(StatusInput {
             proxies: set.proxies,
+            ingresses: BTreeSet::from([("default".to_string(), "ing".to_string())]),
             ..Default::default()
         })
     };
@@ -274,7 +276,8 @@ async fn only_changed_proxies_are_written_and_new_addresses_rewrite_them_all() {
             move || async move { (server.status_writes_by("w") >= want).then_some(()) },
         )
     };
-    writes_reach(3).await.unwrap();
+    writes_reach(4).await.unwrap();
+    input_tx.send_replace(statuses(1));
 
     input_tx.send_replace(statuses(2));
     poll_until(Duration::from_secs(10), "b's new generation", || async {
@@ -282,18 +285,26 @@ async fn only_changed_proxies_are_written_and_new_addresses_rewrite_them_all() {
     })
     .await
     .unwrap();
-    assert_eq!(f.server.status_writes_by("w"), 4, "only b is written again");
+    assert_eq!(f.server.status_writes_by("w"), 5, "only b is written again");
 
     lb_tx.send_replace(parse_addresses("192.0.2.20"));
-    writes_reach(7).await.unwrap();
+    writes_reach(9).await.unwrap();
     for n in names {
         let st = proxy_status(n).unwrap();
         assert_eq!(st["loadBalancer"]["ingress"][0]["ip"], "192.0.2.20", "{n}");
     }
+    let ing = f
+        .server
+        .get("networking.k8s.io/v1", "Ingress", "default", "ing")
+        .unwrap();
+    assert_eq!(
+        ing["status"]["loadBalancer"]["ingress"][0]["ip"],
+        "192.0.2.20"
+    );
     assert_eq!(
         proxy_status("b").unwrap()["conditions"][0]["observedGeneration"],
         2
     );
     tokio::task::yield_now().await;
-    assert_eq!(f.server.status_writes_by("w"), 7);
+    assert_eq!(f.server.status_writes_by("w"), 9);
 }

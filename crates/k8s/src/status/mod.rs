@@ -57,6 +57,29 @@ type Lb = Arc<Option<LoadBalancerStatus>>;
 /// What was last written for each HTTPProxy: the build's status and the addresses beside it.
 type WrittenProxies = foldhash::HashMap<ProxyKey, (ProxyStatus, Lb)>;
 
+/// What the writer last wrote, per object.
+#[derive(Default)]
+struct Written {
+    proxies: WrittenProxies,
+    /// The addresses each Ingress was given.
+    ingresses: foldhash::HashMap<(String, String), Lb>,
+    /// ContourConfiguration and ExtensionService conditions.
+    others: BTreeMap<Key, Desired>,
+}
+
+impl Written {
+    fn clear(&mut self) {
+        *self = Written::default();
+    }
+
+    /// Forgets objects that are no longer wanted.
+    fn retain(&mut self, input: &StatusInput, others: &BTreeMap<Key, Desired>) {
+        self.proxies.retain(|k, _| input.proxies.contains_key(k));
+        self.ingresses.retain(|k, _| input.ingresses.contains(k));
+        self.others.retain(|k, _| others.contains_key(k));
+    }
+}
+
 /// How a write ended.
 pub(crate) enum Outcome {
     Written,
@@ -83,8 +106,7 @@ impl StatusWriter {
 
     async fn run(mut self) {
         info!("started status update handler");
-        let mut written: BTreeMap<Key, Desired> = BTreeMap::new();
-        let mut written_proxies = WrittenProxies::default();
+        let mut written = Written::default();
         let mut retry: Option<Instant> = None;
         let mut backoff = Duration::from_millis(500);
         loop {
@@ -95,26 +117,26 @@ impl StatusWriter {
                     if r.is_err() { return }
                     // A new term (even one whose loss we never saw): re-send everything.
                     written.clear();
-                    written_proxies.clear();
                 }
                 r = self.lb.changed() => if r.is_err() { return },
                 _ = async { if let Some(w) = wait { w.await } }, if retry.is_some() => {}
             }
             if !*self.leader.borrow() {
                 written.clear();
-                written_proxies.clear();
                 retry = None;
                 continue;
             }
             let input = self.input.borrow().clone();
             let lb: Lb = Arc::new(self.lb.borrow().clone());
-            let desired = self.desired(&input, &lb);
-            written.retain(|k, _| desired.contains_key(k));
-            written_proxies.retain(|k, _| input.proxies.contains_key(k));
+            let others = Self::conditions(&input);
+            written.retain(&input, &others);
             let failed = self
-                .write_proxies(&input.proxies, &lb, &mut written_proxies)
+                .write_proxies(&input.proxies, &lb, &mut written.proxies)
                 .await
-                + self.write_all(&desired, &mut written).await;
+                + self
+                    .write_ingresses(&input.ingresses, &lb, &mut written.ingresses)
+                    .await
+                + self.write_all(&others, &mut written.others).await;
             if failed == 0 {
                 retry = None;
                 backoff = Duration::from_millis(500);
@@ -125,20 +147,45 @@ impl StatusWriter {
         }
     }
 
-    /// What is wanted for every object but the HTTPProxies ([`Self::write_proxies`]).
-    fn desired(&self, input: &StatusInput, lb: &Lb) -> BTreeMap<Key, Desired> {
+    /// The conditions wanted for ContourConfigurations and ExtensionServices.
+    fn conditions(input: &StatusInput) -> BTreeMap<Key, Desired> {
         let mut out = BTreeMap::new();
         for ((kind, ns, name), conds) in &input.conditions {
             let want = Desired::Conditions(*kind, conds.clone());
             out.insert((kind.as_str(), ns.clone(), name.clone()), want);
         }
-        if let Some(lb) = lb.as_ref() {
-            for (ns, name) in &input.ingresses {
-                let st = Desired::Ingress(lb::ingress_status(lb));
-                out.insert(("Ingress", ns.clone(), name.clone()), st);
+        out
+    }
+
+    /// Gives each served Ingress the addresses, when they are known, unless it already got
+    /// these; returns the number of failed writes. Unknown addresses write nothing and forget
+    /// what was written, so that known ones are written again.
+    async fn write_ingresses(
+        &self,
+        ingresses: &BTreeSet<(String, String)>,
+        lb: &Lb,
+        written: &mut foldhash::HashMap<(String, String), Lb>,
+    ) -> usize {
+        let Some(addresses) = lb.as_ref() else {
+            written.clear();
+            return 0;
+        };
+        let want = Desired::Ingress(lb::ingress_status(addresses));
+        let mut failed = 0;
+        for key in ingresses {
+            if written.get(key).is_some_and(|was| same_lb(was, lb)) {
+                continue;
+            }
+            if !*self.leader.borrow() {
+                break;
+            }
+            if self.write("Ingress", &key.0, &key.1, &want).await {
+                written.insert(key.clone(), lb.clone());
+            } else {
+                failed += 1;
             }
         }
-        out
+        failed
     }
 
     /// Writes the HTTPProxy statuses that differ from `written`, in key order, converting only
