@@ -149,6 +149,23 @@ pub struct AccessLogSettings {
     pub level: AccessLogLevel,
 }
 
+impl AccessLogSettings {
+    /// Whether the access log reads the route's metadata (`%METADATA(ROUTE:...)%`, as the
+    /// `contour_config_*` JSON fields do). Nothing else Contour configures reads it, so routes
+    /// carry their source object only when this holds.
+    pub fn reads_route_metadata(&self) -> bool {
+        if self.level == AccessLogLevel::Disabled {
+            return false;
+        }
+        let formats: Vec<&str> = match &self.format {
+            AccessLogFormat::Envoy(None) => return false,
+            AccessLogFormat::Envoy(Some(text)) => vec![text.as_str()],
+            AccessLogFormat::Json(fields) => fields.values().map(String::as_str).collect(),
+        };
+        contour_api::config::accesslog::reads_route_metadata(formats)
+    }
+}
+
 /// How access log lines look.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccessLogFormat {

@@ -38,6 +38,7 @@ use crate::names::{
     FALLBACK_CERT_ROUTE_CONFIG_NAME, HTTP_LISTENER_NAME, HTTPS_LISTENER_NAME,
     https_route_config_name,
 };
+use crate::route::RouteOptions;
 use crate::splice::encode_with;
 use crate::{Resources, cluster, route, runtime, secret, stats};
 
@@ -251,6 +252,7 @@ impl Translator {
         secrets: &BTreeMap<String, &contour_dag::Secret>,
     ) -> Dirty {
         let secure = secure_vhosts(dag).len();
+        let opts = RouteOptions::for_config(cfg);
         self.http_vhosts.begin(plain_vhosts(dag).len());
         self.https_vhosts.begin(secure);
         self.chains.begin(secure);
@@ -262,7 +264,7 @@ impl Translator {
             &plain,
             |vh| &vh.fqdn,
             |prev, vh| Arc::ptr_eq(prev, vh) || prev == *vh,
-            |vh| (Arc::clone(vh), encode_vhost(vh)),
+            |vh| (Arc::clone(vh), encode_vhost(vh, opts)),
         );
         self.chains.get_many(
             secure_vhosts(dag),
@@ -281,7 +283,7 @@ impl Translator {
             &secure_hosts,
             |s| s.fqdn(),
             |prev, s| Arc::ptr_eq(prev, s) || prev.virtual_host == s.virtual_host,
-            |s| (Arc::clone(s), encode_vhost(&s.virtual_host)),
+            |s| (Arc::clone(s), encode_vhost(&s.virtual_host, opts)),
         );
         let services: HashMap<(&str, &str), &ServicePolicy> = dag
             .services
@@ -518,8 +520,8 @@ fn listener_key(dag: &Dag) -> ListenerKey {
 }
 
 /// One virtual host, translated and encoded (`None`: a host Envoy does not get).
-fn encode_vhost(vh: &DagVirtualHost) -> Option<EncodedVhost> {
-    route::virtual_host(vh).map(|v| EncodedVhost {
+fn encode_vhost(vh: &DagVirtualHost, opts: RouteOptions) -> Option<EncodedVhost> {
+    route::virtual_host(vh, opts).map(|v| EncodedVhost {
         bytes: encode(&v),
         name: v.name,
         domains: v.domains,

@@ -42,7 +42,7 @@ pub use endpoint::{cluster_load_assignment, extension_cluster_load_assignment};
 pub use incremental::{Changes, Encoded, Translator};
 pub use listener::listeners;
 pub use pb::to_any;
-pub use route::route_configurations;
+pub use route::{RouteOptions, route_configurations};
 pub use runtime::runtime;
 
 /// xDS type URLs of the resources we serve.
@@ -71,7 +71,10 @@ pub struct Resources {
 pub fn translate(dag: &Dag, cfg: &TranslateConfig) -> Resources {
     Resources {
         listeners: keyed(listeners(dag, cfg), |l| l.name.clone()),
-        routes: keyed(route_configurations(dag), |r| r.name.clone()),
+        routes: keyed(
+            route_configurations(dag, RouteOptions::for_config(cfg)),
+            |r| r.name.clone(),
+        ),
         clusters: keyed(
             clusters(dag, cfg)
                 .into_iter()

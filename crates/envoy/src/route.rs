@@ -20,6 +20,7 @@ use envoy_types::pb::envoy::config::route::v3::{
 use envoy_types::pb::envoy::r#type::matcher::v3::{RegexMatcher, StringMatcher, string_matcher};
 use envoy_types::pb::google::protobuf::{Struct, Value, value};
 
+use crate::config::TranslateConfig;
 use crate::filters::{lua, route_filter_configs, vhost_filter_configs};
 use crate::names::{
     FALLBACK_CERT_ROUTE_CONFIG_NAME, HTTP_LISTENER_NAME, HTTPS_LISTENER_NAME, cluster_name,
@@ -31,10 +32,32 @@ use crate::pb::{det_map, u32v};
 /// formats can use `%METADATA(ROUTE:envoy.access_loggers.file:io.projectcontour.kind)%`.
 pub const ROUTE_METADATA_NAMESPACE: &str = "envoy.access_loggers.file";
 
+/// What goes into routes besides what Envoy needs to route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteOptions {
+    /// Each route names its source object in [`ROUTE_METADATA_NAMESPACE`]. Upstream always
+    /// sends it; it is about three quarters of a plain route's bytes, and only an access log
+    /// format with `%METADATA(ROUTE:...)%` reads it, so it is sent only then.
+    pub source_metadata: bool,
+}
+
+impl RouteOptions {
+    /// Source metadata on every route, as upstream sends it.
+    pub const WITH_METADATA: RouteOptions = RouteOptions {
+        source_metadata: true,
+    };
+
+    pub fn for_config(cfg: &TranslateConfig) -> RouteOptions {
+        RouteOptions {
+            source_metadata: cfg.access_log.reads_route_metadata(),
+        }
+    }
+}
+
 /// Every route configuration, sorted by name. `ingress_http` is always present, even empty;
 /// then `https/<fqdn>` per secure virtual host with routes, and `ingress_fallbackcert` when a
 /// host enables the fallback certificate.
-pub fn route_configurations(dag: &Dag) -> Vec<RouteConfiguration> {
+pub fn route_configurations(dag: &Dag, opts: RouteOptions) -> Vec<RouteConfiguration> {
     let vhosts = dag
         .listeners
         .get(HTTP_LISTENER_NAME)
@@ -42,16 +65,19 @@ pub fn route_configurations(dag: &Dag) -> Vec<RouteConfiguration> {
         .unwrap_or_default();
     let mut out = vec![route_configuration(
         HTTP_LISTENER_NAME,
-        vhosts.iter().filter_map(|v| virtual_host(v)).collect(),
+        vhosts
+            .iter()
+            .filter_map(|v| virtual_host(v, opts))
+            .collect(),
     )];
-    out.extend(secure_route_configurations(dag));
+    out.extend(secure_route_configurations(dag, opts));
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
 }
 
 /// `https/<fqdn>` for each secure virtual host with routes, plus `ingress_fallbackcert`
 /// aggregating the hosts that enable the fallback certificate.
-pub fn secure_route_configurations(dag: &Dag) -> Vec<RouteConfiguration> {
+pub fn secure_route_configurations(dag: &Dag, opts: RouteOptions) -> Vec<RouteConfiguration> {
     let svhs = dag
         .listeners
         .get(HTTPS_LISTENER_NAME)
@@ -60,7 +86,7 @@ pub fn secure_route_configurations(dag: &Dag) -> Vec<RouteConfiguration> {
     let mut out = Vec::new();
     let mut fallback = Vec::new();
     for svh in svhs.iter().filter(|s| s.tcp_proxy.is_none()) {
-        let Some(vh) = virtual_host(&svh.virtual_host) else {
+        let Some(vh) = virtual_host(&svh.virtual_host, opts) else {
             continue;
         };
         if svh.fallback_certificate.is_some() {
@@ -106,7 +132,7 @@ fn append_header(key: &str, value: &str) -> HeaderValueOption {
 }
 
 /// The Envoy virtual host of a DAG virtual host, routes in match order; `None` without routes.
-pub fn virtual_host(vh: &contour_dag::VirtualHost) -> Option<VirtualHost> {
+pub fn virtual_host(vh: &contour_dag::VirtualHost, opts: RouteOptions) -> Option<VirtualHost> {
     if vh.routes.is_empty() {
         return None;
     }
@@ -117,7 +143,7 @@ pub fn virtual_host(vh: &contour_dag::VirtualHost) -> Option<VirtualHost> {
         domains: vec![vh.fqdn.clone()],
         routes: routes
             .into_iter()
-            .map(|r| vhost_route(r, &vh.fqdn))
+            .map(|r| vhost_route(r, &vh.fqdn, opts))
             .collect(),
         typed_per_filter_config: vhost_filter_configs(&vh.policies, &vh.fqdn),
         ..Default::default()
@@ -126,20 +152,23 @@ pub fn virtual_host(vh: &contour_dag::VirtualHost) -> Option<VirtualHost> {
 
 /// [`route`] plus, for a forwarding route, the per-filter configuration of its policies (IP
 /// filter, local rate limit), which needs the virtual host's name for stat prefixes.
-pub fn vhost_route(r: &contour_dag::Route, fqdn: &str) -> Route {
-    let mut out = route(r);
+pub fn vhost_route(r: &contour_dag::Route, fqdn: &str, opts: RouteOptions) -> Route {
+    let mut out = route(r, opts);
     if matches!(&r.action, RouteAction::Forward(fwd) if !fwd.clusters.is_empty()) {
         out.typed_per_filter_config = route_filter_configs(&r.policies, fqdn);
     }
     out
 }
 
-/// One Envoy route: match, source metadata and action; forwarding routes also carry the
-/// route policies and header changes.
-pub fn route(r: &contour_dag::Route) -> Route {
+/// One Envoy route: match, source metadata (when `opts` asks for it) and action; forwarding
+/// routes also carry the route policies and header changes.
+pub fn route(r: &contour_dag::Route, opts: RouteOptions) -> Route {
     let mut out = Route {
         r#match: Some(route_match(&r.path, &r.headers)),
-        metadata: route_metadata(&r.source),
+        metadata: opts
+            .source_metadata
+            .then(|| route_metadata(&r.source))
+            .flatten(),
         ..Default::default()
     };
     if let Some(m) = out.r#match.as_mut() {

@@ -264,6 +264,20 @@ pub fn formatter_extensions<'a>(formats: impl IntoIterator<Item = &'a str>) -> V
     out
 }
 
+/// Whether any of the formats reads a route's metadata (`%METADATA(ROUTE:...)%`, which the
+/// `contour_config_*` JSON fields use): only then does Envoy need the source object on every
+/// route.
+pub fn reads_route_metadata<'a>(formats: impl IntoIterator<Item = &'a str>) -> bool {
+    formats.into_iter().any(|format| {
+        operator_regex().captures_iter(format).any(|caps| {
+            caps.get(2).is_some_and(|m| m.as_str() == "METADATA")
+                && caps
+                    .get(3)
+                    .is_some_and(|args| args.as_str().starts_with("(ROUTE:"))
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,5 +327,26 @@ mod tests {
                 "envoy.formatter.req_without_query"
             ]
         );
+    }
+
+    #[rstest]
+    #[case::format_string(
+        "%METADATA(ROUTE:envoy.access_loggers.file:io.projectcontour.kind)%\n",
+        true
+    )]
+    #[case::truncated("x %METADATA(ROUTE:a:b):10%\n", true)]
+    #[case::cluster_metadata("%METADATA(CLUSTER:a:b)%\n", false)]
+    #[case::no_metadata("%REQ(:METHOD)% %RESPONSE_CODE%\n", false)]
+    #[case::literal_text("METADATA(ROUTE:a:b)\n", false)]
+    fn route_metadata_readers(#[case] format: &str, #[case] reads: bool) {
+        assert_eq!(reads_route_metadata([format]), reads);
+    }
+
+    #[test]
+    fn contour_config_fields_read_route_metadata() {
+        let map = json_field_map(&["method", "contour_config_name"]).unwrap();
+        assert!(reads_route_metadata(map.values().map(String::as_str)));
+        let map = json_field_map(DEFAULT_JSON_FIELDS).unwrap();
+        assert!(!reads_route_metadata(map.values().map(String::as_str)));
     }
 }

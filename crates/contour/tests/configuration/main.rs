@@ -140,6 +140,7 @@ pub async fn dumped(env: &Env, resource: &str, name: &str) -> serde_json::Value 
 fn kind_key(resource: &str) -> &'static str {
     match resource {
         "dynamic_listeners" => "listener",
+        "dynamic_route_configs" => "route_config",
         _ => "cluster",
     }
 }

@@ -6,7 +6,7 @@ use contour_dag::{
     PathMatch, RouteAction, RoutePolicies, VhostPolicies,
 };
 use envoy_types::pb::envoy::config::rbac::v3::{principal, rbac};
-use envoy_types::pb::envoy::config::route::v3::{route, route_action};
+use envoy_types::pb::envoy::config::route::v3::{self as route_v3, route, route_action};
 use envoy_types::pb::envoy::extensions::filters::http::cors::v3::CorsPolicy as EnvoyCors;
 use envoy_types::pb::envoy::extensions::filters::http::local_ratelimit::v3::LocalRateLimit as EnvoyLocalRateLimit;
 use envoy_types::pb::envoy::extensions::filters::http::lua::v3::{LuaPerRoute, lua_per_route};
@@ -16,8 +16,16 @@ use prost::Message;
 
 use super::*;
 use crate::listener::LUA_FILTER;
-use crate::route::{vhost_route, virtual_host};
+use crate::route::RouteOptions;
 use crate::tests::{forward_to, route as dag_route, service, vhost};
+
+fn vhost_route(r: &contour_dag::Route, fqdn: &str) -> route_v3::Route {
+    crate::route::vhost_route(r, fqdn, RouteOptions::WITH_METADATA)
+}
+
+fn virtual_host(vh: &contour_dag::VirtualHost) -> Option<route_v3::VirtualHost> {
+    crate::route::virtual_host(vh, RouteOptions::WITH_METADATA)
+}
 
 fn decode<T: Message + Default>(any: &Any) -> T {
     T::decode(any.value.as_slice()).expect("decodes")

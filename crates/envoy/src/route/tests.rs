@@ -1,10 +1,16 @@
 use super::*;
+use crate::config::{AccessLogFormat, AccessLogLevel};
 use crate::tests::{forward_to, http_dag, route as dag_route, service, vhost};
 use envoy_types::pb::envoy::config::route::v3::RouteAction as EnvoyRouteAction;
 use rstest::rstest;
 
+/// A route as upstream sends it: with its source metadata.
+fn route(r: &contour_dag::Route) -> Route {
+    super::route(r, RouteOptions::WITH_METADATA)
+}
+
 fn only_config(dag: &Dag) -> RouteConfiguration {
-    let mut rcs = route_configurations(dag);
+    let mut rcs = route_configurations(dag, RouteOptions::WITH_METADATA);
     assert_eq!(rcs.len(), 1);
     rcs.remove(0)
 }
@@ -180,6 +186,54 @@ fn route_metadata_names_the_source_object() {
             .len(),
         1
     );
+}
+
+#[test]
+fn source_metadata_only_when_asked() {
+    let kuard = service("default", "kuard", 80);
+    let mut r = dag_route(PathMatch::Prefix("/".into()), forward_to(&[(&kuard, 0)]));
+    r.source = ObjectRef::new("HTTPProxy", "default", "web").into();
+    assert!(route(&r).metadata.is_some());
+    let without = RouteOptions {
+        source_metadata: false,
+    };
+    let bare = super::route(&r, without);
+    assert_eq!(bare.metadata, None);
+    assert_eq!(bare.action, route(&r).action, "only the metadata differs");
+}
+
+#[rstest]
+#[case::default_format(AccessLogFormat::Envoy(None), AccessLogLevel::Info, false)]
+#[case::format_string(
+    AccessLogFormat::Envoy(Some("%METADATA(ROUTE:envoy.access_loggers.file:io.projectcontour.name)%\n".into())),
+    AccessLogLevel::Info,
+    true
+)]
+#[case::disabled(
+    AccessLogFormat::Envoy(Some("%METADATA(ROUTE:envoy.access_loggers.file:io.projectcontour.name)%\n".into())),
+    AccessLogLevel::Disabled,
+    false
+)]
+#[case::json_field(
+    AccessLogFormat::Json([("kind".to_string(), "%METADATA(ROUTE:envoy.access_loggers.file:io.projectcontour.kind)%".to_string())].into()),
+    AccessLogLevel::Error,
+    true
+)]
+#[case::json_without(
+    AccessLogFormat::Json([("method".to_string(), "%REQ(:METHOD)%".to_string())].into()),
+    AccessLogLevel::Info,
+    false
+)]
+fn source_metadata_follows_the_access_log(
+    #[case] format: AccessLogFormat,
+    #[case] level: AccessLogLevel,
+    #[case] want: bool,
+) {
+    let cfg = TranslateConfig {
+        access_log: crate::config::AccessLogSettings { format, level },
+        ..Default::default()
+    };
+    assert_eq!(RouteOptions::for_config(&cfg).source_metadata, want);
 }
 
 #[test]
