@@ -55,6 +55,10 @@ enum Command {
         /// Unrelated Secrets to add to the load.
         #[arg(long, default_value_t = 0)]
         secrets: usize,
+        /// Route changes timed after the first build (the first four also time a full build
+        /// beside the incremental one; more rounds are for profilers).
+        #[arg(long, default_value_t = 4)]
+        route_changes: usize,
     },
     /// Connect N ADS clients (subscribed like the fan-out's) to a running contour and keep them
     /// until interrupted (for profiling `contour serve` by hand).
@@ -95,7 +99,11 @@ async fn main() -> anyhow::Result<()> {
             changes,
             json,
         } => (proxies, secrets, envoys, changes, json),
-        Command::Phases { proxies, secrets } => return phases::phases(proxies, secrets),
+        Command::Phases {
+            proxies,
+            secrets,
+            route_changes,
+        } => return phases::phases(proxies, secrets, route_changes),
         Command::Clients { xds_port, n } => {
             let _clients = ads::Clients::start(n, xds_port).await?;
             eprintln!("{n} ADS clients have the route configuration; Ctrl-C ends them");
@@ -306,7 +314,9 @@ async fn route_and_endpoint_changes(
     r.set("route_p50_ms", percentile(&lat, 50.0));
     r.set("route_p99_ms", percentile(&lat, 99.0));
     r.set("route_builds_per_change", builds / n.max(1) as f64);
+    r.set("route_p90_ms", percentile(&lat, 90.0));
     r.set("envoy_floor_p50_ms", percentile(&floor, 50.0));
+    r.set("envoy_floor_p99_ms", percentile(&floor, 99.0));
     r.set(
         "route_vs_floor_ratio",
         percentile(&lat, 50.0) / percentile(&floor, 50.0).max(0.001),

@@ -61,7 +61,7 @@ fn rss() -> String {
 
 /// Times one in-process load + build + translate, phase by phase, with the process's memory
 /// after each phase.
-pub fn phases(proxies: usize, secrets: usize) -> anyhow::Result<()> {
+pub fn phases(proxies: usize, secrets: usize, route_changes: usize) -> anyhow::Result<()> {
     println!("start                           {}", rss());
     let t = Clock::start();
     let files = cluster(Shape {
@@ -113,7 +113,7 @@ pub fn phases(proxies: usize, secrets: usize) -> anyhow::Result<()> {
         );
         println!("  after build: {after_build}; after translate: {after_translate}");
     }
-    incremental_phases(&files, cache)
+    incremental_phases(&files, cache, route_changes)
 }
 
 /// Times what `contour serve` does for one route change: the incremental build, then the
@@ -121,6 +121,7 @@ pub fn phases(proxies: usize, secrets: usize) -> anyhow::Result<()> {
 fn incremental_phases(
     files: &[(String, String)],
     mut cache: contour_dag::Cache,
+    route_changes: usize,
 ) -> anyhow::Result<()> {
     let (bcfg, tcfg) = (
         contour_dag::BuildConfig::default(),
@@ -140,14 +141,17 @@ fn incremental_phases(
     let original = &files[0].1;
     let edited = original.replacen("name: svc-1,", "name: svc-2,", 1);
     let mut current = original.clone();
-    for round in 0..4 {
+    for round in 0..route_changes {
         let next = if round % 2 == 0 { &edited } else { original };
         contour_bench::apply_yaml(&mut cache, &current, next)?;
         current = next.clone();
-        let t = Clock::start();
-        let full = contour_dag::build(&cache, &bcfg);
-        let full_build = t.took();
-        drop(full);
+        let full_build = (round < 4).then(|| {
+            let t = Clock::start();
+            let full = contour_dag::build(&cache, &bcfg);
+            let took = t.took();
+            drop(full);
+            took
+        });
         let t = Clock::start();
         let out = builder.build(&cache, &bcfg);
         let build = t.took();
@@ -169,8 +173,9 @@ fn incremental_phases(
         .into_iter()
         .filter_map(|(n, c)| c.then_some(n))
         .collect();
+        let full_build = full_build.map_or(String::new(), |t| format!("full build {t}; "));
         println!(
-            "one route changed: full build {full_build}; incremental build {build} \
+            "one route changed: {full_build}incremental build {build} \
              ({} roots computed, {} reused), incremental translate {translate} (changed: {})",
             reuse.computed,
             reuse.reused,
