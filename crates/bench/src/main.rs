@@ -73,7 +73,8 @@ enum Command {
     Loopback {
         #[arg(long, default_value_t = 201)]
         n: usize,
-        #[arg(long, default_value_t = 6_400_000)]
+        /// Default: `ingress_http` at 10k with the default access log.
+        #[arg(long, default_value_t = 1_700_000)]
         bytes: usize,
     },
     /// Only write the generated cluster into DIR (for profiling `contour serve` by hand).

@@ -43,14 +43,15 @@ pub fn access_logs(path: &str, settings: &AccessLogSettings) -> Vec<AccessLog> {
 
 fn log_format(format: &AccessLogFormat) -> Option<file_access_log::AccessLogFormat> {
     use substitution_format_string::Format;
-    let (format, formats, omit_empty_values): (Format, Vec<&str>, bool) = match format {
+    let formats = format.formats();
+    let (format, omit_empty_values): (Format, bool) = match format {
         AccessLogFormat::Envoy(None) => return None,
         AccessLogFormat::Envoy(Some(text)) => {
             let source = DataSource {
                 specifier: Some(data_source::Specifier::InlineString(text.clone())),
                 ..Default::default()
             };
-            (Format::TextFormatSource(source), vec![text.as_str()], false)
+            (Format::TextFormatSource(source), false)
         }
         AccessLogFormat::Json(fields) => {
             let json = Struct {
@@ -61,8 +62,7 @@ fn log_format(format: &AccessLogFormat) -> Option<file_access_log::AccessLogForm
                     (k.clone(), value)
                 })),
             };
-            let formats = fields.values().map(String::as_str).collect();
-            (Format::JsonFormat(json), formats, true)
+            (Format::JsonFormat(json), true)
         }
     };
     Some(file_access_log::AccessLogFormat::LogFormat(

@@ -157,12 +157,7 @@ impl AccessLogSettings {
         if self.level == AccessLogLevel::Disabled {
             return false;
         }
-        let formats: Vec<&str> = match &self.format {
-            AccessLogFormat::Envoy(None) => return false,
-            AccessLogFormat::Envoy(Some(text)) => vec![text.as_str()],
-            AccessLogFormat::Json(fields) => fields.values().map(String::as_str).collect(),
-        };
-        contour_api::config::accesslog::reads_route_metadata(formats)
+        contour_api::config::accesslog::reads_route_metadata(self.format.formats())
     }
 }
 
@@ -173,6 +168,17 @@ pub enum AccessLogFormat {
     Envoy(Option<String>),
     /// One JSON object per line: field name → Envoy format.
     Json(BTreeMap<String, String>),
+}
+
+impl AccessLogFormat {
+    /// The Envoy format strings it is made of (none for Envoy's default format).
+    pub fn formats(&self) -> Vec<&str> {
+        match self {
+            AccessLogFormat::Envoy(None) => Vec::new(),
+            AccessLogFormat::Envoy(Some(text)) => vec![text.as_str()],
+            AccessLogFormat::Json(fields) => fields.values().map(String::as_str).collect(),
+        }
+    }
 }
 
 impl Default for AccessLogFormat {

@@ -7,6 +7,16 @@ use contour_testkit::Request;
 
 use crate::{ConfigFile, dumped, raw_exchange, start_web};
 
+/// The first line of the access log at `path` that `wanted` accepts, once Envoy has written it.
+async fn log_line(path: &std::path::Path, what: &str, wanted: impl Fn(&str) -> bool) -> String {
+    contour_testkit::poll_until(crate::CONVERGE, what, || {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        std::future::ready(text.lines().find(|l| wanted(l)).map(str::to_string))
+    })
+    .await
+    .unwrap()
+}
+
 const HCM_CONFIG: &str = "\
 timeouts:
   connection-idle-timeout: 1s
@@ -152,12 +162,7 @@ async fn json_access_log_carries_configured_fields_at_error_level() {
         .await
         .unwrap();
     assert_eq!(r.status, 404);
-    let line = contour_testkit::poll_until(crate::CONVERGE, "a 404 access log line", || {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        std::future::ready(text.lines().find(|l| l.contains("404")).map(str::to_string))
-    })
-    .await
-    .unwrap();
+    let line = log_line(&log, "a 404 access log line", |l| l.contains("404")).await;
     let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
     println!("access log line: {line}");
     assert_eq!(entry["method"], "GET");
@@ -187,16 +192,10 @@ async fn access_log_format_string_is_used() {
     let mut args = cfg.args();
     args.extend(["--envoy-http-access-log".into(), log.display().to_string()]);
     let (_env, _web) = start_web(&args, &[]).await;
-    let line = contour_testkit::poll_until(crate::CONVERGE, "a custom access log line", || {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        std::future::ready(
-            text.lines()
-                .find(|l| l.starts_with("CUSTOM"))
-                .map(str::to_string),
-        )
+    let line = log_line(&log, "a custom access log line", |l| {
+        l.starts_with("CUSTOM")
     })
-    .await
-    .unwrap();
+    .await;
     assert_eq!(line, "CUSTOM GET / 200 Ingress");
 }
 
@@ -217,16 +216,7 @@ async fn json_access_log_names_the_source_object() {
         .await
         .unwrap();
     assert_eq!(r.status, 200);
-    let line = contour_testkit::poll_until(crate::CONVERGE, "the /named access log line", || {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        std::future::ready(
-            text.lines()
-                .find(|l| l.contains("/named"))
-                .map(str::to_string),
-        )
-    })
-    .await
-    .unwrap();
+    let line = log_line(&log, "the /named access log line", |l| l.contains("/named")).await;
     let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(entry["contour_config_kind"], "Ingress", "{line}");
     assert_eq!(entry["contour_config_namespace"], "default", "{line}");
