@@ -277,6 +277,7 @@ async fn only_changed_proxies_are_written_and_new_addresses_rewrite_them_all() {
         )
     };
     writes_reach(4).await.unwrap();
+    // The same statuses again (a build that changed none): nothing is written.
     input_tx.send_replace(statuses(1));
 
     input_tx.send_replace(statuses(2));

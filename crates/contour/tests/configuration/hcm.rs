@@ -5,7 +5,33 @@ use std::time::Duration;
 
 use contour_testkit::Request;
 
+use crate::common::Env;
 use crate::{ConfigFile, dumped, raw_exchange, start_web};
+use contour_testkit::EchoBackend;
+
+/// The file Envoy writes `ingress_http`'s access log to, in its own temporary directory (with
+/// the configuration file it was started with).
+struct AccessLog {
+    _dir: tempfile::TempDir,
+    _config: ConfigFile,
+    path: std::path::PathBuf,
+}
+
+/// [`start_web`] with contour.yaml `config`, the plain listener logging to an [`AccessLog`].
+async fn start_logging(config: &str) -> (AccessLog, Env, EchoBackend) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.log");
+    let cfg = ConfigFile::new(config);
+    let mut args = cfg.args();
+    args.extend(["--envoy-http-access-log".into(), path.display().to_string()]);
+    let (env, web) = start_web(&args, &[]).await;
+    let log = AccessLog {
+        _dir: dir,
+        _config: cfg,
+        path,
+    };
+    (log, env, web)
+}
 
 /// The first line of the access log at `path` that `wanted` accepts, once Envoy has written it.
 async fn log_line(path: &std::path::Path, what: &str, wanted: impl Fn(&str) -> bool) -> String {
@@ -137,14 +163,10 @@ async fn defaults_overwrite_server_header_and_merge_slashes() {
 /// accesslog-format json with custom fields, accesslog-level error, brotli compression.
 #[tokio::test]
 async fn json_access_log_carries_configured_fields_at_error_level() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("access.log");
-    let cfg = ConfigFile::new(
+    let (log, env, _web) = start_logging(
         "accesslog-format: json\naccesslog-level: error\njson-fields:\n  - \"@timestamp\"\n  - method\n  - path\n  - response_code\n  - \"custom=%REQ(X-CUSTOM)%\"\ncompression:\n  algorithm: brotli\n",
-    );
-    let mut args = cfg.args();
-    args.extend(["--envoy-http-access-log".into(), log.display().to_string()]);
-    let (env, _web) = start_web(&args, &[]).await;
+    )
+    .await;
     let port = env.ports.http;
     // brotli instead of gzip.
     let r = Request::get("web.example.com", "/ok")
@@ -162,7 +184,7 @@ async fn json_access_log_carries_configured_fields_at_error_level() {
         .await
         .unwrap();
     assert_eq!(r.status, 404);
-    let line = log_line(&log, "a 404 access log line", |l| l.contains("404")).await;
+    let line = log_line(&log.path, "a 404 access log line", |l| l.contains("404")).await;
     let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
     println!("access log line: {line}");
     assert_eq!(entry["method"], "GET");
@@ -174,7 +196,7 @@ async fn json_access_log_carries_configured_fields_at_error_level() {
         entry.get("authority").is_none(),
         "only configured fields: {entry}"
     );
-    let text = std::fs::read_to_string(&log).unwrap();
+    let text = std::fs::read_to_string(&log.path).unwrap();
     assert!(
         !text.contains("/ok"),
         "a 200 was logged at level error: {text}"
@@ -184,15 +206,11 @@ async fn json_access_log_carries_configured_fields_at_error_level() {
 /// accesslog-format-string replaces Envoy's default text format.
 #[tokio::test]
 async fn access_log_format_string_is_used() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("access.log");
-    let cfg = ConfigFile::new(
+    let (log, _env, _web) = start_logging(
         "accesslog-format-string: \"CUSTOM %REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %RESPONSE_CODE% %METADATA(ROUTE:envoy.access_loggers.file:io.projectcontour.kind)%\\n\"\n",
-    );
-    let mut args = cfg.args();
-    args.extend(["--envoy-http-access-log".into(), log.display().to_string()]);
-    let (_env, _web) = start_web(&args, &[]).await;
-    let line = log_line(&log, "a custom access log line", |l| {
+    )
+    .await;
+    let line = log_line(&log.path, "a custom access log line", |l| {
         l.starts_with("CUSTOM")
     })
     .await;
@@ -203,20 +221,19 @@ async fn access_log_format_string_is_used() {
 /// metadata on its routes only when a format reads it.
 #[tokio::test]
 async fn json_access_log_names_the_source_object() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("access.log");
-    let cfg = ConfigFile::new(
+    let (log, env, _web) = start_logging(
         "accesslog-format: json\njson-fields:\n  - path\n  - contour_config_kind\n  - contour_config_namespace\n  - contour_config_name\n",
-    );
-    let mut args = cfg.args();
-    args.extend(["--envoy-http-access-log".into(), log.display().to_string()]);
-    let (env, _web) = start_web(&args, &[]).await;
+    )
+    .await;
     let r = Request::get("web.example.com", "/named")
         .send(env.ports.http)
         .await
         .unwrap();
     assert_eq!(r.status, 200);
-    let line = log_line(&log, "the /named access log line", |l| l.contains("/named")).await;
+    let line = log_line(&log.path, "the /named access log line", |l| {
+        l.contains("/named")
+    })
+    .await;
     let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(entry["contour_config_kind"], "Ingress", "{line}");
     assert_eq!(entry["contour_config_namespace"], "default", "{line}");

@@ -5,10 +5,10 @@
 //! never blocks the build). HTTPProxy statuses travel as the build computed them and are put in
 //! upstream's shape only for the objects written: at 10,000 proxies, converting every status on
 //! every build cost as much CPU as the build. The writer remembers what it last wrote per object
-//! and writes only objects whose computed status differs; each write reads the object, merges by upstream's
-//! rules ([`merge`]), counts a no-op when the result equals what is stored, and retries on a
-//! conflict. Failed writes are retried with backoff. Losing leadership forgets what was
-//! written, so a new leader re-sends every status.
+//! and writes only objects whose computed status differs; each write reads the object, merges
+//! by upstream's rules ([`merge`]), counts a no-op when the result equals what is stored, and
+//! retries on a conflict. Failed writes are retried with backoff. Losing leadership forgets
+//! what was written, so a new leader re-sends every status.
 
 pub mod conditions;
 pub mod lb;
