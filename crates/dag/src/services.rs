@@ -110,3 +110,29 @@ pub fn check_external_name(
         _ => Ok(cluster),
     }
 }
+
+/// An HTTPProxy backend (a route's or a TCPProxy's service) resolved as upstream resolves it: the
+/// port by number, then the health port when the backend is health checked, then the
+/// ExternalName checks.
+pub fn resolve_proxy_backend(
+    svc: Option<&CachedService>,
+    cfg: &BuildConfig,
+    namespace: &str,
+    backend: &ProxyBackend,
+) -> Result<ServiceCluster, String> {
+    let mut cluster = resolve(svc, namespace, backend.name, PortRef::Number(backend.port))
+        .map_err(|e| e.to_string())?;
+    if backend.health_checked {
+        resolve_health_port(svc, &mut cluster, backend.health_port).map_err(|e| e.to_string())?;
+    }
+    check_external_name(svc, cfg, cluster)
+}
+
+/// What [`resolve_proxy_backend`] needs of an HTTPProxy backend.
+pub struct ProxyBackend<'a> {
+    pub name: &'a str,
+    pub port: i32,
+    pub health_port: Option<i32>,
+    /// Whether a health check policy applies (only then is the health port resolved).
+    pub health_checked: bool,
+}

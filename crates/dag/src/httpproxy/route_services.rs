@@ -2,13 +2,14 @@
 
 use contour_api::v1::{Route as ApiRoute, Service as ApiService};
 
-use super::policies::headers::{DynamicHeaders, RequestResponse, headers_policy};
+use super::policies::headers::{DynamicHeaders, RequestResponse};
 use super::policies::{lb, timeouts};
+use super::routes::HeaderPolicies;
 use super::vhost_policies::service_cookie_rewrites;
 use super::walk::Walk;
 use crate::model::{Cluster, WeightedCluster};
 use crate::policy::{ClusterPolicy, HeadersPolicy, HealthCheck, MirrorPolicy, RoutePolicy};
-use crate::services::{self, PortRef};
+use crate::services::{self, ProxyBackend};
 use crate::status::{ProxyKey, error_type};
 use crate::upstream_tls;
 
@@ -83,18 +84,14 @@ impl Walk<'_> {
             let msg = format!("service {:?}: port must be in the range 1-65535", svc.name);
             return self.fail(key, SERVICE, "ServicePortInvalid", msg);
         }
+        let backend = ProxyBackend {
+            name: &svc.name,
+            port: svc.port,
+            health_port: svc.health_port,
+            health_checked: base.health_check.is_some(),
+        };
         let found = self.cache.service(&key.0, &svc.name);
-        let mut resolved = services::resolve(found, &key.0, &svc.name, PortRef::Number(svc.port));
-        if let Ok(s) = &mut resolved
-            && base.health_check.is_some()
-            && let Err(e) = services::resolve_health_port(found, s, svc.health_port)
-        {
-            resolved = Err(e);
-        }
-        let resolved = resolved
-            .map_err(|e| e.to_string())
-            .and_then(|s| services::check_external_name(found, self.cfg, s));
-        let service = match resolved {
+        let service = match services::resolve_proxy_backend(found, self.cfg, &key.0, &backend) {
             Ok(s) => s,
             Err(e) => {
                 let msg = format!("Spec.Routes unresolved service reference: {e}");
@@ -160,28 +157,13 @@ impl Walk<'_> {
         svc: &ApiService,
         dynamic: &DynamicHeaders,
     ) -> Option<RequestResponse> {
-        let request = svc.request_headers_policy.as_deref();
-        let request = match headers_policy(request, true, dynamic) {
-            Ok(p) => p,
-            Err(e) => {
-                let msg = format!("{e} on request headers");
-                return self.fail(key, error_type::SERVICE, "RequestHeadersPolicyInvalid", msg);
-            }
+        let policies = HeaderPolicies {
+            type_: error_type::SERVICE,
+            request: svc.request_headers_policy.as_deref(),
+            response: svc.response_headers_policy.as_deref(),
+            response_reason: "ResponseHeadersPolicyInvalid",
         };
-        let response = svc.response_headers_policy.as_deref();
-        let response = match headers_policy(response, false, dynamic) {
-            Ok(p) => p,
-            Err(e) => {
-                let msg = format!("{e} on response headers");
-                return self.fail(
-                    key,
-                    error_type::SERVICE,
-                    "ResponseHeadersPolicyInvalid",
-                    msg,
-                );
-            }
-        };
-        Some((request, response))
+        self.header_policies(key, &policies, dynamic)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use contour_api::v1::{MatchCondition, Route as ApiRoute};
+use contour_api::v1::{HeadersPolicy as ApiHeadersPolicy, MatchCondition, Route as ApiRoute};
 
 use super::conditions::{
     merge_headers, merge_path, merge_query, validate_headers, validate_path, validate_query,
@@ -157,21 +157,36 @@ impl Walk<'_> {
         route: &ApiRoute,
         dynamic: &DynamicHeaders,
     ) -> Option<RequestResponse> {
-        use error_type::ROUTE;
-        let request = route.request_headers_policy.as_deref();
-        let request_headers = match headers_policy(request, true, dynamic) {
-            Ok(p) => p,
+        let policies = HeaderPolicies {
+            type_: error_type::ROUTE,
+            request: route.request_headers_policy.as_deref(),
+            response: route.response_headers_policy.as_deref(),
+            // Upstream's reason, singular here and plural for a service's.
+            response_reason: "ResponseHeaderPolicyInvalid",
+        };
+        self.header_policies(key, &policies, dynamic)
+    }
+
+    /// A route's or a service's request and response header policies, each error reported with
+    /// upstream's reason.
+    pub(super) fn header_policies(
+        &mut self,
+        key: &ProxyKey,
+        p: &HeaderPolicies<'_>,
+        dynamic: &DynamicHeaders,
+    ) -> Option<RequestResponse> {
+        let request = match headers_policy(p.request, true, dynamic) {
+            Ok(r) => r,
             Err(e) => {
                 let msg = format!("{e} on request headers");
-                return self.fail(key, ROUTE, "RequestHeadersPolicyInvalid", msg);
+                return self.fail(key, p.type_, "RequestHeadersPolicyInvalid", msg);
             }
         };
-        let response = route.response_headers_policy.as_deref();
-        match headers_policy(response, false, dynamic) {
-            Ok(p) => Some((request_headers, p)),
+        match headers_policy(p.response, false, dynamic) {
+            Ok(r) => Some((request, r)),
             Err(e) => {
                 let msg = format!("{e} on response headers");
-                self.fail(key, ROUTE, "ResponseHeaderPolicyInvalid", msg)
+                self.fail(key, p.type_, p.response_reason, msg)
             }
         }
     }
@@ -243,4 +258,12 @@ impl Walk<'_> {
         }
         Some(RouteAction::Forward(Forward { clusters, mirror }))
     }
+}
+
+/// The header policies of a route or a service, for [`Walk::header_policies`].
+pub(super) struct HeaderPolicies<'a> {
+    pub type_: &'a str,
+    pub request: Option<&'a ApiHeadersPolicy>,
+    pub response: Option<&'a ApiHeadersPolicy>,
+    pub response_reason: &'a str,
 }

@@ -14,7 +14,7 @@ use crate::builder::BuildConfig;
 use crate::cache::Cache;
 use crate::model::{Cluster, TcpProxy, WeightedCluster};
 use crate::policy::ClusterPolicy;
-use crate::services::{self, PortRef};
+use crate::services::{self, ProxyBackend};
 use crate::status::{ProxyKey, StatusSet, error_type};
 use crate::upstream_tls;
 
@@ -128,19 +128,14 @@ impl TcpWalk<'_> {
         let health = tcp_health_check(tcp.health_check_policy.as_deref());
         let mut clusters = Vec::new();
         for svc in &tcp.services {
+            let backend = ProxyBackend {
+                name: &svc.name,
+                port: svc.port,
+                health_port: svc.health_port,
+                health_checked: health.is_some(),
+            };
             let found = self.cache.service(&key.0, &svc.name);
-            let mut resolved =
-                services::resolve(found, &key.0, &svc.name, PortRef::Number(svc.port));
-            if let Ok(s) = &mut resolved
-                && health.is_some()
-                && let Err(e) = services::resolve_health_port(found, s, svc.health_port)
-            {
-                resolved = Err(e);
-            }
-            let resolved = resolved
-                .map_err(|e| e.to_string())
-                .and_then(|s| services::check_external_name(found, self.cfg, s));
-            let service = match resolved {
+            let service = match services::resolve_proxy_backend(found, self.cfg, &key.0, &backend) {
                 Ok(s) => s,
                 Err(e) => {
                     self.error(

@@ -79,51 +79,60 @@ pub fn http_health_check(hc: &HealthCheck, protocol: &str) -> EnvoyHealthCheck {
     } else {
         CodecClientType::Http1
     };
-    EnvoyHealthCheck {
-        timeout: Some(duration(or_default(hc.timeout, HC_TIMEOUT))),
-        interval: Some(duration(or_default(hc.interval, HC_INTERVAL))),
-        unhealthy_threshold: Some(u32v(nonzero_or(
-            hc.unhealthy_threshold,
-            HC_UNHEALTHY_THRESHOLD,
-        ))),
-        healthy_threshold: Some(u32v(nonzero_or(hc.healthy_threshold, HC_HEALTHY_THRESHOLD))),
-        health_checker: Some(health_check::HealthChecker::HttpHealthCheck(
-            health_check::HttpHealthCheck {
-                host: if hc.host.is_empty() {
-                    HC_HOST.to_string()
-                } else {
-                    hc.host.clone()
-                },
-                path: hc.path.clone(),
-                codec_client_type: codec as i32,
-                expected_statuses: hc
-                    .expected_statuses
-                    .iter()
-                    .map(|(start, end)| Int64Range {
-                        start: *start,
-                        end: *end,
-                    })
-                    .collect(),
-                ..Default::default()
-            },
-        )),
+    let checker = health_check::HealthChecker::HttpHealthCheck(health_check::HttpHealthCheck {
+        host: if hc.host.is_empty() {
+            HC_HOST.to_string()
+        } else {
+            hc.host.clone()
+        },
+        path: hc.path.clone(),
+        codec_client_type: codec as i32,
+        expected_statuses: hc
+            .expected_statuses
+            .iter()
+            .map(|(start, end)| Int64Range {
+                start: *start,
+                end: *end,
+            })
+            .collect(),
         ..Default::default()
-    }
+    });
+    with_timing(
+        checker,
+        hc.timeout,
+        hc.interval,
+        hc.unhealthy_threshold,
+        hc.healthy_threshold,
+    )
 }
 
 /// An active TCP health check (connect only, no payload) with upstream's defaults.
 pub fn tcp_health_check(hc: &TcpHealthCheck) -> EnvoyHealthCheck {
+    let checker = health_check::HealthChecker::TcpHealthCheck(Default::default());
+    with_timing(
+        checker,
+        hc.timeout,
+        hc.interval,
+        hc.unhealthy_threshold,
+        hc.healthy_threshold,
+    )
+}
+
+/// A health check running `checker` with the given timing and thresholds, upstream's defaults
+/// where they are zero.
+fn with_timing(
+    checker: health_check::HealthChecker,
+    timeout: Duration,
+    interval: Duration,
+    unhealthy: u32,
+    healthy: u32,
+) -> EnvoyHealthCheck {
     EnvoyHealthCheck {
-        timeout: Some(duration(or_default(hc.timeout, HC_TIMEOUT))),
-        interval: Some(duration(or_default(hc.interval, HC_INTERVAL))),
-        unhealthy_threshold: Some(u32v(nonzero_or(
-            hc.unhealthy_threshold,
-            HC_UNHEALTHY_THRESHOLD,
-        ))),
-        healthy_threshold: Some(u32v(nonzero_or(hc.healthy_threshold, HC_HEALTHY_THRESHOLD))),
-        health_checker: Some(health_check::HealthChecker::TcpHealthCheck(
-            health_check::TcpHealthCheck::default(),
-        )),
+        timeout: Some(duration(or_default(timeout, HC_TIMEOUT))),
+        interval: Some(duration(or_default(interval, HC_INTERVAL))),
+        unhealthy_threshold: Some(u32v(nonzero_or(unhealthy, HC_UNHEALTHY_THRESHOLD))),
+        healthy_threshold: Some(u32v(nonzero_or(healthy, HC_HEALTHY_THRESHOLD))),
+        health_checker: Some(checker),
         ..Default::default()
     }
 }
