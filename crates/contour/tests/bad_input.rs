@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Env, Ports, contour_bin, proxy_yaml, serve_args, simple_proxy};
+use common::{Env, Ports, backends, contour_bin, proxy_yaml, serve_args, simple_proxy};
 use contour_testkit::{EchoBackend, Process, service_yaml};
 
 /// A warning or error line of the contour log that names `file`.
@@ -15,15 +15,7 @@ fn names_file(line: &str, file: &str) -> bool {
 
 #[tokio::test]
 async fn malformed_yaml_is_logged_by_file_and_the_rest_is_served() {
-    let (a, b) = (
-        EchoBackend::start("a").await.unwrap(),
-        EchoBackend::start("b").await.unwrap(),
-    );
-    let services = [
-        service_yaml("default", "a", 80, "http", &[&a]),
-        service_yaml("default", "b", 80, "http", &[&b]),
-    ]
-    .join("---\n");
+    let ([_a, _b], services) = backends(["a", "b"]).await;
     let broken = "apiVersion: projectcontour.io/v1\nkind: HTTPProxy\nmetadata: {name: broken, namespace: default\nspec:\n  virtualhost: [fqdn: broken.example.com\n";
     let env = Env::start(&[
         ("svc.yaml", services),

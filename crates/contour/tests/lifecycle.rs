@@ -6,20 +6,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Env, ingress_yaml, simple_proxy};
+use common::{Env, backends, ingress_yaml, simple_proxy};
 use contour_testkit::{EchoBackend, connect_refused, endpointslice_yaml, service_yaml};
 
 #[tokio::test]
 async fn listener_follows_the_existence_of_virtual_hosts() {
-    let (a, b) = (
-        EchoBackend::start("a").await.unwrap(),
-        EchoBackend::start("b").await.unwrap(),
-    );
-    let services = [
-        service_yaml("default", "a", 80, "http", &[&a]),
-        service_yaml("default", "b", 80, "http", &[&b]),
-    ]
-    .join("---\n");
+    let ([_a, _b], services) = backends(["a", "b"]).await;
     let env = Env::start(&[("svc.yaml", services)]).await;
 
     // Envoy is ready (it has its first configuration), yet with no Ingress or HTTPProxy there
@@ -66,17 +58,7 @@ async fn listener_follows_the_existence_of_virtual_hosts() {
 
 #[tokio::test]
 async fn edits_and_deletes_converge_without_restart() {
-    let (a, b, keep) = (
-        EchoBackend::start("a").await.unwrap(),
-        EchoBackend::start("b").await.unwrap(),
-        EchoBackend::start("keep").await.unwrap(),
-    );
-    let services = [
-        service_yaml("default", "a", 80, "http", &[&a]),
-        service_yaml("default", "b", 80, "http", &[&b]),
-        service_yaml("default", "keep", 80, "http", &[&keep]),
-    ]
-    .join("---\n");
+    let ([_a, _b, _keep], services) = backends(["a", "b", "keep"]).await;
     let mut env = Env::start(&[
         ("svc.yaml", services),
         ("edit.yaml", simple_proxy("edit", "edit.example.com", "a")),

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Instant;
 
-use common::{CONVERGE, Env, Mode, ingress_yaml, simple_proxy};
+use common::{CONVERGE, Env, Mode, backends, ingress_yaml, simple_proxy};
 use contour_testkit::{EchoBackend, service_yaml};
 
 /// Envoy's gauge: 1 while its xDS stream to contour is up.
@@ -13,17 +13,7 @@ const CONNECTED: &str = "control_plane.connected_state";
 
 #[tokio::test]
 async fn restarted_envoy_gets_the_full_configuration_again() {
-    let (a, b, c) = (
-        EchoBackend::start("a").await.unwrap(),
-        EchoBackend::start("b").await.unwrap(),
-        EchoBackend::start("c").await.unwrap(),
-    );
-    let services = [
-        service_yaml("default", "a", 80, "http", &[&a]),
-        service_yaml("default", "b", 80, "http", &[&b]),
-        service_yaml("default", "c", 80, "http", &[&c]),
-    ]
-    .join("---\n");
+    let ([_a, _b, _c], services) = backends(["a", "b", "c"]).await;
     let ing = ingress_yaml(
         "ing",
         "  rules:\n  - host: c.example.com\n    http:\n      paths:\n      - {path: /, pathType: Prefix, backend: {service: {name: c, port: {number: 80}}}}\n",
@@ -61,15 +51,7 @@ async fn restarted_envoy_gets_the_full_configuration_again() {
 
 #[tokio::test]
 async fn envoy_keeps_serving_while_contour_is_down_and_reconnects() {
-    let (a, b) = (
-        EchoBackend::start("a").await.unwrap(),
-        EchoBackend::start("b").await.unwrap(),
-    );
-    let services = [
-        service_yaml("default", "a", 80, "http", &[&a]),
-        service_yaml("default", "b", 80, "http", &[&b]),
-    ]
-    .join("---\n");
+    let ([a, _b], services) = backends(["a", "b"]).await;
     let mut env = Env::start(&[
         ("svc.yaml", services),
         ("proxy.yaml", simple_proxy("p", "p.example.com", "a")),
@@ -106,15 +88,7 @@ async fn envoy_keeps_serving_while_contour_is_down_and_reconnects() {
 
 #[tokio::test]
 async fn upstream_style_grpc_bootstrap_routes_and_follows_changes() {
-    let (a, b) = (
-        EchoBackend::start("a").await.unwrap(),
-        EchoBackend::start("b").await.unwrap(),
-    );
-    let services = [
-        service_yaml("default", "a", 80, "http", &[&a]),
-        service_yaml("default", "b", 80, "http", &[&b]),
-    ]
-    .join("---\n");
+    let ([_a, _b], services) = backends(["a", "b"]).await;
     let env = Env::start_mode(
         &[
             ("svc.yaml", services),

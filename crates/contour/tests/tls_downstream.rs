@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Env, ingress_yaml, proxy_yaml, status_errors};
+use common::{Env, backends, ingress_yaml, proxy_yaml, status_errors};
 use contour_testkit::certs::{TestCa, tls_secret_yaml};
 use contour_testkit::{EchoBackend, TlsRequest, connect_refused, service_yaml};
 
@@ -27,19 +27,7 @@ async fn sni_routing_421_redirects_and_ingress_tls() {
     );
     let cc = ca.leaf("c.example.com", &["c.example.com"]);
     let wild = ca.leaf("*.wild.example.com", &["*.wild.example.com"]);
-    let (a, b, c, w) = (
-        EchoBackend::start("a").await.unwrap(),
-        EchoBackend::start("b").await.unwrap(),
-        EchoBackend::start("c").await.unwrap(),
-        EchoBackend::start("w").await.unwrap(),
-    );
-    let services = [
-        service_yaml("default", "a", 80, "http", &[&a]),
-        service_yaml("default", "b", 80, "http", &[&b]),
-        service_yaml("default", "c", 80, "http", &[&c]),
-        service_yaml("default", "w", 80, "http", &[&w]),
-    ]
-    .join("---\n");
+    let ([_a, b, _c, _w], services) = backends(["a", "b", "c", "w"]).await;
     let secrets = [
         tls_secret_yaml("default", "a-cert", &ca_a),
         tls_secret_yaml("default", "b-cert", &cb),

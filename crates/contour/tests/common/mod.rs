@@ -421,3 +421,24 @@ pub fn certgen(dir: &std::path::Path) {
         assert!(dir.join(f).exists(), "certgen wrote {f}");
     }
 }
+
+/// Echo backends named `names`, and a Service `default/<name>` (port 80, `http`) in front of
+/// each, as one manifest.
+pub async fn backends<const N: usize>(
+    names: [&str; N],
+) -> ([contour_testkit::EchoBackend; N], String) {
+    let mut started = Vec::with_capacity(N);
+    for name in names {
+        started.push(contour_testkit::EchoBackend::start(name).await.unwrap());
+    }
+    let services = names
+        .iter()
+        .zip(&started)
+        .map(|(name, b)| contour_testkit::service_yaml("default", name, 80, "http", &[b]))
+        .collect::<Vec<_>>()
+        .join("---\n");
+    let Ok(started) = started.try_into() else {
+        unreachable!("one backend per name");
+    };
+    (started, services)
+}
