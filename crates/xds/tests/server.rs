@@ -114,18 +114,7 @@ async fn sotw_ads_receive_ack_update_nack() {
     let mut events = store.events();
     let server = start(&store).await;
 
-    let mut client = AggregatedDiscoveryServiceClient::connect(format!("http://{}", server.addr))
-        .await
-        .unwrap();
-    let (tx, rx) = mpsc::channel(8);
-    tx.send(sotw_request(type_url::CLUSTER, "", ""))
-        .await
-        .unwrap();
-    let mut responses = client
-        .stream_aggregated_resources(ReceiverStream::new(rx))
-        .await
-        .unwrap()
-        .into_inner();
+    let (tx, mut responses) = open_ads(&server, sotw_request(type_url::CLUSTER, "", "")).await;
 
     // Not ready yet: the stream waits, then gets the snapshot once ready.
     wait_event(&mut events, |e| matches!(e, XdsEvent::StreamOpened { .. })).await;
@@ -285,18 +274,7 @@ async fn shutdown_ends_open_streams() {
     let store = SnapshotStore::new();
     store.set_ready();
     let server = start(&store).await;
-    let mut client = AggregatedDiscoveryServiceClient::connect(format!("http://{}", server.addr))
-        .await
-        .unwrap();
-    let (tx, rx) = mpsc::channel(8);
-    tx.send(sotw_request(type_url::LISTENER, "", ""))
-        .await
-        .unwrap();
-    let mut responses = client
-        .stream_aggregated_resources(ReceiverStream::new(rx))
-        .await
-        .unwrap()
-        .into_inner();
+    let (_tx, mut responses) = open_ads(&server, sotw_request(type_url::LISTENER, "", "")).await;
     let first = next(&mut responses).await;
     assert!(first.resources.is_empty());
     stop(server).await;
@@ -305,6 +283,25 @@ async fn shutdown_ends_open_streams() {
         !matches!(end, Ok(Some(_))),
         "no more responses after shutdown"
     );
+}
+
+/// Opens a state-of-the-world ADS stream to `server` that has sent `first`, and keeps `tx` for
+/// later requests.
+async fn open_ads(
+    server: &Server,
+    first: DiscoveryRequest,
+) -> (mpsc::Sender<DiscoveryRequest>, Streaming<DiscoveryResponse>) {
+    let mut client = AggregatedDiscoveryServiceClient::connect(format!("http://{}", server.addr))
+        .await
+        .unwrap();
+    let (tx, rx) = mpsc::channel(8);
+    tx.send(first).await.unwrap();
+    let responses = client
+        .stream_aggregated_resources(ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    (tx, responses)
 }
 
 /// Opens a CDS stream that has sent `first` and keeps `tx` for later requests.
