@@ -13,7 +13,7 @@ pub mod lua;
 
 use std::collections::HashMap;
 
-use contour_dag::{RoutePolicies, VhostPolicies};
+use contour_dag::{IpFilter, LocalRateLimit, RoutePolicies, VhostPolicies};
 use envoy_types::pb::google::protobuf::Any;
 
 use crate::listener::{CORS_FILTER, LOCAL_RATELIMIT_FILTER, RBAC_FILTER};
@@ -25,16 +25,8 @@ pub fn vhost_filter_configs(p: &VhostPolicies, fqdn: &str) -> HashMap<String, An
     if let Some(cors) = &p.cors {
         out.push((CORS_FILTER.into(), to_any(&cors::cors_policy(cors))));
     }
-    if let Some(rl) = &p.local_rate_limit {
-        let config = local_ratelimit::local_rate_limit(rl, &stat_prefix(fqdn));
-        out.push((LOCAL_RATELIMIT_FILTER.into(), to_any(&config)));
-    }
-    if let Some(filter) = &p.ip_filter {
-        out.push((
-            RBAC_FILTER.into(),
-            to_any(&ip_filter::rbac_per_route(filter)),
-        ));
-    }
+    let rl = p.local_rate_limit.as_ref();
+    push_limit_and_ip_filter(&mut out, rl, p.ip_filter.as_ref(), fqdn);
     det_map(out)
 }
 
@@ -42,17 +34,28 @@ pub fn vhost_filter_configs(p: &VhostPolicies, fqdn: &str) -> HashMap<String, An
 /// here: they go on each weighted cluster (see [`lua::cookie_rewrite_per_route`]).
 pub fn route_filter_configs(p: &RoutePolicies, fqdn: &str) -> HashMap<String, Any> {
     let mut out: Vec<(String, Any)> = Vec::new();
-    if let Some(rl) = &p.local_rate_limit {
+    let rl = p.local_rate_limit.as_deref();
+    push_limit_and_ip_filter(&mut out, rl, p.ip_filter.as_ref(), fqdn);
+    det_map(out)
+}
+
+/// The per-route configurations of the local rate limit and RBAC (IP filter) filters, when set.
+fn push_limit_and_ip_filter(
+    out: &mut Vec<(String, Any)>,
+    rate_limit: Option<&LocalRateLimit>,
+    ip: Option<&IpFilter>,
+    fqdn: &str,
+) {
+    if let Some(rl) = rate_limit {
         let config = local_ratelimit::local_rate_limit(rl, &stat_prefix(fqdn));
         out.push((LOCAL_RATELIMIT_FILTER.into(), to_any(&config)));
     }
-    if let Some(filter) = &p.ip_filter {
+    if let Some(filter) = ip {
         out.push((
             RBAC_FILTER.into(),
             to_any(&ip_filter::rbac_per_route(filter)),
         ));
     }
-    det_map(out)
 }
 
 /// Upstream's local rate limit stat prefix for a virtual host.
