@@ -47,6 +47,11 @@ impl Report {
         });
     }
 
+    /// A figure as a number, when measured.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        self.figures.get(key).and_then(Value::as_f64)
+    }
+
     fn verdict(&self, t: &Target) -> (Option<f64>, &'static str) {
         match self.figures.get(t.key).and_then(Value::as_f64) {
             Some(v) if v <= t.bound => (Some(v), "met"),
@@ -95,6 +100,21 @@ impl Report {
     }
 }
 
+/// When Envoy's own push → ACK p50 for the route pushes is above the route p50 bound, says so and
+/// how much of the route p50 is left for the control plane.
+pub fn floor_note(r: &Report, route_p50_bound: f64) -> Option<String> {
+    let floor = r.get("envoy_floor_p50_ms")?;
+    let route = r.get("route_p50_ms")?;
+    (floor > route_p50_bound).then(|| {
+        format!(
+            "Envoy's own push -> ACK p50 for these route changes is {floor:.0} ms, above the route \
+             p50 bound ({route_p50_bound:.0} ms) before any control-plane time; the rest of the \
+             route p50 (the file read, the build, the push, Envoy's workers) is {:.0} ms",
+            route - floor
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +125,18 @@ mod tests {
         assert_eq!(percentile(&v, 50.0), 50.0);
         assert_eq!(percentile(&v, 99.0), 99.0);
         assert_eq!(percentile(&[3.0], 99.0), 3.0);
+    }
+
+    #[test]
+    fn a_floor_above_the_bound_is_said() {
+        let mut r = Report::default();
+        r.set("route_p50_ms", 300.0);
+        r.set("envoy_floor_p50_ms", 220.0);
+        let note = floor_note(&r, 150.0).expect("the floor is above the bound");
+        assert!(note.contains("220 ms") && note.contains("80 ms"), "{note}");
+        r.set("envoy_floor_p50_ms", 100.0);
+        assert_eq!(floor_note(&r, 150.0), None);
+        assert_eq!(floor_note(&Report::default(), 150.0), None);
     }
 
     #[test]
