@@ -53,7 +53,7 @@ impl Report {
     }
 
     fn verdict(&self, t: &Target) -> (Option<f64>, &'static str) {
-        match self.figures.get(t.key).and_then(Value::as_f64) {
+        match self.get(t.key) {
             Some(v) if v <= t.bound => (Some(v), "met"),
             Some(v) => (Some(v), "NOT MET"),
             None => (None, "not measured"),

@@ -1,6 +1,6 @@
 //! Resolving Service references to a port.
 
-use crate::cache::CachedService;
+use crate::cache::{Cache, CachedService};
 
 use crate::builder::BuildConfig;
 use crate::model::{HealthPort, ServiceCluster};
@@ -111,15 +111,16 @@ pub fn check_external_name(
     }
 }
 
-/// An HTTPProxy backend (a route's or a TCPProxy's service) resolved as upstream resolves it: the
-/// port by number, then the health port when the backend is health checked, then the
-/// ExternalName checks.
+/// An HTTPProxy backend (a route's or a TCPProxy's service in `namespace`) resolved as upstream
+/// resolves it: the port by number, then the health port when the backend is health checked,
+/// then the ExternalName checks.
 pub fn resolve_proxy_backend(
-    svc: Option<&CachedService>,
+    cache: &Cache,
     cfg: &BuildConfig,
     namespace: &str,
     backend: &ProxyBackend,
 ) -> Result<ServiceCluster, String> {
+    let svc = cache.service(namespace, backend.name);
     let mut cluster = resolve(svc, namespace, backend.name, PortRef::Number(backend.port))
         .map_err(|e| e.to_string())?;
     if backend.health_checked {

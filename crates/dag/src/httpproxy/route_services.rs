@@ -2,7 +2,7 @@
 
 use contour_api::v1::{Route as ApiRoute, Service as ApiService};
 
-use super::policies::headers::{DynamicHeaders, RequestResponse};
+use super::policies::headers::DynamicHeaders;
 use super::policies::{lb, timeouts};
 use super::routes::HeaderPolicies;
 use super::vhost_policies::service_cookie_rewrites;
@@ -90,8 +90,8 @@ impl Walk<'_> {
             health_port: svc.health_port,
             health_checked: base.health_check.is_some(),
         };
-        let found = self.cache.service(&key.0, &svc.name);
-        let service = match services::resolve_proxy_backend(found, self.cfg, &key.0, &backend) {
+        let service = match services::resolve_proxy_backend(self.cache, self.cfg, &key.0, &backend)
+        {
             Ok(s) => s,
             Err(e) => {
                 let msg = format!("Spec.Routes unresolved service reference: {e}");
@@ -114,7 +114,8 @@ impl Walk<'_> {
         }
         dynamic.insert("CONTOUR_SERVICE_NAME", svc.name.clone());
         dynamic.insert("CONTOUR_SERVICE_PORT", svc.port.to_string());
-        let (request_headers, response_headers) = self.service_headers(key, svc, dynamic)?;
+        let (request_headers, response_headers) =
+            self.header_policies(key, &HeaderPolicies::of_service(svc), dynamic)?;
         let cookie_rewrites = match service_cookie_rewrites(svc) {
             Ok(c) => c,
             Err(e) => return self.fail(key, e.type_, e.reason, e.message),
@@ -149,21 +150,6 @@ impl Walk<'_> {
             response_headers,
             cookie_rewrites,
         }))
-    }
-
-    fn service_headers(
-        &mut self,
-        key: &ProxyKey,
-        svc: &ApiService,
-        dynamic: &DynamicHeaders,
-    ) -> Option<RequestResponse> {
-        let policies = HeaderPolicies {
-            type_: error_type::SERVICE,
-            request: svc.request_headers_policy.as_deref(),
-            response: svc.response_headers_policy.as_deref(),
-            response_reason: "ResponseHeadersPolicyInvalid",
-        };
-        self.header_policies(key, &policies, dynamic)
     }
 }
 

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use contour_api::v1::{HeadersPolicy as ApiHeadersPolicy, MatchCondition, Route as ApiRoute};
+use contour_api::v1::{
+    HeadersPolicy as ApiHeadersPolicy, MatchCondition, Route as ApiRoute, Service as ApiService,
+};
 
 use super::conditions::{
     merge_headers, merge_path, merge_query, validate_headers, validate_path, validate_query,
@@ -53,7 +55,8 @@ impl Walk<'_> {
         use error_type::ROUTE;
         let conds: Vec<&MatchCondition> = inherited.iter().chain(&route.conditions).collect();
         self.check_shape(key, route, &conds)?;
-        let (request_headers, response_headers) = self.route_headers(key, route, dynamic)?;
+        let (request_headers, response_headers) =
+            self.header_policies(key, &HeaderPolicies::of_route(route), dynamic)?;
         let cookie_rewrites = self.check(key, route_cookie_rewrites(route))?;
         let t = match timeouts::timeouts(route.timeout_policy.as_deref()) {
             Ok(t) => t,
@@ -148,23 +151,6 @@ impl Walk<'_> {
             return self.fail(key, ROUTE, "QueryParameterMatchConditionsNotValid", msg);
         }
         Some(())
-    }
-
-    /// The route's request and response header policies.
-    fn route_headers(
-        &mut self,
-        key: &ProxyKey,
-        route: &ApiRoute,
-        dynamic: &DynamicHeaders,
-    ) -> Option<RequestResponse> {
-        let policies = HeaderPolicies {
-            type_: error_type::ROUTE,
-            request: route.request_headers_policy.as_deref(),
-            response: route.response_headers_policy.as_deref(),
-            // Upstream's reason, singular here and plural for a service's.
-            response_reason: "ResponseHeaderPolicyInvalid",
-        };
-        self.header_policies(key, &policies, dynamic)
     }
 
     /// A route's or a service's request and response header policies, each error reported with
@@ -262,8 +248,29 @@ impl Walk<'_> {
 
 /// The header policies of a route or a service, for [`Walk::header_policies`].
 pub(super) struct HeaderPolicies<'a> {
-    pub type_: &'a str,
-    pub request: Option<&'a ApiHeadersPolicy>,
-    pub response: Option<&'a ApiHeadersPolicy>,
-    pub response_reason: &'a str,
+    type_: &'a str,
+    request: Option<&'a ApiHeadersPolicy>,
+    response: Option<&'a ApiHeadersPolicy>,
+    response_reason: &'a str,
+}
+
+impl<'a> HeaderPolicies<'a> {
+    pub(super) fn of_route(route: &'a ApiRoute) -> Self {
+        HeaderPolicies {
+            type_: error_type::ROUTE,
+            request: route.request_headers_policy.as_deref(),
+            response: route.response_headers_policy.as_deref(),
+            // Upstream's reason, singular here and plural for a service's.
+            response_reason: "ResponseHeaderPolicyInvalid",
+        }
+    }
+
+    pub(super) fn of_service(svc: &'a ApiService) -> Self {
+        HeaderPolicies {
+            type_: error_type::SERVICE,
+            request: svc.request_headers_policy.as_deref(),
+            response: svc.response_headers_policy.as_deref(),
+            response_reason: "ResponseHeadersPolicyInvalid",
+        }
+    }
 }

@@ -134,19 +134,19 @@ impl TcpWalk<'_> {
                 health_port: svc.health_port,
                 health_checked: health.is_some(),
             };
-            let found = self.cache.service(&key.0, &svc.name);
-            let service = match services::resolve_proxy_backend(found, self.cfg, &key.0, &backend) {
-                Ok(s) => s,
-                Err(e) => {
-                    self.error(
-                        key,
-                        error_type::TCP_PROXY,
-                        "ServiceUnresolvedReference",
-                        format!("Spec.TCPProxy unresolved service reference: {e}"),
-                    );
-                    return None;
-                }
-            };
+            let service =
+                match services::resolve_proxy_backend(self.cache, self.cfg, &key.0, &backend) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        self.error(
+                            key,
+                            error_type::TCP_PROXY,
+                            "ServiceUnresolvedReference",
+                            format!("Spec.TCPProxy unresolved service reference: {e}"),
+                        );
+                        return None;
+                    }
+                };
             let mut cluster = Cluster {
                 service,
                 lb_strategy: lb_strategy.clone(),
