@@ -219,8 +219,9 @@ mod tests {
         assert!(labels_of("grpc.health.v1.Health", "Check").is_none());
         assert!(labels_of(ADS, "Nope").is_none());
         assert!(labels_of(ADS, "FetchAggregatedResources").is_none());
-        // ADS: two streams; six per-type services: two streams and a fetch each.
-        assert_eq!(methods().count(), 2 + 6 * 3);
+        // ADS: two streams; seven per-type services (upstream's six and SRDS, for route
+        // scopes): two streams and a fetch each.
+        assert_eq!(methods().count(), 2 + 7 * 3);
     }
 
     #[test]

@@ -112,7 +112,7 @@ macro_rules! spec {
 }
 
 /// Every service the xDS server registers.
-pub(crate) const SERVICES: [ServiceSpec; 7] = [
+pub(crate) const SERVICES: [ServiceSpec; 8] = [
     spec!(
         "envoy.service.discovery.v3.AggregatedDiscoveryService",
         "ads",
@@ -160,6 +160,14 @@ pub(crate) const SERVICES: [ServiceSpec; 7] = [
         "DeltaSecrets",
         Some("FetchSecrets"),
         Some(type_url::SECRET)
+    ),
+    spec!(
+        "envoy.service.route.v3.ScopedRoutesDiscoveryService",
+        "srds",
+        "StreamScopedRoutes",
+        "DeltaScopedRoutes",
+        Some("FetchScopedRoutes"),
+        Some(type_url::SCOPED_ROUTE)
     ),
     spec!(
         "envoy.service.runtime.v3.RuntimeDiscoveryService",

@@ -2,6 +2,8 @@
 
 /// Listeners (LDS).
 pub const LISTENER: &str = "type.googleapis.com/envoy.config.listener.v3.Listener";
+/// Scoped route configurations (SRDS): `contour serve --http-route-scopes`.
+pub const SCOPED_ROUTE: &str = "type.googleapis.com/envoy.config.route.v3.ScopedRouteConfiguration";
 /// Route configurations (RDS).
 pub const ROUTE: &str = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
 /// Clusters (CDS).
@@ -23,12 +25,21 @@ pub fn shared(type_url: &str) -> std::borrow::Cow<'static, str> {
 }
 
 /// Every type URL served, in the order Envoy should receive them on an ADS stream.
-pub const ALL: [&str; 6] = [CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET, RUNTIME];
+pub const ALL: [&str; 7] = [
+    CLUSTER,
+    ENDPOINT,
+    LISTENER,
+    SCOPED_ROUTE,
+    ROUTE,
+    SECRET,
+    RUNTIME,
+];
 
 /// Whether a delta subscription with an empty initial subscribe list means "wildcard" for this
-/// type (legacy wildcard semantics apply to LDS and CDS only).
+/// type (legacy wildcard semantics apply to LDS and CDS, and SRDS, which Envoy subscribes to
+/// whole).
 pub fn is_wildcard_type(type_url: &str) -> bool {
-    type_url == LISTENER || type_url == CLUSTER
+    type_url == LISTENER || type_url == CLUSTER || type_url == SCOPED_ROUTE
 }
 
 /// A short name for logs and metrics labels ("listener", "cluster", ...).
@@ -51,6 +62,10 @@ mod tests {
     fn constants_match_generated_types() {
         assert_eq!(LISTENER, Listener::type_url());
         assert_eq!(ROUTE, RouteConfiguration::type_url());
+        assert_eq!(
+            SCOPED_ROUTE,
+            envoy_types::pb::envoy::config::route::v3::ScopedRouteConfiguration::type_url()
+        );
         assert_eq!(CLUSTER, Cluster::type_url());
         assert_eq!(ENDPOINT, ClusterLoadAssignment::type_url());
         assert_eq!(SECRET, Secret::type_url());
