@@ -85,6 +85,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     pub manifests: Option<PathBuf>,
 
+    /// Spread the plain HTTP listener's hosts over N route configurations (2-1024) instead of
+    /// one `ingress_http`, so that a route change makes Envoy rebuild one of them (beyond
+    /// upstream; see docs/route-scopes.md).
+    #[arg(long, value_name = "N", value_parser = parse_route_scopes)]
+    pub http_route_scopes: Option<u16>,
+
     /// Path to base configuration.
     #[arg(short = 'c', long = "config-path", value_name = "PATH")]
     pub config_path: Option<PathBuf>,
@@ -424,4 +430,18 @@ pub struct ShutdownArgs {
     /// File to write when shutdown is completed.
     #[arg(long, default_value = "/admin/ok")]
     pub ready_file: PathBuf,
+}
+
+fn parse_route_scopes(s: &str) -> Result<u16, String> {
+    let range = contour_envoy::scopes::SCOPES_RANGE;
+    s.parse::<u16>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            format!(
+                "{s:?} is not a number of route scopes from {} to {}",
+                range.start(),
+                range.end()
+            )
+        })
 }

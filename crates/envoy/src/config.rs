@@ -62,6 +62,10 @@ pub struct TranslateConfig {
     /// contour.yaml `cluster.upstream-tls.*`: TLS parameters towards backends. `None` leaves
     /// Envoy's defaults.
     pub upstream_tls: Option<TlsParams>,
+    /// `contour serve --http-route-scopes N` (beyond upstream): the plain HTTP listener's
+    /// hosts spread over N route configurations (see [`crate::scopes`]); 0: one
+    /// `ingress_http`, as upstream.
+    pub http_route_scopes: u16,
 }
 
 /// An HTTP version of `default-http-versions`.
@@ -300,6 +304,7 @@ impl Default for TranslateConfig {
             default_http_versions: Vec::new(),
             tls: TlsParams::default(),
             upstream_tls: None,
+            http_route_scopes: 0,
         }
     }
 }

@@ -22,7 +22,7 @@ use contour_dag::{
 };
 use envoy_types::pb::envoy::config::cluster::v3::Cluster;
 use envoy_types::pb::envoy::config::listener::v3::Listener;
-use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
+use envoy_types::pb::envoy::config::route::v3::{RouteConfiguration, ScopedRouteConfiguration};
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::Secret;
 use envoy_types::pb::envoy::service::runtime::v3::Runtime;
 use envoy_types::pb::google::protobuf::Any;
@@ -40,7 +40,7 @@ use crate::names::{
 };
 use crate::route::RouteOptions;
 use crate::splice::encode_with;
-use crate::{Resources, cluster, route, runtime, secret, stats};
+use crate::{Resources, cluster, route, runtime, scopes, secret, stats};
 
 mod clusters;
 mod table;
@@ -70,6 +70,8 @@ pub type Encoded = BTreeMap<String, Bytes>;
 pub struct Changes {
     pub listeners: Option<Encoded>,
     pub routes: Option<Encoded>,
+    /// Only with the configuration (it depends on nothing else).
+    pub scoped_routes: Option<Encoded>,
     pub clusters: Option<Encoded>,
     pub secrets: Option<Encoded>,
     /// Always given (one small resource).
@@ -89,6 +91,11 @@ impl Changes {
             &mut served.routes,
             self.routes,
             RouteConfiguration::type_url(),
+        );
+        put(
+            &mut served.scoped_routes,
+            self.scoped_routes,
+            ScopedRouteConfiguration::type_url(),
         );
         put(&mut served.clusters, self.clusters, Cluster::type_url());
         put(&mut served.secrets, self.secrets, Secret::type_url());
@@ -234,6 +241,10 @@ impl Translator {
             listeners: any(dirty.listeners || listener_key_changed)
                 .then(|| self.listeners(dag, cfg)),
             routes: any(dirty.routes).then(|| self.routes(dag)),
+            scoped_routes: any(false).then(|| {
+                let scopes = scopes::scoped_route_configurations(cfg);
+                scopes.iter().map(|s| (s.name.clone(), encode(s))).collect()
+            }),
             clusters: any(dirty.clusters).then(|| self.cluster_map(dag, &named)),
             secrets: any(dirty.secrets).then(|| secret_map(cfg, &secrets)),
             runtimes: keyed_one(&runtime::runtime_for(dag, cfg)),
@@ -361,7 +372,19 @@ impl Translator {
             .outputs_at()
             .filter_map(|(at, vh)| vh.as_ref().map(|vh| (at, vh)))
             .collect();
-        plain.push(route_configuration(HTTP_LISTENER_NAME, http));
+        match self.cfg.as_ref().and_then(scopes::scopes) {
+            None => plain.push(route_configuration(
+                route::route_configuration(HTTP_LISTENER_NAME, Vec::new()),
+                http,
+            )),
+            Some(n) => {
+                let split = scopes::split(http, |(_, vh)| &vh.domains, n);
+                for (k, hosts) in (0..n).zip(split) {
+                    let shell = route::scope_route_configuration(k, Vec::new());
+                    plain.push(route_configuration(shell, hosts));
+                }
+            }
+        }
         let mut fallback = Vec::new();
         let hosts = secure_vhosts(dag).iter().filter(|s| s.tcp_proxy.is_none());
         for (svh, (at, vh)) in hosts.zip(self.https_vhosts.outputs_at()) {
@@ -379,11 +402,14 @@ impl Translator {
                 out.insert(name, whole);
                 continue;
             }
-            secure.push(route_configuration(&name, vec![(at, vh)]));
+            let shell = route::route_configuration(&name, Vec::new());
+            secure.push(route_configuration(shell, vec![(at, vh)]));
         }
         // The fallback configuration holds copies of hosts that have their own: not re-pointed.
-        let fallback = (!fallback.is_empty())
-            .then(|| route_configuration(FALLBACK_CERT_ROUTE_CONFIG_NAME, fallback));
+        let fallback = (!fallback.is_empty()).then(|| {
+            let shell = route::route_configuration(FALLBACK_CERT_ROUTE_CONFIG_NAME, Vec::new());
+            route_configuration(shell, fallback)
+        });
         place(done, &mut next, &mut out, plain, &mut self.http_vhosts);
         place(done, &mut next, &mut out, secure, &mut self.https_vhosts);
         if let Some((name, bytes, _)) = fallback {
@@ -554,11 +580,14 @@ fn place<I>(
     }
 }
 
-/// [`route::route_configuration`] from encoded virtual hosts (each with its table slot),
-/// sorted the same way: its name, its encoding, and where each host (by slot) is in it.
-fn route_configuration(name: &str, mut vhosts: Vec<(usize, &EncodedVhost)>) -> Configuration {
+/// `shell` (a route configuration without virtual hosts) with encoded virtual hosts (each
+/// with its table slot), sorted as [`route::route_configuration`] sorts them: its name, its
+/// encoding, and where each host (by slot) is in it.
+fn route_configuration(
+    shell: RouteConfiguration,
+    mut vhosts: Vec<(usize, &EncodedVhost)>,
+) -> Configuration {
     vhosts.sort_by(|(_, a), (_, b)| a.name.cmp(&b.name).then_with(|| a.domains.cmp(&b.domains)));
-    let shell = route::route_configuration(name, Vec::new());
     let head = RouteConfiguration {
         name: shell.name.clone(),
         ..Default::default()
@@ -566,7 +595,7 @@ fn route_configuration(name: &str, mut vhosts: Vec<(usize, &EncodedVhost)>) -> C
     let items: Vec<&[u8]> = vhosts.iter().map(|(_, v)| &v.bytes[..]).collect();
     let (bytes, ranges) = encode_with(&head, &shell, VIRTUAL_HOSTS_TAG, &items);
     let slots = vhosts.iter().map(|(at, _)| *at);
-    (name.to_string(), bytes, slots.zip(ranges).collect())
+    (shell.name, bytes, slots.zip(ranges).collect())
 }
 
 fn keyed_one(r: &Runtime) -> Encoded {

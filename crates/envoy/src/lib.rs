@@ -23,6 +23,7 @@ pub mod names;
 pub mod pb;
 pub mod route;
 pub mod runtime;
+pub mod scopes;
 pub mod secret;
 pub mod splice;
 pub mod stats;
@@ -60,6 +61,8 @@ pub const RUNTIME_TYPE_URL: &str = "type.googleapis.com/envoy.service.runtime.v3
 pub struct Resources {
     pub listeners: BTreeMap<String, Any>,
     pub routes: BTreeMap<String, Any>,
+    /// Route scopes (SRDS), only with `--http-route-scopes`.
+    pub scoped_routes: BTreeMap<String, Any>,
     pub clusters: BTreeMap<String, Any>,
     /// Certificates referenced by secure virtual hosts and TLS clusters, and the metrics
     /// listener's certificate files.
@@ -72,9 +75,10 @@ pub fn translate(dag: &Dag, cfg: &TranslateConfig) -> Resources {
     Resources {
         listeners: keyed(listeners(dag, cfg), |l| l.name.clone()),
         routes: keyed(
-            route_configurations(dag, RouteOptions::for_config(cfg)),
+            route_configurations(dag, RouteOptions::for_config(cfg), scopes::scopes(cfg)),
             |r| r.name.clone(),
         ),
+        scoped_routes: keyed(scopes::scoped_route_configurations(cfg), |s| s.name.clone()),
         clusters: keyed(
             clusters(dag, cfg)
                 .into_iter()

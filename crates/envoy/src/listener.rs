@@ -120,8 +120,20 @@ pub fn listeners(dag: &Dag, cfg: &TranslateConfig) -> Vec<Listener> {
 
 /// A plain HTTP listener: one filter chain holding an HCM whose RDS name and stat prefix are
 /// the listener name.
+/// With route scopes (see [`crate::scopes`]) the HCM selects one of them per request instead,
+/// and its first HTTP filter sets the scope key.
 pub fn http_listener(name: &str, address: &str, port: u16, cfg: &TranslateConfig) -> Listener {
-    let hcm = http_connection_manager(name, name, &cfg.http_access_log_path, cfg);
+    let mut hcm = http_connection_manager(name, name, &cfg.http_access_log_path, cfg);
+    if let Some(n) = crate::scopes::scopes(cfg) {
+        hcm.route_specifier = Some(http_connection_manager::RouteSpecifier::ScopedRoutes(
+            crate::scopes::scoped_routes(),
+        ));
+        let scope = http_filter(
+            crate::scopes::SCOPE_FILTER,
+            to_any(&crate::scopes::scope_filter(n)),
+        );
+        hcm.http_filters.insert(0, scope);
+    }
     let mut l = ingress_listener(name, address, port, cfg);
     l.filter_chains = vec![FilterChain {
         filters: vec![hcm_filter(&hcm)],

@@ -54,25 +54,42 @@ impl RouteOptions {
     }
 }
 
-/// Every route configuration, sorted by name. `ingress_http` is always present, even empty;
-/// then `https/<fqdn>` per secure virtual host with routes, and `ingress_fallbackcert` when a
-/// host enables the fallback certificate.
-pub fn route_configurations(dag: &Dag, opts: RouteOptions) -> Vec<RouteConfiguration> {
-    let vhosts = dag
+/// Every route configuration, sorted by name. `ingress_http` is always present, even empty
+/// (with `scopes`, every `ingress_http/<k>` instead: see [`crate::scopes`]); then
+/// `https/<fqdn>` per secure virtual host with routes, and `ingress_fallbackcert` when a host
+/// enables the fallback certificate.
+pub fn route_configurations(
+    dag: &Dag,
+    opts: RouteOptions,
+    scopes: Option<u16>,
+) -> Vec<RouteConfiguration> {
+    let vhosts: Vec<VirtualHost> = dag
         .listeners
         .get(HTTP_LISTENER_NAME)
         .map(|l| l.virtual_hosts.as_slice())
-        .unwrap_or_default();
-    let mut out = vec![route_configuration(
-        HTTP_LISTENER_NAME,
-        vhosts
-            .iter()
-            .filter_map(|v| virtual_host(v, opts))
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|v| virtual_host(v, opts))
+        .collect();
+    let mut out = match scopes {
+        None => vec![route_configuration(HTTP_LISTENER_NAME, vhosts)],
+        Some(n) => crate::scopes::split(vhosts, |v| &v.domains, n)
+            .into_iter()
+            .zip(0..)
+            .map(|(vhosts, k)| scope_route_configuration(k, vhosts))
             .collect(),
-    )];
+    };
     out.extend(secure_route_configurations(dag, opts));
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
+}
+
+/// The route configuration of scope `k`: [`route_configuration`] that also removes the scope
+/// key header before the request is forwarded.
+pub fn scope_route_configuration(k: u16, vhosts: Vec<VirtualHost>) -> RouteConfiguration {
+    let mut rc = route_configuration(&crate::scopes::scope_route_config_name(k), vhosts);
+    rc.request_headers_to_remove = vec![crate::scopes::SCOPE_HEADER.to_string()];
+    rc
 }
 
 /// `https/<fqdn>` for each secure virtual host with routes, plus `ingress_fallbackcert`

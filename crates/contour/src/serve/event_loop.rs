@@ -283,6 +283,7 @@ impl EventLoop {
         put(type_url::RUNTIME, Some(changes.runtimes));
         put(type_url::CLUSTER, changes.clusters);
         put(type_url::ROUTE, changes.routes);
+        put(type_url::SCOPED_ROUTE, changes.scoped_routes);
         put(type_url::LISTENER, changes.listeners);
         if let Some(r) = endpoints {
             types.insert(type_url::ENDPOINT.to_string(), r);

@@ -149,6 +149,7 @@ pub fn resolve_with(
         .filter(|b| *b > 0);
     settings.kubeconfig = args.kubeconfig.clone().or(file_client.0);
     settings.incluster = args.incluster || file_client.1;
+    settings.translate.http_route_scopes = args.http_route_scopes.unwrap_or(0);
     Ok(settings)
 }
 

@@ -159,3 +159,25 @@ fn kubeconfig_and_incluster_come_from_the_file_unless_flags_say() {
     let s = with_file(&format!("kubeconfig: {home}/.kube/config\n"), &[]).unwrap();
     assert_eq!((s.kubeconfig, s.incluster), (None, false));
 }
+
+#[test]
+fn route_scopes_come_from_their_flag_and_are_checked() {
+    assert_eq!(
+        resolve(&serve_args(&[]))
+            .unwrap()
+            .translate
+            .http_route_scopes,
+        0
+    );
+    let s = resolve(&serve_args(&["--http-route-scopes", "64"])).unwrap();
+    assert_eq!(s.translate.http_route_scopes, 64);
+    for bad in ["1", "0", "1025", "many"] {
+        let err = Cli::try_parse_from(["contour", "serve", "--http-route-scopes", bad])
+            .err()
+            .unwrap_or_else(|| panic!("{bad} accepted"));
+        assert!(
+            err.to_string().contains("route scopes from 2 to 1024"),
+            "{bad}: {err}"
+        );
+    }
+}

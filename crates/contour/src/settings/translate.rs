@@ -140,6 +140,7 @@ pub fn translate_config(spec: &ContourConfigurationSpec) -> anyhow::Result<Trans
         listener: listener_settings(&listener),
         cluster: cluster_settings(envoy.cluster.as_ref()),
         runtime_settings: envoy.runtime_settings.clone(),
+        http_route_scopes: 0,
     })
 }
 

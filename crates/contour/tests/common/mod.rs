@@ -147,6 +147,17 @@ impl Env {
             .expect("start contour and Envoy")
     }
 
+    /// As [`Env::start_with_args`], with the bootstrap in `mode`.
+    pub async fn start_mode_with_args(
+        files: &[(&str, String)],
+        mode: Mode,
+        extra: &[String],
+    ) -> Env {
+        Self::try_start(files, mode, extra, Ports::new())
+            .await
+            .expect("start contour and Envoy")
+    }
+
     /// As [`Env::start_with_args`], on ports chosen by the caller (for configurations that
     /// name their own ports).
     pub async fn start_on(files: &[(&str, String)], extra: &[String], ports: Ports) -> Env {

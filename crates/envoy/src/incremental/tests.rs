@@ -189,6 +189,26 @@ fn edits() -> Vec<Edit> {
                 )],
             )));
         }),
+        ("a wildcard virtual host", |d, _| {
+            let svc = service("default", "wild", 80);
+            plain(d).push(Arc::new(vhost(
+                "*.example.com",
+                vec![route(
+                    PathMatch::Prefix("/".into()),
+                    forward_to(&[(&svc, 0)]),
+                )],
+            )));
+        }),
+        ("a catch-all virtual host", |d, _| {
+            let svc = service("default", "any", 80);
+            plain(d).push(Arc::new(vhost(
+                "*",
+                vec![route(
+                    PathMatch::Prefix("/".into()),
+                    forward_to(&[(&svc, 0)]),
+                )],
+            )));
+        }),
         ("a removed virtual host", |d, _| {
             plain(d).remove(5);
         }),
@@ -254,8 +274,20 @@ pub(crate) fn apply(served: &mut crate::Resources, changes: crate::Changes) {
 
 #[test]
 fn incremental_equals_from_scratch_after_each_edit() {
+    incremental_equals_from_scratch_with(TranslateConfig::default());
+}
+
+#[test]
+fn incremental_equals_from_scratch_after_each_edit_with_route_scopes() {
+    incremental_equals_from_scratch_with(TranslateConfig {
+        http_route_scopes: 4,
+        ..Default::default()
+    });
+}
+
+fn incremental_equals_from_scratch_with(start: TranslateConfig) {
     let mut dag = mixed_dag();
-    let mut cfg = TranslateConfig::default();
+    let mut cfg = start.clone();
     let mut t = Translator::new();
     // A second translator that only says what changed, as the event loop uses it.
     let mut c = Translator::new();
@@ -270,7 +302,7 @@ fn incremental_equals_from_scratch_after_each_edit() {
         assert_eq!(served, translate(&dag, &cfg), "{what}: changes");
     }
     // And back to the start, through the same translator.
-    let (dag, cfg) = (mixed_dag(), TranslateConfig::default());
+    let (dag, cfg) = (mixed_dag(), start);
     assert_eq!(t.translate(&dag, &cfg), translate(&dag, &cfg), "restart");
 }
 
@@ -295,6 +327,38 @@ fn a_route_change_changes_only_its_route_configuration() {
     assert_eq!(changed, vec!["https/tls0.example.com"]);
     assert_eq!(before.listeners, after.listeners);
     assert_eq!(before.secrets, after.secrets);
+}
+
+#[test]
+fn with_route_scopes_a_plain_route_change_changes_only_its_scope() {
+    let cfg = TranslateConfig {
+        http_route_scopes: 8,
+        ..Default::default()
+    };
+    let mut t = Translator::new();
+    let mut dag = mixed_dag();
+    let before = t.translate(&dag, &cfg);
+    let scopes: Vec<&String> = before
+        .routes
+        .keys()
+        .filter(|k| k.starts_with("ingress_http"))
+        .collect();
+    let want: Vec<String> = (0..8).map(crate::scopes::scope_route_config_name).collect();
+    assert_eq!(
+        scopes,
+        want.iter().collect::<Vec<_>>(),
+        "every scope, none empty-named"
+    );
+    reroute_third_host(&mut dag);
+    let after = t.translate(&dag, &cfg);
+    let changed: Vec<&String> = after
+        .routes
+        .iter()
+        .filter(|(k, v)| before.routes.get(*k) != Some(v))
+        .map(|(k, _)| k)
+        .collect();
+    let k = crate::scopes::scope_of_host("host2.example.com", 8);
+    assert_eq!(changed, vec![&crate::scopes::scope_route_config_name(k)]);
 }
 
 #[test]

@@ -10,7 +10,7 @@ fn route(r: &contour_dag::Route) -> Route {
 }
 
 fn only_config(dag: &Dag) -> RouteConfiguration {
-    let mut rcs = route_configurations(dag, RouteOptions::WITH_METADATA);
+    let mut rcs = route_configurations(dag, RouteOptions::WITH_METADATA, None);
     assert_eq!(rcs.len(), 1);
     rcs.remove(0)
 }
