@@ -1,5 +1,6 @@
-//! Lightweight ADS clients: each subscribes like an Envoy (LDS and CDS wildcard, RDS
-//! `ingress_http`), ACKs every response and records when each new route configuration arrives.
+//! Lightweight ADS clients: each subscribes like an Envoy (LDS, CDS and SRDS wildcard, RDS
+//! the route configuration that holds the probes' host: `ingress_http`, or its scope), ACKs
+//! every response and records when each new route configuration arrives.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use tokio_stream::wrappers::ReceiverStream;
 const LISTENER: &str = "type.googleapis.com/envoy.config.listener.v3.Listener";
 const CLUSTER: &str = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
 const ROUTE: &str = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+const SCOPED_ROUTE: &str = "type.googleapis.com/envoy.config.route.v3.ScopedRouteConfiguration";
 
 /// Envoy's default HTTP/2 stream and connection windows.
 const ENVOY_WINDOW: u32 = 256 * 1024 * 1024;
@@ -26,10 +28,10 @@ pub struct Clients {
     routes: Arc<Mutex<Vec<RouteSeen>>>,
 }
 
-fn request(type_url: &str, names: &[&str], id: usize) -> DiscoveryRequest {
+fn request(type_url: &str, names: &[String], id: usize) -> DiscoveryRequest {
     DiscoveryRequest {
         type_url: type_url.to_string(),
-        resource_names: names.iter().map(|s| s.to_string()).collect(),
+        resource_names: names.to_vec(),
         node: Some(Node {
             id: format!("bench-client-{id}"),
             cluster: "bench".into(),
@@ -68,19 +70,20 @@ async fn open_ads(
     Ok(grpc.streaming(request, path, codec).await?.into_inner())
 }
 
-fn ack(resp: &ResponseHead, names: &[&str]) -> DiscoveryRequest {
+fn ack(resp: &ResponseHead, names: &[String]) -> DiscoveryRequest {
     DiscoveryRequest {
         type_url: resp.type_url.clone(),
         version_info: resp.version_info.clone(),
         response_nonce: resp.nonce.clone(),
-        resource_names: names.iter().map(|s| s.to_string()).collect(),
+        resource_names: names.to_vec(),
         ..Default::default()
     }
 }
 
 impl Clients {
-    /// Connects `n` clients to `xds_port` and waits until each has a route configuration.
-    pub async fn start(n: usize, xds_port: u16) -> anyhow::Result<Clients> {
+    /// Connects `n` clients to `xds_port`, each subscribed to route configuration `route`, and
+    /// waits until each has it.
+    pub async fn start(n: usize, xds_port: u16, route: &str) -> anyhow::Result<Clients> {
         let clients = Clients {
             routes: Arc::new(Mutex::new(vec![(String::new(), None); n])),
         };
@@ -95,10 +98,12 @@ impl Clients {
                     .await
                     .context("connecting an ADS client")?;
             let (tx, rx) = mpsc::channel(16);
+            let route = [route.to_string()];
             for (t, names) in [
                 (LISTENER, &[][..]),
                 (CLUSTER, &[][..]),
-                (ROUTE, &["ingress_http"][..]),
+                (SCOPED_ROUTE, &[][..]),
+                (ROUTE, &route[..]),
             ] {
                 tx.send(request(t, names, id)).await?;
             }
@@ -106,11 +111,7 @@ impl Clients {
             let routes = clients.routes.clone();
             tokio::spawn(async move {
                 while let Ok(Some(resp)) = stream.message().await {
-                    let names: &[&str] = if resp.type_url == ROUTE {
-                        &["ingress_http"]
-                    } else {
-                        &[]
-                    };
+                    let names: &[String] = if resp.type_url == ROUTE { &route } else { &[] };
                     if resp.type_url == ROUTE
                         && let Ok(mut r) = routes.lock()
                     {

@@ -23,6 +23,8 @@ pub struct BenchEnv {
     pub envoy: Option<Envoy>,
     pub echo_a: EchoBackend,
     pub echo_b: EchoBackend,
+    /// `--http-route-scopes` given to contour.
+    pub route_scopes: Option<u16>,
 }
 
 /// The `contour` binary next to this benchmark's executable (built by `cargo build --release`).
@@ -58,7 +60,7 @@ pub fn write_file(dir: &Path, rel: &str, content: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn contour_args(dir: &Path, p: &Ports) -> Vec<String> {
+fn contour_args(dir: &Path, p: &Ports, route_scopes: Option<u16>) -> Vec<String> {
     let mut args = vec![
         "serve".to_string(),
         "--manifests".into(),
@@ -81,13 +83,20 @@ fn contour_args(dir: &Path, p: &Ports) -> Vec<String> {
         args.push(flag.into());
         args.push(value);
     }
+    if let Some(n) = route_scopes {
+        args.extend(["--http-route-scopes".to_string(), n.to_string()]);
+    }
     args.push("--insecure".into());
     args
 }
 
 impl BenchEnv {
     /// Writes the cluster and starts contour (not Envoy yet).
-    pub async fn start(files: &[(String, String)], with_probes: bool) -> anyhow::Result<BenchEnv> {
+    pub async fn start(
+        files: &[(String, String)],
+        with_probes: bool,
+        route_scopes: Option<u16>,
+    ) -> anyhow::Result<BenchEnv> {
         let echo_a = EchoBackend::start("a").await?;
         let echo_b = EchoBackend::start("b").await?;
         let dir = tempfile::tempdir()?;
@@ -108,7 +117,7 @@ impl BenchEnv {
         };
         let contour = Process::spawn(
             contour_bin()?,
-            contour_args(dir.path(), &ports),
+            contour_args(dir.path(), &ports, route_scopes),
             &[("CONTOUR_LOG", "warn")],
         )?;
         Ok(BenchEnv {
@@ -119,7 +128,19 @@ impl BenchEnv {
             envoy: None,
             echo_a,
             echo_b,
+            route_scopes,
         })
+    }
+
+    /// The route configuration that holds the probes' route host: `ingress_http`, or its
+    /// scope's.
+    pub fn route_config_name(&self) -> String {
+        match self.route_scopes {
+            None => "ingress_http".to_string(),
+            Some(n) => contour_envoy::scopes::scope_route_config_name(
+                contour_envoy::scopes::scope_of_host(crate::probes::ROUTE_HOST, n),
+            ),
+        }
     }
 
     pub async fn debug_xds(&self) -> anyhow::Result<Value> {

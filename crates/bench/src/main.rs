@@ -47,6 +47,10 @@ enum Command {
         /// Print one JSON object instead of the table.
         #[arg(long)]
         json: bool,
+        /// Run contour with `--http-route-scopes N` (the plain hosts in N route
+        /// configurations instead of one `ingress_http`).
+        #[arg(long, value_name = "N")]
+        http_route_scopes: Option<u16>,
     },
     /// Time each phase of one in-process build (load, build, translate, EDS) without Envoy.
     Phases {
@@ -67,6 +71,9 @@ enum Command {
         xds_port: u16,
         #[arg(long, default_value_t = 200)]
         n: usize,
+        /// The route configuration to subscribe to.
+        #[arg(long, default_value = "ingress_http")]
+        route: String,
     },
     /// Push BYTES to N loopback connections with no protocol and print the time until every
     /// reader has them (the fan-out floor of this machine).
@@ -92,21 +99,22 @@ const LONG: Duration = Duration::from_secs(300);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let (proxies, secrets, envoys, changes, json) = match Cli::parse().command {
+    let (proxies, secrets, envoys, changes, json, scopes) = match Cli::parse().command {
         Command::Scale {
             proxies,
             secrets,
             envoys,
             changes,
             json,
-        } => (proxies, secrets, envoys, changes, json),
+            http_route_scopes,
+        } => (proxies, secrets, envoys, changes, json, http_route_scopes),
         Command::Phases {
             proxies,
             secrets,
             route_changes,
         } => return phases::phases(proxies, secrets, route_changes),
-        Command::Clients { xds_port, n } => {
-            let _clients = ads::Clients::start(n, xds_port).await?;
+        Command::Clients { xds_port, n, route } => {
+            let _clients = ads::Clients::start(n, xds_port, &route).await?;
             eprintln!("{n} ADS clients have the route configuration; Ctrl-C ends them");
             tokio::signal::ctrl_c().await?;
             return Ok(());
@@ -134,11 +142,14 @@ async fn main() -> anyhow::Result<()> {
     };
     let mut r = Report::default();
     r.set("proxies", proxies as f64);
+    if let Some(n) = scopes {
+        r.set("http_route_scopes", f64::from(n));
+    }
     let files = cluster(Shape {
         proxies,
         unrelated_secrets: 0,
     });
-    let mut env = cold_start(&files, &mut r).await?;
+    let mut env = cold_start(&files, scopes, &mut r).await?;
     envoy_start(&mut env, &mut r).await?;
     route_and_endpoint_changes(&env, changes, &mut r).await?;
     if let Some(n) = envoys {
@@ -156,7 +167,7 @@ async fn main() -> anyhow::Result<()> {
     r.set("envoy_rss_mb", peak_rss_mb(envoy_pid).unwrap_or(f64::NAN));
     drop(env);
     if let Some(u) = secrets {
-        secrets_cost(proxies, u, &mut r).await?;
+        secrets_cost(proxies, u, scopes, &mut r).await?;
     }
     targets(&mut r, proxies);
     if json {
@@ -167,9 +178,13 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn cold_start(files: &[(String, String)], r: &mut Report) -> anyhow::Result<BenchEnv> {
+async fn cold_start(
+    files: &[(String, String)],
+    scopes: Option<u16>,
+    r: &mut Report,
+) -> anyhow::Result<BenchEnv> {
     // The probes are part of the initial load.
-    let env = BenchEnv::start(files, true).await?;
+    let env = BenchEnv::start(files, true, scopes).await?;
     let first = env
         .wait_xds(LONG, "the first build", |x| x["first_build_ms"].as_f64())
         .await?;
@@ -348,13 +363,15 @@ async fn route_and_endpoint_changes(
     Ok(())
 }
 
-/// Envoy's own time to apply an `ingress_http` update (its `update_duration` histogram, P50 over
-/// the run): building the whole route table. VHDS would not avoid it (Envoy rebuilds the whole
-/// table on each VHDS update too), so it bounds any per-host delivery.
+/// Envoy's own time to apply an update of the probes' route configuration (its
+/// `update_duration` histogram, P50 over the run): building that whole route table (all of
+/// `ingress_http`, or one scope). VHDS would not avoid it (Envoy rebuilds the whole table on
+/// each VHDS update too), so it bounds any per-host delivery.
 async fn envoy_rds_apply_p50_ms(env: &BenchEnv) -> Option<f64> {
     let envoy = env.envoy.as_ref()?;
+    let filter = format!("rds.{}.update_duration", env.route_config_name());
     let (_, body) = envoy
-        .admin_get("/stats?format=json&filter=ingress_http.rds.ingress_http.update_duration")
+        .admin_get(&format!("/stats?format=json&filter={filter}"))
         .await
         .ok()?;
     let v: Value = serde_json::from_str(&body).ok()?;
@@ -370,7 +387,7 @@ async fn envoy_rds_apply_p50_ms(env: &BenchEnv) -> Option<f64> {
 }
 
 async fn fanout(env: &BenchEnv, n: usize, r: &mut Report) -> anyhow::Result<()> {
-    let clients = ads::Clients::start(n, env.ports.xds).await?;
+    let clients = ads::Clients::start(n, env.ports.xds, &env.route_config_name()).await?;
     let pid = env.contour.pid().unwrap_or(0);
     r.set(
         "contour_peak_with_clients_mb",
@@ -414,12 +431,17 @@ async fn fanout_floor(readers: usize, r: &mut Report) -> anyhow::Result<()> {
 }
 
 /// A second, contour-only run with `u` unrelated Secrets added: the memory they cost.
-async fn secrets_cost(proxies: usize, u: usize, r: &mut Report) -> anyhow::Result<()> {
+async fn secrets_cost(
+    proxies: usize,
+    u: usize,
+    scopes: Option<u16>,
+    r: &mut Report,
+) -> anyhow::Result<()> {
     let files = cluster(Shape {
         proxies,
         unrelated_secrets: u,
     });
-    let env = BenchEnv::start(&files, false).await?;
+    let env = BenchEnv::start(&files, false, scopes).await?;
     env.wait_xds(LONG, "the first build (with secrets)", |x| {
         x["first_build_ms"].as_f64()
     })
