@@ -120,6 +120,7 @@ pub fn listeners(dag: &Dag, cfg: &TranslateConfig) -> Vec<Listener> {
 
 /// A plain HTTP listener: one filter chain holding an HCM whose RDS name and stat prefix are
 /// the listener name.
+///
 /// With route scopes (see [`crate::scopes`]) the HCM selects one of them per request instead,
 /// and its first HTTP filter sets the scope key.
 pub fn http_listener(name: &str, address: &str, port: u16, cfg: &TranslateConfig) -> Listener {
