@@ -185,6 +185,10 @@ pub struct Translator {
     secrets: Table<contour_dag::Secret, ()>,
     /// `ingress_http` and the `https/...` route configurations.
     assembled_routes: Assembled,
+    /// For each plain route configuration (`ingress_http`, or each scope), the bytes of the
+    /// hosts it was last assembled from (or kept with), in order. Held, so that the memory
+    /// stays theirs: the same pointers next time are the same bytes.
+    plain_parts: Vec<Vec<Bytes>>,
     /// `ingress_https`.
     assembled_listeners: Assembled,
 }
@@ -372,18 +376,40 @@ impl Translator {
             .outputs_at()
             .filter_map(|(at, vh)| vh.as_ref().map(|vh| (at, vh)))
             .collect();
-        match self.cfg.as_ref().and_then(scopes::scopes) {
-            None => plain.push(route_configuration(
-                route::route_configuration(HTTP_LISTENER_NAME, Vec::new()),
-                http,
-            )),
-            Some(n) => {
-                let split = scopes::split(http, |(_, vh)| &vh.domains, n);
-                for (k, hosts) in (0..n).zip(split) {
-                    let shell = route::scope_route_configuration(k, Vec::new());
-                    plain.push(route_configuration(shell, hosts));
-                }
+        let scoped = self.cfg.as_ref().and_then(scopes::scopes);
+        let configurations: Vec<(RouteConfiguration, Vec<(usize, &EncodedVhost)>)> = match scoped {
+            None => {
+                let shell = route::route_configuration(HTTP_LISTENER_NAME, Vec::new());
+                vec![(shell, http)]
             }
+            Some(n) => (0..n)
+                .zip(scopes::split(http, |(_, vh)| &vh.domains, n))
+                .map(|(k, hosts)| (route::scope_route_configuration(k, Vec::new()), hosts))
+                .collect(),
+        };
+        let mut plain_slots = Vec::with_capacity(configurations.len());
+        for (i, (shell, hosts)) in configurations.into_iter().enumerate() {
+            plain_slots.push(hosts.iter().map(|(at, _)| *at).collect::<Vec<_>>());
+            // The very bytes it was assembled from last time: the same configuration (with
+            // scopes, a route change leaves all scopes but one like this).
+            let held = self.plain_parts.get(i);
+            if let Some(whole) = done.0.get(&shell.name)
+                && held.is_some_and(|held| same_parts(held, &hosts))
+            {
+                next.insert(shell.name.clone(), whole.clone());
+                out.insert(shell.name, whole.clone());
+                continue;
+            }
+            // A host in every scope keeps its own bytes: re-pointed into one scope, it would
+            // move whenever that scope changes, and the others would no longer see their parts.
+            let shared: Vec<usize> = hosts
+                .iter()
+                .filter(|(_, vh)| scoped.is_some() && scopes::in_every_scope(&vh.domains))
+                .map(|(at, _)| *at)
+                .collect();
+            let mut configuration = route_configuration(shell, hosts);
+            configuration.2.retain(|(at, _)| !shared.contains(at));
+            plain.push(configuration);
         }
         let mut fallback = Vec::new();
         let hosts = secure_vhosts(dag).iter().filter(|s| s.tcp_proxy.is_none());
@@ -416,6 +442,14 @@ impl Translator {
             out.insert(name.clone(), done.keep(&mut next, &name, bytes));
         }
         self.assembled_routes = Assembled(next);
+        let table = &self.http_vhosts;
+        self.plain_parts = plain_slots
+            .iter()
+            .map(|slots| {
+                let hosts = slots.iter().filter_map(|at| table.output_in(*at)?.as_ref());
+                hosts.map(|vh| vh.bytes.clone()).collect()
+            })
+            .collect();
         out
     }
 
@@ -552,6 +586,16 @@ fn encode_vhost(vh: &DagVirtualHost, opts: RouteOptions) -> Option<EncodedVhost>
         name: v.name,
         domains: v.domains,
     })
+}
+
+/// Whether `hosts` are exactly the bytes `held` (the same memory, which `held` keeps alive: no
+/// other bytes can be there).
+fn same_parts(held: &[Bytes], hosts: &[(usize, &EncodedVhost)]) -> bool {
+    held.len() == hosts.len()
+        && held
+            .iter()
+            .zip(hosts)
+            .all(|(h, (_, vh))| h.as_ptr() == vh.bytes.as_ptr() && h.len() == vh.bytes.len())
 }
 
 /// Where each part (by table slot) is in what it was assembled into.

@@ -58,19 +58,30 @@ pub fn scope_of_host(host: &str, scopes: u16) -> u16 {
     bucket(host.as_bytes(), scopes)
 }
 
-/// The scopes a virtual host belongs to: every scope when one of its domains has a wildcard
-/// (or is `*`), otherwise the bucket of each domain. Sorted, without repeats.
-pub fn scopes_of_domains(domains: &[String], scopes: u16) -> Vec<u16> {
-    if domains.iter().any(|d| d.contains('*')) {
-        return (0..scopes).collect();
-    }
-    let mut out: Vec<u16> = domains
+/// Whether a virtual host with these domains belongs to every scope: one of them has a
+/// wildcard (or is `*`).
+pub fn in_every_scope(domains: &[String]) -> bool {
+    domains.iter().any(|d| d.contains('*'))
+}
+
+/// The scopes a virtual host belongs to: every scope when [`in_every_scope`], otherwise the
+/// bucket of each domain, once each. Computed on every route change for every host, so
+/// without allocating.
+pub fn scopes_of_domains(domains: &[String], scopes: u16) -> impl Iterator<Item = u16> + '_ {
+    let every = in_every_scope(domains);
+    let all = (0..scopes).filter(move |_| every);
+    let exact = domains
         .iter()
-        .map(|d| bucket(d.as_bytes(), scopes))
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
+        .enumerate()
+        .filter(move |_| !every)
+        .filter_map(move |(i, d)| {
+            let k = bucket(d.as_bytes(), scopes);
+            let first = domains[..i]
+                .iter()
+                .all(|e| bucket(e.as_bytes(), scopes) != k);
+            first.then_some(k)
+        });
+    all.chain(exact)
 }
 
 /// `h = (h * 31 + byte) mod 2^32` over the lowercased bytes, then `h mod scopes`: exact in the
@@ -193,7 +204,7 @@ mod tests {
     #[test]
     fn hosts_fall_in_their_domains_bucket_whatever_the_case_and_port() {
         for host in ["foo.example.com", "a", "", "x.y.z.example.org"] {
-            let want = scopes_of_domains(&[host.to_string()], 16);
+            let want: Vec<u16> = scopes_of_domains(&[host.to_string()], 16).collect();
             assert_eq!(want.len(), 1);
             for seen in [
                 host.to_string(),
@@ -229,8 +240,9 @@ mod tests {
     #[test]
     fn wildcard_and_catch_all_hosts_are_in_every_scope() {
         let all: Vec<u16> = (0..8).collect();
-        assert_eq!(scopes_of_domains(&["*.example.com".into()], 8), all);
-        assert_eq!(scopes_of_domains(&["*".into()], 8), all);
+        let of = |d: &str| scopes_of_domains(&[d.to_string()], 8).collect::<Vec<_>>();
+        assert_eq!(of("*.example.com"), all);
+        assert_eq!(of("*"), all);
         let hosts = [
             ("exact", vec!["foo.example.com".to_string()]),
             ("wild", vec!["*.example.com".to_string()]),

@@ -217,6 +217,11 @@ impl<I, O> Table<I, O> {
     }
 
     /// The output in slot `at` (from [`Self::outputs_at`] or [`Self::output_at`]).
+    pub fn output_in(&self, at: usize) -> Option<&O> {
+        self.slots.get(at)?.as_ref().map(|s| &s.output)
+    }
+
+    /// [`Self::output_in`], mutably.
     pub fn output_at_mut(&mut self, at: usize) -> Option<&mut O> {
         self.slots.get_mut(at)?.as_mut().map(|s| &mut s.output)
     }

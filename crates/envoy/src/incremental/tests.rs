@@ -199,6 +199,20 @@ fn edits() -> Vec<Edit> {
                 )],
             )));
         }),
+        (
+            "the wildcard host's backend, to a name of the same length",
+            |d, _| {
+                // The same number of bytes: a host in every scope re-translated must not pass for
+                // the bytes it replaced.
+                let svc = service("default", "wald", 80);
+                let wild = plain(d)
+                    .iter()
+                    .position(|v| v.fqdn == "*.example.com")
+                    .unwrap();
+                let r = plain_at(d, wild).routes.values_mut().next().unwrap();
+                r.action = forward_to(&[(&svc, 0)]);
+            },
+        ),
         ("a catch-all virtual host", |d, _| {
             let svc = service("default", "any", 80);
             plain(d).push(Arc::new(vhost(
