@@ -8,9 +8,9 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{CONVERGE, Env, Mode, backends, ingress_yaml, simple_proxy};
+use common::{Env, Mode, backends, ingress_yaml, simple_proxy};
 use contour_envoy::scopes::{SCOPE_HEADER, scope_of_host, scope_route_config_name};
-use contour_testkit::{Request, http_get, poll_until};
+use contour_testkit::Request;
 
 const SCOPES: u16 = 8;
 const HOSTS: usize = 24;
@@ -145,19 +145,6 @@ async fn hosts_match_through_scopes_as_in_one_table_per_type_streams() {
     hosts_match_as_in_one_table(Mode::Grpc).await;
 }
 
-/// RouteConfiguration responses so far, by stream (per-type streams: one per route
-/// configuration Envoy subscribed to), from `/debug/xds`.
-async fn route_responses(env: &Env) -> (u64, u64) {
-    let xds = http_get(env.ports.debug, "127.0.0.1", "/debug/xds")
-        .await
-        .unwrap()
-        .json()
-        .unwrap();
-    let t = &xds["totals"]["type.googleapis.com/envoy.config.route.v3.RouteConfiguration"];
-    let n = |k: &str| t[k].as_u64().unwrap_or(0);
-    (n("responses"), n("acks"))
-}
-
 /// With per-type streams Envoy holds one RDS stream per scope: a route change answers on one
 /// of them, the changed host's scope, and the other scopes' hosts are untouched.
 #[tokio::test]
@@ -165,19 +152,12 @@ async fn a_route_change_sends_one_scope() {
     let (_backends, env) = start(Mode::Grpc, &scoped()).await;
     env.wait_envoy_stat("listener_manager.total_listeners_warming", 0)
         .await;
-    let quiet = || async {
-        poll_until(CONVERGE, "every route response ACKed", || async {
-            let (r, a) = route_responses(&env).await;
-            (r == a).then_some(r)
-        })
-        .await
-        .unwrap()
-    };
-    let before = (quiet().await, rds_versions(&env).await);
+    let routes = |totals: BTreeMap<String, (u64, u64)>| totals["RouteConfiguration"].0;
+    let before = (routes(env.xds_quiet().await), rds_versions(&env).await);
     let (path, yaml) = proxy_file(0, "b");
     env.dir.write(&path, &yaml).unwrap();
     env.wait_backend(&host(0), "/", "b").await;
-    let after = (quiet().await, rds_versions(&env).await);
+    let after = (routes(env.xds_quiet().await), rds_versions(&env).await);
     assert_eq!(after.0 - before.0, 1, "one route configuration re-sent");
     let changed: Vec<&String> = after
         .1

@@ -6,9 +6,9 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{CONVERGE, Env, Mode, proxy_yaml};
+use common::{Env, Mode, proxy_yaml};
 use contour_testkit::certs::{TestCa, tls_secret_yaml};
-use contour_testkit::{EchoBackend, http_get, poll_until, service_yaml};
+use contour_testkit::{EchoBackend, service_yaml};
 
 /// A proxy for `fqdn` sending `/` to `main` and `/alt` to `alt`.
 fn routed(name: &str, fqdn: &str, main: &str, alt: &str, tls: Option<&str>) -> String {
@@ -20,35 +20,6 @@ fn routed(name: &str, fqdn: &str, main: &str, alt: &str, tls: Option<&str>) -> S
             "  virtualhost: {{fqdn: {fqdn}{tls}}}\n  routes:\n  - services: [{{name: {main}, port: 80}}]\n  - conditions: [{{prefix: /alt}}]\n    services: [{{name: {alt}, port: 80}}]\n"
         ),
     )
-}
-
-/// Responses and ACKs so far, by type short name.
-async fn totals(env: &Env) -> BTreeMap<String, (u64, u64)> {
-    let xds = http_get(env.ports.debug, "127.0.0.1", "/debug/xds")
-        .await
-        .unwrap()
-        .json()
-        .unwrap();
-    xds["totals"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(t, v)| {
-            let short = t.rsplit('.').next().unwrap().to_string();
-            let n = |k: &str| v[k].as_u64().unwrap_or(0);
-            (short, (n("responses"), n("acks")))
-        })
-        .collect()
-}
-
-/// Waits until every response sent so far is ACKed; returns the totals then.
-async fn quiet(env: &Env) -> BTreeMap<String, (u64, u64)> {
-    poll_until(CONVERGE, "every xDS response ACKed", || async {
-        let t = totals(env).await;
-        t.values().all(|(r, a)| r == a).then_some(t)
-    })
-    .await
-    .unwrap()
 }
 
 fn sent_between(
@@ -95,14 +66,14 @@ async fn one_route_change(mode: Mode) {
         .await;
     env.wait_envoy_stat("listener_manager.total_listeners_warming", 0)
         .await;
-    let before = quiet(&env).await;
+    let before = env.xds_quiet().await;
 
     // One route changes.
     env.dir
         .write("p.yaml", &routed("p", "p.example.com", "b", "a", None))
         .unwrap();
     env.wait_backend("p.example.com", "/", "b").await;
-    let after_route = quiet(&env).await;
+    let after_route = env.xds_quiet().await;
     // Then one endpoint: once Envoy routes by it, anything the route change caused was sent.
     env.dir
         .write(
@@ -111,7 +82,7 @@ async fn one_route_change(mode: Mode) {
         )
         .unwrap();
     env.wait_backend("o.example.com", "/", "a").await;
-    let after_endpoint = quiet(&env).await;
+    let after_endpoint = env.xds_quiet().await;
 
     assert_eq!(
         sent_between(&before, &after_route),

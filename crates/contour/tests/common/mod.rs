@@ -200,6 +200,35 @@ impl Env {
         })
     }
 
+    /// xDS responses and ACKs so far, by type short name (`/debug/xds` totals).
+    pub async fn xds_totals(&self) -> std::collections::BTreeMap<String, (u64, u64)> {
+        let xds = http_get(self.ports.debug, "127.0.0.1", "/debug/xds")
+            .await
+            .unwrap()
+            .json()
+            .unwrap();
+        xds["totals"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(t, v)| {
+                let short = t.rsplit('.').next().unwrap().to_string();
+                let n = |k: &str| v[k].as_u64().unwrap_or(0);
+                (short, (n("responses"), n("acks")))
+            })
+            .collect()
+    }
+
+    /// Waits until every xDS response sent so far is ACKed; returns the totals then.
+    pub async fn xds_quiet(&self) -> std::collections::BTreeMap<String, (u64, u64)> {
+        poll_until(CONVERGE, "every xDS response ACKed", || async {
+            let t = self.xds_totals().await;
+            t.values().all(|(r, a)| r == a).then_some(t)
+        })
+        .await
+        .unwrap()
+    }
+
     pub async fn get(&self, host: &str, path: &str) -> anyhow::Result<Response> {
         http_get(self.ports.http, host, path).await
     }
