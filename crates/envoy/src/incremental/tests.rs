@@ -129,6 +129,18 @@ fn kuard_at(dag: &mut Dag, i: usize) -> &mut contour_dag::Cluster {
     Arc::make_mut(&mut f.clusters[1].cluster)
 }
 
+/// Adds a plain host `fqdn` sending everything to Service `default/<svc>`.
+fn add_host(dag: &mut Dag, fqdn: &str, svc: &str) {
+    let svc = service("default", svc, 80);
+    plain(dag).push(Arc::new(vhost(
+        fqdn,
+        vec![route(
+            PathMatch::Prefix("/".into()),
+            forward_to(&[(&svc, 0)]),
+        )],
+    )));
+}
+
 type Edit = (&'static str, fn(&mut Dag, &mut TranslateConfig));
 
 fn edits() -> Vec<Edit> {
@@ -180,24 +192,10 @@ fn edits() -> Vec<Edit> {
             }));
         }),
         ("a new virtual host", |d, _| {
-            let svc = service("default", "new", 80);
-            plain(d).push(Arc::new(vhost(
-                "aaa.example.com",
-                vec![route(
-                    PathMatch::Prefix("/".into()),
-                    forward_to(&[(&svc, 0)]),
-                )],
-            )));
+            add_host(d, "aaa.example.com", "new");
         }),
         ("a wildcard virtual host", |d, _| {
-            let svc = service("default", "wild", 80);
-            plain(d).push(Arc::new(vhost(
-                "*.example.com",
-                vec![route(
-                    PathMatch::Prefix("/".into()),
-                    forward_to(&[(&svc, 0)]),
-                )],
-            )));
+            add_host(d, "*.example.com", "wild");
         }),
         (
             "the wildcard host's backend, to a name of the same length",
@@ -214,14 +212,7 @@ fn edits() -> Vec<Edit> {
             },
         ),
         ("a catch-all virtual host", |d, _| {
-            let svc = service("default", "any", 80);
-            plain(d).push(Arc::new(vhost(
-                "*",
-                vec![route(
-                    PathMatch::Prefix("/".into()),
-                    forward_to(&[(&svc, 0)]),
-                )],
-            )));
+            add_host(d, "*", "any");
         }),
         ("a removed virtual host", |d, _| {
             plain(d).remove(5);
